@@ -1,0 +1,126 @@
+"""Language-aware text handling: sentence splitting with offsets, terms for lexical matching, language guess."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+import Stemmer
+
+from retrieval.types import Language
+
+# Abbreviations that end in a full stop without ending the sentence (lower-cased, without the final dot).
+_ABBREVIATIONS = frozenset(
+    """bl.a f.eks ca cand.scient.pol cand.polit cand.jur cand.mag cand.merc cand.oecon cand.psych mag.art
+    dvs osv mv m.v m.m mht vedr jf jvf pga p.g.a iflg ifm inkl ekskl evt nr kl st tlf hhv ang bl ca.
+    etc e.g i.e vs mr mrs ms dr prof no approx dept inc ltd jan feb mar apr aug sep sept okt oct nov dec
+    f.o.m t.o.m s.u ph.d""".split()
+)
+_SENTENCE_END = re.compile(r"[.!?…]+[”\"'»’)]*(?=\s+)|[”\"»]\s*(?=\n)|\n+")
+_NEXT_START = re.compile(r"\s*(?:[-–—]\s|[”\"«»„(]|\d|[A-ZÆØÅÄÖÜ])")
+_WORD = re.compile(r"[\wæøåÆØÅ]+(?:[-.,][\wæøåÆØÅ]+)*", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    text: str
+
+
+def split_sentences(text: str, offset: int = 0) -> list[Span]:
+    """Split `text` into sentences; each span's offsets index `text` (plus `offset`)."""
+    spans: list[Span] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end()
+        piece = text[start:end]
+        if not piece.strip():
+            start = end
+            continue
+        if "\n" not in match.group() and not _ends_sentence(text, match.start(), end):
+            continue
+        spans.extend(_span(text, start, end, offset))
+        start = end
+    spans.extend(_span(text, start, len(text), offset))
+    return spans
+
+
+def _ends_sentence(text: str, dot: int, end: int) -> bool:
+    if not _NEXT_START.match(text, end):
+        return False
+    if text[dot] != ".":
+        return True
+    word_start = dot
+    while word_start > 0 and not text[word_start - 1].isspace() and text[word_start - 1] not in "(\"”«":
+        word_start -= 1
+    word = text[word_start:dot].lower()
+    if word in _ABBREVIATIONS or word.rstrip(".") in _ABBREVIATIONS:
+        return False
+    if len(word) == 1 and word.isalpha():  # an initial: "Joram G. Menzer"
+        return False
+    # "1. marts": an ordinal number followed by a lower-case word is not an end.
+    return not (word.isdigit() and text[end:].lstrip()[:1].islower())
+
+
+def _span(text: str, start: int, end: int, offset: int) -> list[Span]:
+    raw = text[start:end]
+    stripped = raw.strip()
+    if not stripped:
+        return []
+    lead = len(raw) - len(raw.lstrip())
+    s = start + lead
+    e = s + len(stripped)
+    return [Span(s + offset, e + offset, stripped)]
+
+
+_STOPWORDS_DA = frozenset(
+    """og i at det en den til er som på de med han af for ikke der var mig sig men et har om vi min havde ham
+    hun nu over da fra du ud sin dem os op man hans hvor eller hvad skal selv her alle vil blev kunne ind når
+    være dog noget ville jo deres efter ned skulle denne end dette mit også under have dig anden hende mine alt
+    meget sit sine vor mod disse hvis din nogle hos blive mange ad bliver hendes været thi jer sådan hvem
+    hvilken hvilket hvilke hvornår hvordan hvorfor hvorledes mon siger sagde sagt ifølge få får fik kan kom
+    går gik gør gjorde gøre lige mere mest mindre flere sig seg hvad's både samt ja nej""".split()
+)
+_STOPWORDS_EN = frozenset(
+    """the a an and or of to in on at for by with from as is are was were be been being it its this that these
+    those he she they them his her their we our you your i me my who whom whose which what when where why how
+    do does did done have has had not no yes so than then there here about into over under up down out can
+    could would should will shall may might must also very more most much many any some each such only own
+    same other just said says say according""".split()
+)
+STOPWORDS = _STOPWORDS_DA | _STOPWORDS_EN
+
+
+@functools.cache
+def _stemmer(language: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(language)
+
+
+def words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def stem(word: str, language: Language = "da") -> str:
+    return str(_stemmer("danish" if language == "da" else "english").stemWord(word.lower()))
+
+
+def content_terms(text: str, language: Language = "da") -> list[str]:
+    """Stems of the words that carry meaning (no stopwords), in order, without repeats."""
+    seen: dict[str, None] = {}
+    for word in words(text):
+        if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
+            continue
+        seen.setdefault(stem(word, language), None)
+    return list(seen)
+
+
+def guess_language(text: str) -> Language:
+    """Danish or English, from function words and letters; Danish when unsure."""
+    tokens = words(text)
+    if any(ch in text.lower() for ch in "æøå"):
+        return "da"
+    da = sum(t in _STOPWORDS_DA for t in tokens)
+    en = sum(t in _STOPWORDS_EN and t not in _STOPWORDS_DA for t in tokens)
+    return "en" if en > da else "da"

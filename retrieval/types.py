@@ -1,0 +1,89 @@
+"""The values every front end reads: one `Answer`, numbered `Citation`s, the `Retrieved` chunks."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
+
+Language = Literal["da", "en"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange in a chat, used to understand follow-up questions."""
+
+    question: str
+    answer: str = ""
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Source `n` of an answer: the exact passage of one chunk that a claim was taken from."""
+
+    n: int
+    doc_id: str
+    chunk_id: str
+    title: str
+    date: str | None
+    url: str | None
+    quote: str
+    publisher: str | None = None
+    author: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    doc_id: str
+    chunk_id: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"doc_id": self.doc_id, "chunk_id": self.chunk_id, "score": round(self.score, 6)}
+
+
+@dataclass
+class Answer:
+    """An answer as shown to a user. `text` carries the markers [n] that index `citations`."""
+
+    question: str
+    text: str
+    refused: bool
+    language: Language
+    citations: list[Citation] = field(default_factory=list)
+    retrieved: list[Retrieved] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    answerer: str = "extractive"
+    # What citation verification had to repair in a generated answer, e.g. {"invalid_citations": 1}.
+    repairs: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "refused": self.refused,
+            "language": self.language,
+            "answerer": self.answerer,
+            "citations": [c.to_dict() for c in self.citations],
+            "retrieved": [r.to_dict() for r in self.retrieved],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "repairs": dict(self.repairs),
+        }
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    doc_id: str
+    title: str
+    date: str | None = None
+    url: str | None = None
+
+
+class AnswerService(Protocol):
+    """What every front end (terminal, Telegram, evaluation) calls. `answer` is blocking and thread-safe."""
+
+    def answer(self, question: str, history: list[Turn] | None = None) -> Answer: ...
+
+    def documents(self) -> list[DocumentInfo]: ...
