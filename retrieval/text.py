@@ -124,3 +124,11 @@ def guess_language(text: str) -> Language:
     da = sum(t in _STOPWORDS_DA for t in tokens)
     en = sum(t in _STOPWORDS_EN and t not in _STOPWORDS_DA for t in tokens)
     return "en" if en > da else "da"
+
+
+_NAME = re.compile(r"(?<![.!?:]\s)(?<![”\"-]\s)(?<!^)\b[A-ZÆØÅ][\wæøåÆØÅ'’-]*(?:\s+[A-ZÆØÅ][\wæøåÆØÅ'’-]*)*")
+
+
+def names_in(text: str) -> list[str]:
+    """Capitalised words and runs of them that do not open a sentence: names of people, places, bodies."""
+    return [m.group().strip() for m in _NAME.finditer(re.sub(r"\[\d+\]", "", text))]

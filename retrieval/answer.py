@@ -1,0 +1,365 @@
+"""The offline answerer: picks the sentences that answer the question, cites their chunks, or refuses.
+
+No language model. The hard part is not finding the article but choosing the sentence and refusing near misses,
+so a sentence must (1) be close to the question, (2) contain the question's key words nearby, and (3) hold the kind
+of value the question asks for (a number, a date, a name) that the question does not already contain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from bisect import bisect_left
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from langchain_core.documents import Document
+
+from retrieval.lexical import LexicalIndex
+from retrieval.question import AnswerType, MetaField, QuestionInfo
+from retrieval.text import STOPWORDS, names_in, stem, words
+from retrieval.types import Answer, Citation, Language
+
+REFUSAL: dict[Language, str] = {
+    "da": "Det kan jeg ikke finde i artiklerne.",
+    "en": "I can't find that in the articles.",
+}
+MAX_WORDS = 60
+_NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
+_YEAR = re.compile(r"^(1[89]|20)\d\d$")
+_MONTHS = (
+    "januar februar marts april maj juni juli august september oktober november december "
+    "january february march april may june july august september october november december"
+).split()
+_DATE_WORDS = re.compile(r"\b(" + "|".join(_MONTHS) + r"|\d{4}|i går|i dag|i år|sidste år|forår|efterår)\b")
+_QUOTE_START = re.compile(r"^\s*(?:[-–—]\s|[”\"«»„])")
+_ATTRIBUTION = re.compile(r"\b(siger|sagde|fortæller|mener|lyder det|says|said)\b")
+
+
+@dataclass
+class Candidate:
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    vector: np.ndarray
+    meta: dict[str, Any]
+    terms: set[str]
+    score: float = 0.0
+    dense: float = 0.0
+    coverage: float = 0.0
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Weights and floors of the sentence choice, kept together so they are tuned in one place."""
+
+    docs: int = 3
+    w_dense: float = 1.0
+    w_lexical: float = 1.6
+    w_window: float = 0.5
+    w_type: float = 0.7
+    w_chunk: float = 0.4
+    w_context: float = 0.4
+    min_coverage: float = 0.45
+    min_dense_foreign: float = 0.82  # a question in another language than the articles has only the vector
+
+
+class ExtractiveAnswerer:
+    def __init__(self, lexical: LexicalIndex, corpus_language: Language, tuning: Tuning | None = None) -> None:
+        self.lexical = lexical
+        self.corpus_language = corpus_language
+        self.tuning = tuning or Tuning()
+        self._vocab = sorted(lexical.doc_freq)
+        self._vocab_set = set(self._vocab)
+
+    # -- term matching -------------------------------------------------------------------------------------------
+
+    def known(self, term: str) -> bool:
+        """Is the term in the corpus, whole or as part of a compound word?"""
+        if term in self._vocab_set:
+            return True
+        if len(term) < 4:
+            return False
+        i = bisect_left(self._vocab, term)
+        if i < len(self._vocab) and self._vocab[i].startswith(term):
+            return True
+        return any(term[j:] in self._vocab_set or term[:-j] in self._vocab_set for j in range(1, len(term) - 4))
+
+    @staticmethod
+    def match(term: str, terms: set[str]) -> float:
+        if term in terms:
+            return 1.0
+        if len(term) >= 5:
+            for other in terms:
+                if len(other) >= 5 and (term in other or other in term):
+                    return 0.7
+        return 0.0
+
+    def weights(self, terms: list[str]) -> dict[str, float]:
+        return {t: self.lexical.idf(t) for t in terms}
+
+    def coverage(self, weights: dict[str, float], terms: set[str]) -> float:
+        total = sum(weights.values())
+        if total <= 0:
+            return 0.0
+        return sum(w * self.match(t, terms) for t, w in weights.items()) / total
+
+    # -- answering -----------------------------------------------------------------------------------------------
+
+    def answer(
+        self,
+        info: QuestionInfo,
+        docs: list[Document],
+        parts: tuple[dict[str, Any], dict[str, Any]],
+        query_vector: list[float],
+        context: str = "",
+    ) -> Answer:
+        if not docs:
+            return self.refuse(info)
+        if info.meta_fields:
+            return self.metadata_answer(info, docs)
+        chunks, sentences = parts
+        candidates = self._candidates(sentences)
+        if not candidates:
+            return self.refuse(info)
+        chosen = self._choose(info, candidates, docs, np.asarray(query_vector, dtype=np.float32), context)
+        if not chosen:
+            return self.refuse(info)
+        return self._compose(info, chosen, chunks, docs)
+
+    def refuse(self, info: QuestionInfo) -> Answer:
+        return Answer(question=info.text, text=REFUSAL[info.language], refused=True, language=info.language)
+
+    def _candidates(self, sentences: dict[str, Any]) -> list[Candidate]:
+        out = []
+        embeddings = sentences.get("embeddings")
+        if embeddings is None:
+            return []
+        for text, meta, vector in zip(sentences["documents"], sentences["metadatas"], embeddings, strict=True):
+            meta = dict(meta or {})
+            out.append(
+                Candidate(
+                    doc_id=str(meta["doc_id"]),
+                    start=int(meta["start"]),
+                    end=int(meta["end"]),
+                    text=text or "",
+                    vector=np.asarray(vector, dtype=np.float32),
+                    meta=meta,
+                    terms={stem(w) for w in words(text or "") if w not in STOPWORDS},
+                )
+            )
+        out.sort(key=lambda c: (c.doc_id, c.start))
+        return out
+
+    def _choose(
+        self, info: QuestionInfo, cands: list[Candidate], docs: list[Document], qvec: np.ndarray, context: str
+    ) -> list[Candidate]:
+        t = self.tuning
+        same_language = info.language == self.corpus_language
+        weights = self.weights(info.terms)
+        context_weights = self.weights([s for s in (stem(w) for w in words(context)) if s not in weights])
+        matrix = np.stack([c.vector for c in cands])
+        dense = matrix @ qvec
+        lo, hi = float(dense.min()), float(dense.max())
+        chunk_rank = _chunk_ranks(docs)
+        for i, cand in enumerate(cands):
+            window = _window(cands, i)
+            window_terms = set().union(*(c.terms for c in window))
+            cand.dense = float(dense[i])
+            cand.coverage = self.coverage(weights, window_terms)
+            lexical = self.coverage(weights, cand.terms) if same_language else _name_overlap(info, cand.text)
+            window_lex = cand.coverage if same_language else _name_overlap(info, " ".join(c.text for c in window))
+            rank = chunk_rank(cand)
+            cand.score = (
+                t.w_dense * (cand.dense - lo) / (hi - lo + 1e-6)
+                + t.w_lexical * lexical
+                + t.w_window * window_lex
+                + t.w_type * _has_type(info, cand.text)
+                + t.w_chunk * (1.0 / (1 + rank) if rank is not None else 0.0)
+                + t.w_context * self.coverage(context_weights, window_terms)
+                - (0.6 if len(cand.text.split()) < 5 else 0.0)
+            )
+        best_i = max(range(len(cands)), key=lambda i: cands[i].score)
+        best = cands[best_i]
+        window = _window(cands, best_i)
+        if not self._supported(info, best, window, same_language):
+            return []
+        chosen = [best]
+        words_used = len(best.text.split())
+        # A quote often names its speaker only in the next sentence; a short sentence needs its neighbour.
+        nxt = cands[best_i + 1] if best_i + 1 < len(cands) and cands[best_i + 1].doc_id == best.doc_id else None
+        if nxt is not None and words_used + len(nxt.text.split()) <= MAX_WORDS:
+            needs_speaker = _QUOTE_START.match(best.text) and not _ATTRIBUTION.search(best.text)
+            if needs_speaker or words_used < 12:
+                chosen.append(nxt)
+                words_used += len(nxt.text.split())
+        # A second, separate sentence when it scores nearly as well (facts spread over two places).
+        runner = max(
+            (c for c in cands if c not in chosen and c not in window),
+            key=lambda c: c.score,
+            default=None,
+        )
+        if (
+            runner is not None
+            and runner.score >= 0.92 * best.score
+            and words_used + len(runner.text.split()) <= MAX_WORDS
+            and self._supported(info, runner, [runner], same_language)
+        ):
+            chosen.append(runner)
+        return chosen
+
+    def _supported(self, info: QuestionInfo, best: Candidate, window: list[Candidate], same_language: bool) -> bool:
+        """Does the evidence hold what the question asks for? This is what refuses near misses."""
+        t = self.tuning
+        window_text = " ".join(c.text for c in window)
+        if same_language:
+            if any(not self.known(term) for term in info.terms):
+                return False  # the question asks about something the articles never mention
+            if best.coverage < t.min_coverage:
+                return False
+        else:
+            if any(not self.known(stem(w)) for name in info.names for w in words(name)):
+                return False
+            if best.dense < t.min_dense_foreign:
+                return False
+        return bool(_has_type(info, window_text))
+
+    def _compose(
+        self, info: QuestionInfo, chosen: list[Candidate], chunks: dict[str, Any], docs: list[Document]
+    ) -> Answer:
+        chosen = sorted(chosen, key=lambda c: (c.doc_id, c.start))
+        by_doc: dict[str, list[tuple[str, str, int, int, dict[str, Any]]]] = {}
+        for cid, text, meta in zip(chunks["ids"], chunks["documents"], chunks["metadatas"], strict=True):
+            meta = dict(meta or {})
+            if meta.get("kind") == "body":
+                by_doc.setdefault(str(meta["doc_id"]), []).append(
+                    (cid, text or "", int(meta["start"]), int(meta["end"]), meta)
+                )
+        ranked = [str(d.metadata.get("chunk_id", d.id)) for d in docs]
+        numbers: dict[str, int] = {}
+        spans: dict[str, tuple[int, int, str, int, dict[str, Any]]] = {}
+        pieces = []
+        for cand in chosen:
+            containing = [c for c in by_doc.get(cand.doc_id, []) if c[2] <= cand.start and cand.end <= c[3]]
+            if not containing:
+                continue
+            containing.sort(key=lambda c: ranked.index(c[0]) if c[0] in ranked else len(ranked) + c[2])
+            cid, ctext, cstart, _cend, cmeta = containing[0]
+            n = numbers.setdefault(cid, len(numbers) + 1)
+            lo, hi = spans.get(cid, (cand.start, cand.end, ctext, cstart, cmeta))[:2]
+            spans[cid] = (min(lo, cand.start), max(hi, cand.end), ctext, cstart, cmeta)
+            pieces.append(f"{cand.text} [{n}]")
+        if not pieces:
+            return self.refuse(info)
+        citations = []
+        for cid, n in numbers.items():
+            lo, hi, ctext, cstart, meta = spans[cid]
+            citations.append(_citation(n, cid, meta, ctext[lo - cstart : hi - cstart]))
+        body = " ".join(pieces)
+        if info.language != self.corpus_language:
+            body = ("The articles say (in Danish): " if info.language == "en" else "Artiklerne siger: ") + body
+        return Answer(question=info.text, text=body, refused=False, language=info.language, citations=citations)
+
+    def metadata_answer(self, info: QuestionInfo, docs: list[Document]) -> Answer:
+        """Who wrote it, when and where it was published: from the article's front matter, cited."""
+        meta_doc = next((d for d in docs if d.metadata.get("kind") == "meta"), None)
+        target = meta_doc or docs[0]
+        meta = target.metadata
+        values = {f: meta.get(f) for f in info.meta_fields}
+        if not all(values.values()) or meta_doc is None:
+            return self.refuse(info)
+        title = str(meta.get("title", ""))
+        phrases = [_meta_phrase(f, str(v), info.language) for f, v in values.items()]
+        joined = " og ".join(phrases) if info.language == "da" else " and ".join(phrases)
+        text = (f"«{title}» {joined} [1]." if info.language == "da" else f"“{title}” {joined} [1].")
+        lines = [line for line in target.page_content.split("\n") if any(str(v) in line for v in values.values())]
+        first = target.page_content.index(lines[0])
+        last = target.page_content.index(lines[-1]) + len(lines[-1])
+        citation = _citation(1, str(meta.get("chunk_id", target.id)), meta, target.page_content[first:last])
+        return Answer(question=info.text, text=text, refused=False, language=info.language, citations=[citation])
+
+
+def _citation(n: int, chunk_id: str, meta: dict[str, Any], quote: str) -> Citation:
+    return Citation(
+        n=n,
+        doc_id=str(meta["doc_id"]),
+        chunk_id=chunk_id,
+        title=str(meta.get("title", meta["doc_id"])),
+        date=meta.get("date"),
+        url=meta.get("url"),
+        quote=quote,
+        publisher=meta.get("publisher"),
+        author=meta.get("author"),
+    )
+
+
+def _meta_phrase(field: MetaField, value: str, language: Language) -> str:
+    if field == "date":
+        value = human_date(value, language)
+    phrases: dict[MetaField, tuple[str, str]] = {
+        "author": ("er skrevet af {}", "was written by {}"),
+        "date": ("blev udgivet {}", "was published on {}"),
+        "publisher": ("er udgivet af {}", "was published by {}"),
+        "url": ("findes på {}", "is at {}"),
+    }
+    return phrases[field][0 if language == "da" else 1].format(value)
+
+
+def human_date(value: str, language: Language) -> str:
+    try:
+        day = dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return value
+    if language == "da":
+        return f"{day.day}. {_MONTHS[day.month - 1]} {day.year} ({value})"
+    return f"{day.day} {_MONTHS[12 + day.month - 1].capitalize()} {day.year} ({value})"
+
+
+def _window(cands: list[Candidate], i: int) -> list[Candidate]:
+    doc = cands[i].doc_id
+    return [cands[j] for j in (i - 1, i, i + 1) if 0 <= j < len(cands) and cands[j].doc_id == doc]
+
+
+def _chunk_ranks(docs: list[Document]) -> Any:
+    spans = [
+        (int(d.metadata.get("start", 0)), int(d.metadata.get("end", 0)), str(d.metadata.get("doc_id")), rank)
+        for rank, d in enumerate(docs)
+        if d.metadata.get("kind") == "body"
+    ]
+
+    def rank_of(cand: Candidate) -> int | None:
+        ranks = [r for s, e, doc, r in spans if doc == cand.doc_id and s <= cand.start and cand.end <= e]
+        return min(ranks) if ranks else None
+
+    return rank_of
+
+
+def _name_overlap(info: QuestionInfo, text: str) -> float:
+    """For a question in another language: the share of its names and numbers found in the text."""
+    keys = [w for name in info.names for w in words(name)] + info.numbers
+    if not keys:
+        return 0.0
+    found = {stem(w) for w in words(text)}
+    return sum(stem(k) in found for k in keys) / len(keys)
+
+
+def _has_type(info: QuestionInfo, text: str) -> float:
+    """1.0 when the text holds a value of the kind asked for that the question does not already give."""
+    kind: AnswerType = info.answer_type
+    if kind == "any":
+        return 1.0
+    asked = {w.lower() for n in info.names for w in words(n)} | set(info.numbers)
+    if kind == "number":
+        found = [n for n in _NUMBER.findall(text) if n not in asked and not _YEAR.match(n)]
+        spelled = re.search(r"\b(to|tre|fire|fem|seks|syv|otte|ni|ti|elleve|tolv|halvdelen|flertal)\b", text.lower())
+        return 1.0 if found or spelled else 0.0
+    if kind == "date":
+        return 1.0 if any(m not in asked for m in _DATE_WORDS.findall(text.lower())) else 0.0
+    # name or place: a capitalised word (not opening the sentence) that the question does not contain
+    new = [w for n in names_in(text) for w in words(n) if w not in asked]
+    if kind == "name" and info.names and not new:
+        # "Hvem er Troels Lund Poulsen?" asks for a description of a named person: the name itself will do.
+        return 1.0 if any(w in text.lower() for n in info.names for w in words(n)) else 0.0
+    return 1.0 if new else 0.0

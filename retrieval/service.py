@@ -1,0 +1,155 @@
+"""The one answer service every front end calls, built from settings by `build_service`."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from retrieval.answer import ExtractiveAnswerer
+from retrieval.embeddings import make_embeddings
+from retrieval.errors import UsageError
+from retrieval.lexical import LexicalIndex
+from retrieval.question import analyse
+from retrieval.search import HybridRetriever, Query, condense
+from retrieval.settings import Settings
+from retrieval.store import Index, open_client, store_errors
+from retrieval.text import guess_language
+from retrieval.types import Answer, DocumentInfo, Retrieved, Turn
+
+_CONTROL = {c: None for c in range(32) if c not in (9, 10)} | {127: None}
+
+
+def clean_question(question: str, max_chars: int) -> str:
+    """Strip control characters and spacing; refuse empty and over-long questions with one clear line."""
+    text = " ".join(question.translate(_CONTROL).split())
+    if not text:
+        raise UsageError("the question is empty")
+    if len(text) > max_chars:
+        raise UsageError(f"the question is {len(text):,} characters long; the limit is {max_chars:,}")
+    return text
+
+
+class Service:
+    """Retrieval chain plus answerer. Thread-safe: front ends call `answer` from worker threads."""
+
+    def __init__(self, settings: Settings, index: Index, embeddings: Embeddings) -> None:
+        self.settings = settings
+        self.index = index
+        self.embeddings = embeddings
+        self.lexical = self._load_lexical()
+        ids, texts, metas = index.all_chunks() if self.lexical.ids else ([], [], [])
+        sample = " ".join(t for t, m in zip(texts, metas, strict=True) if m.get("kind") == "body")[:20000]
+        self.corpus_language = guess_language(sample) if sample else "da"
+        self.retriever = HybridRetriever(index=index, lexical=self.lexical, embeddings=embeddings, k=settings.top_k)
+        self.extractive = ExtractiveAnswerer(self.lexical, self.corpus_language)
+        self._vectors: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.chain = self._build_chain()
+
+    def _load_lexical(self) -> LexicalIndex:
+        fingerprint = self.index.fingerprint()
+        path = self.settings.data_dir / "bm25" / self.settings.collection
+        loaded = LexicalIndex.load(path, fingerprint)
+        if loaded is not None:
+            return loaded
+        ids, texts, _ = self.index.all_chunks()
+        built = LexicalIndex.build(ids, texts)
+        if not self.settings.chroma_url or self.settings.data_dir.exists():
+            try:
+                built.save(path, fingerprint)
+            except OSError:
+                pass  # a read-only data directory still answers; it rebuilds next time
+        return built
+
+    def embed_query(self, text: str) -> list[float]:
+        with self._lock:
+            if text in self._vectors:
+                self._vectors.move_to_end(text)
+                return self._vectors[text]
+        vector = self.embeddings.embed_query(text)
+        with self._lock:
+            self._vectors[text] = vector
+            if len(self._vectors) > 256:
+                self._vectors.popitem(last=False)
+        return vector
+
+    def _build_chain(self) -> Runnable[dict[str, Any], Answer]:
+        """question + history -> standalone query -> hybrid retrieval -> answer, as LangChain runnables."""
+
+        def make_query(inputs: dict[str, Any]) -> dict[str, Any]:
+            return {**inputs, "query": condense(inputs["question"], inputs.get("history"))}
+
+        def retrieve(inputs: dict[str, Any]) -> dict[str, Any]:
+            started = time.perf_counter()
+            query: Query = inputs["query"]
+            vector = self.embed_query(query.text)
+            docs = self.retriever.search(query.text, vector)
+            question_vector = vector if query.text == query.question else self.embed_query(query.question)
+            return {**inputs, "docs": docs, "vector": question_vector, "t_retrieve": time.perf_counter() - started}
+
+        def answer(inputs: dict[str, Any]) -> Answer:
+            started = time.perf_counter()
+            docs: list[Document] = inputs["docs"]
+            query: Query = inputs["query"]
+            info = analyse(query.question)
+            top_docs = list(dict.fromkeys(str(d.metadata["doc_id"]) for d in docs))[: self.extractive.tuning.docs]
+            parts = self.index.doc_parts(top_docs) if top_docs else ({}, {})
+            result = self.extractive.answer(info, docs, parts, inputs["vector"], query.context_terms)
+            result.retrieved = [
+                Retrieved(str(d.metadata["doc_id"]), str(d.metadata["chunk_id"]), float(d.metadata["score"]))
+                for d in docs
+            ]
+            result.timings_ms = {
+                "retrieve": inputs["t_retrieve"] * 1000,
+                "answer": (time.perf_counter() - started) * 1000,
+            }
+            return result
+
+        return RunnableLambda(make_query) | RunnableLambda(retrieve) | RunnableLambda(answer)
+
+    def answer(self, question: str, history: list[Turn] | None = None) -> Answer:
+        started = time.perf_counter()
+        text = clean_question(question, self.settings.max_question_chars)
+        turns = list(history or [])[-self.settings.history_turns :] if self.settings.history_turns else []
+        result = self.chain.invoke({"question": text, "history": turns})
+        result.timings_ms["total"] = (time.perf_counter() - started) * 1000
+        return result
+
+    def documents(self) -> list[DocumentInfo]:
+        with store_errors("cannot read the index"):
+            got = self.index.chunks.get(where={"kind": "meta"}, include=["metadatas"])
+        infos = [
+            DocumentInfo(str(m["doc_id"]), str(m.get("title", m["doc_id"])), m.get("date"), m.get("url"))
+            for m in (dict(x or {}) for x in got["metadatas"])
+        ]
+        return sorted(infos, key=lambda d: (d.date or "", d.doc_id))
+
+    def chunk_text(self, chunk_id: str) -> str | None:
+        with store_errors("cannot read the index"):
+            got = self.index.chunks.get(ids=[chunk_id], include=["documents"])
+        return got["documents"][0] if got["ids"] else None
+
+
+def build_embeddings(settings: Settings) -> Embeddings:
+    cache = settings.data_dir / "embeddings.sqlite3" if settings.data_dir.exists() else None
+    return make_embeddings(settings.embedder, settings.embed_threads, cache)
+
+
+def open_index(settings: Settings, embeddings: Embeddings) -> Index:
+    return Index(open_client(settings), embeddings, settings.collection, settings.embedder)
+
+
+def build_service(settings: Settings, embeddings: Embeddings | None = None) -> Service:
+    embeddings = embeddings or build_embeddings(settings)
+    return Service(settings, open_index(settings, embeddings), embeddings)
+
+
+def corpus_paths(settings: Settings, paths: list[Path] | None = None) -> list[Path]:
+    return list(paths) if paths else [settings.corpus_dir]
