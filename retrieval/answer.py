@@ -33,6 +33,7 @@ _MONTHS = (
     "january february march april may june july august september october november december"
 ).split()
 _DATE_WORDS = re.compile(r"\b(" + "|".join(_MONTHS) + r"|\d{4}|i går|i dag|i år|sidste år|forår|efterår)\b")
+_PLACE = re.compile(r"\b(?:i|in|på|at|ved)\s+([A-ZÆØÅ][\wæøå-]+)")
 _QUOTE_START = re.compile(r"^\s*(?:[-–—]\s|[”\"«»„])")
 _ATTRIBUTION = re.compile(r"\b(siger|sagde|fortæller|mener|lyder det|says|said)\b")
 
@@ -59,10 +60,10 @@ class Tuning:
     w_dense: float = 1.0
     w_lexical: float = 1.6
     w_window: float = 0.5
-    w_type: float = 0.7
+    w_type: float = 1.2
     w_chunk: float = 0.4
     w_context: float = 0.4
-    min_coverage: float = 0.45
+    min_coverage: float = 0.4
     min_dense_foreign: float = 0.82  # a question in another language than the articles has only the vector
 
 
@@ -82,18 +83,23 @@ class ExtractiveAnswerer:
             return True
         if len(term) < 4:
             return False
-        i = bisect_left(self._vocab, term)
-        if i < len(self._vocab) and self._vocab[i].startswith(term):
+        # Another form of the same word ("repræsenterer" / "repræsentanter") shares a long prefix.
+        prefix = term[: max(6, len(term) - 2)]
+        i = bisect_left(self._vocab, prefix)
+        if i < len(self._vocab) and self._vocab[i].startswith(prefix):
             return True
-        return any(term[j:] in self._vocab_set or term[:-j] in self._vocab_set for j in range(1, len(term) - 4))
+        # A compound ("regelforenkling") whose head or modifier the articles use on its own.
+        return any(term[j:] in self._vocab_set or term[:-j] in self._vocab_set for j in range(1, len(term) - 3))
 
     @staticmethod
     def match(term: str, terms: set[str]) -> float:
         if term in terms:
             return 1.0
-        if len(term) >= 5:
+        if len(term) >= 4:
             for other in terms:
-                if len(other) >= 5 and (term in other or other in term):
+                if len(other) >= 4 and (other.endswith(term) or term.endswith(other)):
+                    return 0.7  # the head of a compound: "holdt" / "afholdes"
+                if len(term) >= 5 and len(other) >= 5 and (term in other or other in term):
                     return 0.7
         return 0.0
 
@@ -159,6 +165,8 @@ class ExtractiveAnswerer:
         t = self.tuning
         same_language = info.language == self.corpus_language
         weights = self.weights(info.terms)
+        for term in info.category_terms:  # "hvilket parti": the answer names a party, it need not say "parti"
+            weights[term] = weights.get(term, 0.0) * 0.3
         context_weights = self.weights([s for s in (stem(w) for w in words(context)) if s not in weights])
         matrix = np.stack([c.vector for c in cands])
         dense = matrix @ qvec
@@ -169,8 +177,11 @@ class ExtractiveAnswerer:
             window_terms = set().union(*(c.terms for c in window))
             cand.dense = float(dense[i])
             cand.coverage = self.coverage(weights, window_terms)
-            lexical = self.coverage(weights, cand.terms) if same_language else _name_overlap(info, cand.text)
-            window_lex = cand.coverage if same_language else _name_overlap(info, " ".join(c.text for c in window))
+            if same_language:
+                lexical, window_lex = self.coverage(weights, cand.terms), cand.coverage
+            else:  # only names and numbers carry over; the lead of a news article states its point
+                lexical = 0.2 * _name_overlap(info, cand.text) + 0.3 * (cand.start < _lead_end(cands, cand))
+                window_lex = 0.0
             rank = chunk_rank(cand)
             cand.score = (
                 t.w_dense * (cand.dense - lo) / (hi - lo + 1e-6)
@@ -317,6 +328,12 @@ def human_date(value: str, language: Language) -> str:
     return f"{day.day} {_MONTHS[12 + day.month - 1].capitalize()} {day.year} ({value})"
 
 
+def _lead_end(cands: list[Candidate], cand: Candidate) -> int:
+    """End offset of an article's first two sentences."""
+    doc = [c for c in cands if c.doc_id == cand.doc_id]
+    return doc[min(1, len(doc) - 1)].end
+
+
 def _window(cands: list[Candidate], i: int) -> list[Candidate]:
     doc = cands[i].doc_id
     return [cands[j] for j in (i - 1, i, i + 1) if 0 <= j < len(cands) and cands[j].doc_id == doc]
@@ -350,7 +367,7 @@ def _has_type(info: QuestionInfo, text: str) -> float:
     kind: AnswerType = info.answer_type
     if kind == "any":
         return 1.0
-    asked = {w.lower() for n in info.names for w in words(n)} | set(info.numbers)
+    asked = {stem(w) for n in info.names for w in words(n)} | set(info.numbers)
     if kind == "number":
         found = [n for n in _NUMBER.findall(text) if n not in asked and not _YEAR.match(n)]
         spelled = re.search(r"\b(to|tre|fire|fem|seks|syv|otte|ni|ti|elleve|tolv|halvdelen|flertal)\b", text.lower())
@@ -358,7 +375,10 @@ def _has_type(info: QuestionInfo, text: str) -> float:
     if kind == "date":
         return 1.0 if any(m not in asked for m in _DATE_WORDS.findall(text.lower())) else 0.0
     # name or place: a capitalised word (not opening the sentence) that the question does not contain
-    new = [w for n in names_in(text) for w in words(n) if w not in asked]
+    new = [w for n in names_in(text) for w in words(n) if stem(w) not in asked]
+    if kind == "place":
+        places = [w for w in _PLACE.findall(text) if stem(w) not in asked]
+        return 1.0 if places else 0.0
     if kind == "name" and info.names and not new:
         # "Hvem er Troels Lund Poulsen?" asks for a description of a named person: the name itself will do.
         return 1.0 if any(w in text.lower() for n in info.names for w in words(n)) else 0.0

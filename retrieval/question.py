@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from retrieval.text import content_terms, guess_language, names_in
+from retrieval.text import content_terms, guess_language, names_in, stem
 from retrieval.types import Language
 
 AnswerType = Literal["number", "date", "name", "place", "any"]
@@ -37,6 +37,7 @@ _META_CUES: list[tuple[MetaField, re.Pattern[str]]] = [
         ),
     ),
 ]
+_CATEGORY = re.compile(r"\b(?:hvilke[nt]?|which|what)\s+([\wæøå-]+)")
 _ARTICLE_WORDS = re.compile(
     r"\b(artikl\w*|reportage\w*|interview\w*|historie\w*|indlæg\w*|nyhed\w*|article|story|piece|report|post)\b"
 )
@@ -51,6 +52,7 @@ class QuestionInfo:
     numbers: list[str]
     answer_type: AnswerType
     meta_fields: list[MetaField] = field(default_factory=list)
+    category_terms: list[str] = field(default_factory=list)
 
 
 def analyse(question: str) -> QuestionInfo:
@@ -73,4 +75,5 @@ def analyse(question: str) -> QuestionInfo:
         numbers=re.findall(r"\d+(?:[.,]\d+)*", question),
         answer_type=answer_type,
         meta_fields=meta_fields,
+        category_terms=[stem(w) for w in _CATEGORY.findall(lowered)],
     )

@@ -15,7 +15,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from retrieval.answer import ExtractiveAnswerer
 from retrieval.embeddings import make_embeddings
 from retrieval.errors import UsageError
-from retrieval.lexical import LexicalIndex
+from retrieval.lexical import LEXICAL_VERSION, LexicalIndex
 from retrieval.question import analyse
 from retrieval.search import HybridRetriever, Query, condense
 from retrieval.settings import Settings
@@ -54,7 +54,7 @@ class Service:
         self.chain = self._build_chain()
 
     def _load_lexical(self) -> LexicalIndex:
-        fingerprint = self.index.fingerprint()
+        fingerprint = f"{self.index.fingerprint()}-{LEXICAL_VERSION}"
         path = self.settings.data_dir / "bm25" / self.settings.collection
         loaded = LexicalIndex.load(path, fingerprint)
         if loaded is not None:

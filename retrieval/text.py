@@ -102,8 +102,27 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]
 
 
+# Irregular Danish verb forms the stemmer cannot join ("indgik", "indgået" -> "indgå"); compounds keep their prefix.
+_IRREGULAR = {
+    "gik": "gå", "gået": "gå", "fik": "få", "fået": "få", "blev": "blive", "skrev": "skrive", "skrevet": "skrive",
+    "sagde": "sige", "sagt": "sige", "tog": "tage", "taget": "tage", "holdt": "holde", "kom": "komme",
+    "kommet": "komme", "lod": "lade", "satte": "sætte", "sat": "sætte", "stod": "stå", "stået": "stå",
+    "gav": "give", "givet": "give", "valgte": "vælge", "valgt": "vælge", "traf": "træffe", "truffet": "træffe",
+    "bad": "bede", "bedt": "bede", "fandt": "finde", "fundet": "finde", "drog": "drage", "trak": "trække",
+    "trukket": "trække", "sagde's": "sige", "lå": "ligge", "ligget": "ligge", "gjorde": "gøre", "gjort": "gøre",
+}
+
+
+def lemma(word: str) -> str:
+    word = word.lower()
+    for form in sorted(_IRREGULAR, key=len, reverse=True):
+        if word.endswith(form) and len(word) - len(form) <= 4:
+            return word[: len(word) - len(form)] + _IRREGULAR[form]
+    return word
+
+
 def stem(word: str, language: Language = "da") -> str:
-    return str(_stemmer("danish" if language == "da" else "english").stemWord(word.lower()))
+    return str(_stemmer("danish" if language == "da" else "english").stemWord(lemma(word)))
 
 
 def content_terms(text: str, language: Language = "da") -> list[str]:
