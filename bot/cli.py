@@ -1,0 +1,175 @@
+"""The `kilde` command: ingest, ask, chat (and eval, bot). Errors a user can cause are one line, never a traceback."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bot.render import plain
+from retrieval.errors import KildeError
+from retrieval.settings import Settings
+from retrieval.store import IngestReport
+
+F = TypeVar("F", bound=Callable[..., Any])
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def one_line_errors(func: F) -> F:
+    """Turn user errors into `kilde: error: ...` and their exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except KildeError as exc:
+            err.print(f"kilde: error: {exc}", markup=False)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            err.print("kilde: interrupted", markup=False)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def make_settings(data_dir: Path | None) -> Settings:
+    try:
+        settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    except ValueError as exc:
+        first = str(exc).splitlines()
+        raise click.UsageError(f"bad setting: {' '.join(first[:3])}") from None
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Index directory (env KILDE_DATA_DIR).")
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens to stderr.")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
+    """kilde: answers from your articles, with a citation for every claim."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    ctx.obj = make_settings(data_dir)
+
+
+def progress_bar(description: str) -> tuple[Progress, Callable[[int, int], None]]:
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True,
+    )
+    task = bar.add_task(description, total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return bar, update
+
+
+def run_ingest(settings: Settings, paths: list[Path], description: str = "Embedding") -> IngestReport:
+    from retrieval.ingest import ingest
+    from retrieval.service import build_embeddings
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True) if settings.data_dir.parent.exists() else None
+    embeddings = build_embeddings(settings)
+    bar, update = progress_bar(description)
+    with bar:
+        report = ingest(settings, paths, embeddings, update)
+    for problem in report.problems:
+        err.print(f"kilde: skipped {problem}", markup=False)
+    err.print(f"kilde: index: {report.summary()}", markup=False)
+    return report
+
+
+def ensure_index(settings: Settings) -> None:
+    """Index the corpus on first use, and again (incrementally) when it changed."""
+    from retrieval.ingest import is_stale
+    from retrieval.store import read_state
+
+    paths = [settings.corpus_dir]
+    if not settings.corpus_dir.is_dir():
+        raise KildeError(f"corpus directory {settings.corpus_dir} does not exist (set KILDE_CORPUS_DIR)")
+    if not is_stale(settings, paths):
+        return
+    first = not read_state(settings.data_dir).get("corpus_fingerprint")
+    if first:
+        err.print(f"kilde: indexing {settings.corpus_dir} for the first time …", markup=False)
+    else:
+        err.print(f"kilde: {settings.corpus_dir} changed since the last index; updating it …", markup=False)
+    run_ingest(settings, paths)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_obj
+@one_line_errors
+def ingest(settings: Settings, paths: tuple[Path, ...]) -> None:
+    """Index articles (default: the corpus directory). Re-running embeds only what changed."""
+    targets = list(paths) or [settings.corpus_dir]
+    missing = [p for p in targets if not p.exists()]
+    if missing:
+        raise KildeError(f"no such file or directory: {missing[0]}")
+    report = run_ingest(settings, targets)
+    if report.problems:
+        sys.exit(1)
+
+
+def _service(settings: Settings) -> Any:
+    from retrieval.service import build_service
+
+    ensure_index(settings)
+    return build_service(settings)
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+@one_line_errors
+def ask(settings: Settings, question: str, as_json: bool) -> None:
+    """Answer one QUESTION from the articles."""
+    from retrieval.service import clean_question
+
+    clean_question(question, settings.max_question_chars)  # fail fast, before loading anything
+    answer = _service(settings).answer(question)
+    if as_json:
+        payload = answer.to_dict()
+        click.echo(json.dumps(payload, ensure_ascii=False))
+    else:
+        click.echo(plain(answer))
+
+
+@cli.command()
+@click.pass_obj
+@one_line_errors
+def chat(settings: Settings) -> None:
+    """Chat with the articles in the terminal (reads lines when stdin is not a terminal)."""
+    from bot.terminal import run_chat
+
+    service = _service(settings)
+    sys.exit(run_chat(service, Console(highlight=False), max_turns=settings.history_turns))
+
+
+def _register_optional() -> None:
+    """Commands that live in their own modules."""
+    for module, name in (("bot.cli_eval", "eval_command"), ("bot.cli_telegram", "bot_command")):
+        try:
+            mod = __import__(module, fromlist=[name])
+        except ImportError:
+            continue
+        cli.add_command(getattr(mod, name))
+
+
+_register_optional()
+
+
+def main() -> None:
+    cli(prog_name="kilde")

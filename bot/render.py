@@ -1,0 +1,51 @@
+"""Plain-text and rich rendering of an `Answer` for the terminal."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.text import Text
+
+from retrieval.types import Answer
+
+
+def sources_lines(answer: Answer) -> list[str]:
+    lines = []
+    for c in answer.citations:
+        parts = [c.title]
+        if c.date:
+            parts.append(c.date)
+        if c.url:
+            parts.append(c.url)
+        lines.append(f"[{c.n}] " + " · ".join(parts) + f"  ({c.doc_id})")
+    return lines
+
+
+def plain(answer: Answer) -> str:
+    if answer.refused or not answer.citations:
+        return answer.text
+    heading = "Kilder:" if answer.language == "da" else "Sources:"
+    return "\n".join([answer.text, "", heading, *sources_lines(answer)])
+
+
+def rich_answer(answer: Answer) -> Group:
+    body = Text(answer.text, style="italic" if answer.refused else "")
+    items: list[Text | Panel] = [body]
+    if answer.citations:
+        heading = "Kilder" if answer.language == "da" else "Sources"
+        src = Text.from_markup(f"[bold]{heading}[/bold]\n" + "\n".join(escape(s) for s in sources_lines(answer)))
+        items.append(Text(""))
+        items.append(src)
+    return Group(*items)
+
+
+def rich_quotes(answer: Answer) -> Group | Text:
+    if not answer.citations:
+        return Text("Ingen kilder til det sidste svar." if answer.language == "da" else "No sources for the last answer.")
+    return Group(
+        *(
+            Panel(Text(c.quote), title=f"[{c.n}] {escape(c.title)}", subtitle=escape(c.chunk_id[:12]), expand=True)
+            for c in answer.citations
+        )
+    )

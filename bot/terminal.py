@@ -1,0 +1,90 @@
+"""`kilde chat`: an interactive chat in the terminal, or a line-by-line script when stdin is not a terminal."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from rich.console import Console
+
+from bot.render import plain, rich_answer, rich_quotes
+from retrieval.errors import KildeError
+from retrieval.types import Answer, AnswerService, Turn
+
+HELP = """Skriv et spørgsmål om artiklerne (dansk eller engelsk). / Ask a question about the articles.
+  /new      glem samtalen / forget this conversation
+  /sources  vis de citerede passager / show the quoted passages of the last answer
+  /help     denne hjælp / this help
+  /quit     afslut / leave (or Ctrl-D)"""
+
+
+class ChatSession:
+    """History and the last answer of one conversation; the same object serves the terminal and scripts."""
+
+    def __init__(self, service: AnswerService, max_turns: int = 6) -> None:
+        self.service = service
+        self.max_turns = max_turns
+        self.history: list[Turn] = []
+        self.last: Answer | None = None
+
+    def ask(self, question: str) -> Answer:
+        answer = self.service.answer(question, self.history)
+        self.last = answer
+        self.history = [*self.history, Turn(answer.question, "" if answer.refused else answer.text)][-self.max_turns :]
+        return answer
+
+    def reset(self) -> None:
+        self.history = []
+        self.last = None
+
+
+def run_chat(service: AnswerService, console: Console, stdin: TextIO = sys.stdin, max_turns: int = 6) -> int:
+    session = ChatSession(service, max_turns)
+    interactive = stdin.isatty() and console.is_terminal
+    if interactive:
+        titles = ", ".join(d.title for d in service.documents()[:5])
+        console.print(f"[bold]kilde[/bold] — {len(service.documents())} artikler: {titles}")
+        console.print("[dim]/help for hjælp, Ctrl-D for at afslutte[/dim]")
+    failures = 0
+    while True:
+        try:
+            line = console.input("[bold cyan]? [/bold cyan]") if interactive else stdin.readline()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not interactive and line == "":
+            break
+        question = line.strip()
+        if not question:
+            continue
+        command = question.lower()
+        if command in {"/quit", "/exit", "/q"}:
+            break
+        if command == "/help":
+            console.print(HELP, markup=False, highlight=False)
+            continue
+        if command == "/new":
+            session.reset()
+            console.print("[dim]Ny samtale. / New conversation.[/dim]")
+            continue
+        if command == "/sources":
+            if session.last is None:
+                console.print("Intet svar endnu. / No answer yet.")
+            else:
+                console.print(rich_quotes(session.last))
+            continue
+        if command.startswith("/"):
+            console.print(f"Ukendt kommando {question.split()[0]!r}; skriv /help. / Unknown command; type /help.")
+            continue
+        try:
+            answer = session.ask(question)
+        except KildeError as exc:
+            failures += 1
+            console.print(f"[red]fejl/error:[/red] {exc}", highlight=False)
+            continue
+        if interactive:
+            console.print(rich_answer(answer))
+            console.print()
+        else:
+            console.print(plain(answer), markup=False, highlight=False, soft_wrap=True)
+            console.print()
+    return 1 if failures and not interactive else 0
