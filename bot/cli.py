@@ -56,15 +56,21 @@ def make_settings(data_dir: Path | None) -> Settings:
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
     """kilde: answers from your articles, with a citation for every claim."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     ctx.obj = make_settings(data_dir)
 
 
 def progress_bar(description: str) -> tuple[Progress, Callable[[int, int], None]]:
     bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
     )
     task = bar.add_task(description, total=None)
 
@@ -77,8 +83,9 @@ def progress_bar(description: str) -> tuple[Progress, Callable[[int, int], None]
 def run_ingest(settings: Settings, paths: list[Path], description: str = "Embedding") -> IngestReport:
     from retrieval.ingest import ingest
     from retrieval.service import build_embeddings
+    from retrieval.store import prepare_data_dir
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True) if settings.data_dir.parent.exists() else None
+    prepare_data_dir(settings.data_dir)
     embeddings = build_embeddings(settings)
     bar, update = progress_bar(description)
     with bar:
@@ -92,8 +99,10 @@ def run_ingest(settings: Settings, paths: list[Path], description: str = "Embedd
 def ensure_index(settings: Settings) -> None:
     """Index the corpus on first use, and again (incrementally) when it changed."""
     from retrieval.ingest import is_stale
-    from retrieval.store import read_state
+    from retrieval.store import prepare_data_dir, read_state
 
+    if not settings.chroma_url:
+        prepare_data_dir(settings.data_dir)
     paths = [settings.corpus_dir]
     if not settings.corpus_dir.is_dir():
         raise KildeError(f"corpus directory {settings.corpus_dir} does not exist (set KILDE_CORPUS_DIR)")

@@ -34,7 +34,9 @@ def rich_answer(answer: Answer) -> Group:
     items: list[Text | Panel] = [body]
     if answer.citations:
         heading = "Kilder" if answer.language == "da" else "Sources"
-        src = Text.from_markup(f"[bold]{heading}[/bold]\n" + "\n".join(escape(s) for s in sources_lines(answer)))
+        src = Text.from_markup(
+            f"[bold]{heading}[/bold]\n" + "\n".join(escape(s) for s in sources_lines(answer))
+        )
         items.append(Text(""))
         items.append(src)
     return Group(*items)
@@ -42,10 +44,19 @@ def rich_answer(answer: Answer) -> Group:
 
 def rich_quotes(answer: Answer) -> Group | Text:
     if not answer.citations:
-        return Text("Ingen kilder til det sidste svar." if answer.language == "da" else "No sources for the last answer.")
+        return Text(
+            "Ingen kilder til det sidste svar."
+            if answer.language == "da"
+            else "No sources for the last answer."
+        )
     return Group(
         *(
-            Panel(Text(c.quote), title=f"[{c.n}] {escape(c.title)}", subtitle=escape(c.chunk_id[:12]), expand=True)
+            Panel(
+                Text(c.quote),
+                title=f"[{c.n}] {escape(c.title)}",
+                subtitle=escape(c.chunk_id[:12]),
+                expand=True,
+            )
             for c in answer.citations
         )
     )

@@ -30,7 +30,9 @@ class ChatSession:
     def ask(self, question: str) -> Answer:
         answer = self.service.answer(question, self.history)
         self.last = answer
-        self.history = [*self.history, Turn(answer.question, "" if answer.refused else answer.text)][-self.max_turns :]
+        self.history = [*self.history, Turn(answer.question, "" if answer.refused else answer.text)][
+            -self.max_turns :
+        ]
         return answer
 
     def reset(self) -> None:
@@ -73,7 +75,9 @@ def run_chat(service: AnswerService, console: Console, stdin: TextIO = sys.stdin
                 console.print(rich_quotes(session.last))
             continue
         if command.startswith("/"):
-            console.print(f"Ukendt kommando {question.split()[0]!r}; skriv /help. / Unknown command; type /help.")
+            console.print(
+                f"Ukendt kommando {question.split()[0]!r}; skriv /help. / Unknown command; type /help."
+            )
             continue
         try:
             answer = session.ask(question)

@@ -28,10 +28,7 @@ REFUSAL: dict[Language, str] = {
 MAX_WORDS = 60
 _NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
 _YEAR = re.compile(r"^(1[89]|20)\d\d$")
-_MONTHS = (
-    "januar februar marts april maj juni juli august september oktober november december "
-    "january february march april may june july august september october november december"
-).split()
+_MONTHS = ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober", "november", "december", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
 _DATE_WORDS = re.compile(r"\b(" + "|".join(_MONTHS) + r"|\d{4}|i går|i dag|i år|sidste år|forår|efterår)\b")
 _PLACE = re.compile(r"\b(?:i|in|på|at|ved)\s+([A-ZÆØÅ][\wæøå-]+)")
 _QUOTE_START = re.compile(r"^\s*(?:[-–—]\s|[”\"«»„])")
@@ -68,7 +65,9 @@ class Tuning:
 
 
 class ExtractiveAnswerer:
-    def __init__(self, lexical: LexicalIndex, corpus_language: Language, tuning: Tuning | None = None) -> None:
+    def __init__(
+        self, lexical: LexicalIndex, corpus_language: Language, tuning: Tuning | None = None
+    ) -> None:
         self.lexical = lexical
         self.corpus_language = corpus_language
         self.tuning = tuning or Tuning()
@@ -89,7 +88,9 @@ class ExtractiveAnswerer:
         if i < len(self._vocab) and self._vocab[i].startswith(prefix):
             return True
         # A compound ("regelforenkling") whose head or modifier the articles use on its own.
-        return any(term[j:] in self._vocab_set or term[:-j] in self._vocab_set for j in range(1, len(term) - 3))
+        return any(
+            term[j:] in self._vocab_set or term[:-j] in self._vocab_set for j in range(1, len(term) - 3)
+        )
 
     @staticmethod
     def match(term: str, terms: set[str]) -> float:
@@ -124,9 +125,9 @@ class ExtractiveAnswerer:
     ) -> Answer:
         if not docs:
             return self.refuse(info)
-        if info.meta_fields:
-            return self.metadata_answer(info, docs)
         chunks, sentences = parts
+        if info.meta_fields:
+            return self.metadata_answer(info, docs, chunks)
         candidates = self._candidates(sentences)
         if not candidates:
             return self.refuse(info)
@@ -143,8 +144,10 @@ class ExtractiveAnswerer:
         embeddings = sentences.get("embeddings")
         if embeddings is None:
             return []
-        for text, meta, vector in zip(sentences["documents"], sentences["metadatas"], embeddings, strict=True):
-            meta = dict(meta or {})
+        for text, raw_meta, vector in zip(
+            sentences["documents"], sentences["metadatas"], embeddings, strict=True
+        ):
+            meta = dict(raw_meta or {})
             out.append(
                 Candidate(
                     doc_id=str(meta["doc_id"]),
@@ -200,7 +203,9 @@ class ExtractiveAnswerer:
         chosen = [best]
         words_used = len(best.text.split())
         # A quote often names its speaker only in the next sentence; a short sentence needs its neighbour.
-        nxt = cands[best_i + 1] if best_i + 1 < len(cands) and cands[best_i + 1].doc_id == best.doc_id else None
+        nxt = (
+            cands[best_i + 1] if best_i + 1 < len(cands) and cands[best_i + 1].doc_id == best.doc_id else None
+        )
         if nxt is not None and words_used + len(nxt.text.split()) <= MAX_WORDS:
             needs_speaker = _QUOTE_START.match(best.text) and not _ATTRIBUTION.search(best.text)
             if needs_speaker or words_used < 12:
@@ -221,7 +226,9 @@ class ExtractiveAnswerer:
             chosen.append(runner)
         return chosen
 
-    def _supported(self, info: QuestionInfo, best: Candidate, window: list[Candidate], same_language: bool) -> bool:
+    def _supported(
+        self, info: QuestionInfo, best: Candidate, window: list[Candidate], same_language: bool
+    ) -> bool:
         """Does the evidence hold what the question asks for? This is what refuses near misses."""
         t = self.tuning
         window_text = " ".join(c.text for c in window)
@@ -242,8 +249,8 @@ class ExtractiveAnswerer:
     ) -> Answer:
         chosen = sorted(chosen, key=lambda c: (c.doc_id, c.start))
         by_doc: dict[str, list[tuple[str, str, int, int, dict[str, Any]]]] = {}
-        for cid, text, meta in zip(chunks["ids"], chunks["documents"], chunks["metadatas"], strict=True):
-            meta = dict(meta or {})
+        for cid, text, raw_meta in zip(chunks["ids"], chunks["documents"], chunks["metadatas"], strict=True):
+            meta = dict(raw_meta or {})
             if meta.get("kind") == "body":
                 by_doc.setdefault(str(meta["doc_id"]), []).append(
                     (cid, text or "", int(meta["start"]), int(meta["end"]), meta)
@@ -270,26 +277,45 @@ class ExtractiveAnswerer:
             citations.append(_citation(n, cid, meta, ctext[lo - cstart : hi - cstart]))
         body = " ".join(pieces)
         if info.language != self.corpus_language:
-            body = ("The articles say (in Danish): " if info.language == "en" else "Artiklerne siger: ") + body
-        return Answer(question=info.text, text=body, refused=False, language=info.language, citations=citations)
+            body = (
+                "The articles say (in Danish): " if info.language == "en" else "Artiklerne siger: "
+            ) + body
+        return Answer(
+            question=info.text, text=body, refused=False, language=info.language, citations=citations
+        )
 
-    def metadata_answer(self, info: QuestionInfo, docs: list[Document]) -> Answer:
-        """Who wrote it, when and where it was published: from the article's front matter, cited."""
-        meta_doc = next((d for d in docs if d.metadata.get("kind") == "meta"), None)
-        target = meta_doc or docs[0]
+    def metadata_answer(self, info: QuestionInfo, docs: list[Document], chunks: dict[str, Any]) -> Answer:
+        """Who wrote it, when and where it was published: from the top article's front matter, cited."""
+        top = str(docs[0].metadata["doc_id"])
+        target = next(
+            (
+                Document(id=cid, page_content=text or "", metadata={**(meta or {}), "chunk_id": cid})
+                for cid, text, meta in zip(
+                    chunks["ids"], chunks["documents"], chunks["metadatas"], strict=True
+                )
+                if (meta or {}).get("kind") == "meta" and (meta or {}).get("doc_id") == top
+            ),
+            None,
+        )
+        if target is None:
+            return self.refuse(info)
         meta = target.metadata
         values = {f: meta.get(f) for f in info.meta_fields}
-        if not all(values.values()) or meta_doc is None:
+        if not all(values.values()):
             return self.refuse(info)
         title = str(meta.get("title", ""))
         phrases = [_meta_phrase(f, str(v), info.language) for f, v in values.items()]
         joined = " og ".join(phrases) if info.language == "da" else " and ".join(phrases)
-        text = (f"«{title}» {joined} [1]." if info.language == "da" else f"“{title}” {joined} [1].")
-        lines = [line for line in target.page_content.split("\n") if any(str(v) in line for v in values.values())]
+        text = f"«{title}» {joined} [1]." if info.language == "da" else f"“{title}” {joined} [1]."
+        lines = [
+            line for line in target.page_content.split("\n") if any(str(v) in line for v in values.values())
+        ]
         first = target.page_content.index(lines[0])
         last = target.page_content.index(lines[-1]) + len(lines[-1])
         citation = _citation(1, str(meta.get("chunk_id", target.id)), meta, target.page_content[first:last])
-        return Answer(question=info.text, text=text, refused=False, language=info.language, citations=[citation])
+        return Answer(
+            question=info.text, text=text, refused=False, language=info.language, citations=[citation]
+        )
 
 
 def _citation(n: int, chunk_id: str, meta: dict[str, Any], quote: str) -> Citation:
@@ -370,7 +396,9 @@ def _has_type(info: QuestionInfo, text: str) -> float:
     asked = {stem(w) for n in info.names for w in words(n)} | set(info.numbers)
     if kind == "number":
         found = [n for n in _NUMBER.findall(text) if n not in asked and not _YEAR.match(n)]
-        spelled = re.search(r"\b(to|tre|fire|fem|seks|syv|otte|ni|ti|elleve|tolv|halvdelen|flertal)\b", text.lower())
+        spelled = re.search(
+            r"\b(to|tre|fire|fem|seks|syv|otte|ni|ti|elleve|tolv|halvdelen|flertal)\b", text.lower()
+        )
         return 1.0 if found or spelled else 0.0
     if kind == "date":
         return 1.0 if any(m not in asked for m in _DATE_WORDS.findall(text.lower())) else 0.0

@@ -109,10 +109,12 @@ def chunk_article(article: Article, chunk_tokens: int, overlap_tokens: int) -> l
         )
         if last + 1 >= len(sentences):
             break
-        # Step back over whole sentences worth at most `overlap_tokens`, but always move forward.
+        # Step back over whole sentences until about `overlap_tokens` are shared, but always move forward.
         next_first = last + 1
         shared = 0
-        while next_first - 1 > first and shared + sizes[next_first - 1] <= overlap_tokens:
+        while (
+            next_first - 1 > first and shared < overlap_tokens and sizes[next_first - 1] <= chunk_tokens // 2
+        ):
             next_first -= 1
             shared += sizes[next_first]
         first = next_first

@@ -88,7 +88,10 @@ class CachedEmbeddings(Embeddings):
             vectors = self.inner.embed_documents([text_of[k] for k in missing])
             db.executemany(
                 "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
-                [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in zip(missing, vectors, strict=True)],
+                [
+                    (k, np.asarray(v, dtype=np.float32).tobytes())
+                    for k, v in zip(missing, vectors, strict=True)
+                ],
             )
             found.update(zip(missing, vectors, strict=True))
         return [found[k] for k in keys]

@@ -9,6 +9,7 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 
 from retrieval.documents import find_files, load_articles
+from retrieval.settings import Settings
 from retrieval.store import (
     Index,
     IngestReport,
@@ -19,12 +20,13 @@ from retrieval.store import (
     write_lock,
     write_state,
 )
-from retrieval.settings import Settings
 
 
 def corpus_fingerprint(paths: Sequence[Path], settings: Settings) -> str:
     """Cheap: file names, sizes and modification times, plus the settings that shape chunks."""
-    digest = hashlib.sha256(f"{settings.embedder}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}".encode())
+    digest = hashlib.sha256(
+        f"{settings.embedder}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}".encode()
+    )
     for path in find_files(paths):
         try:
             stat = path.stat()
@@ -46,7 +48,9 @@ def ingest(
     with write_lock(settings.data_dir):
         index = index or Index(open_client(settings), embeddings, settings.collection, settings.embedder)
         articles, problems = load_articles(paths)
-        report = index.sync(articles, problems, settings.chunk_tokens, settings.chunk_overlap_tokens, progress)
+        report = index.sync(
+            articles, problems, settings.chunk_tokens, settings.chunk_overlap_tokens, progress
+        )
         state = read_state(settings.data_dir)
         state["corpus_fingerprint"] = corpus_fingerprint(paths, settings)
         state["paths"] = [str(p.resolve()) for p in paths]

@@ -13,13 +13,34 @@ AnswerType = Literal["number", "date", "name", "place", "any"]
 MetaField = Literal["author", "date", "publisher", "url"]
 
 _TYPE_CUES: list[tuple[AnswerType, re.Pattern[str]]] = [
-    ("number", re.compile(r"\b(hvor mange|hvor meget|hvor stor[et]?|antal(let)?|how many|how much|what number)\b")),
-    ("date", re.compile(r"\b(hvornår|hvilket år|hvilken dato|siden hvornår|when|what year|which year|what date)\b")),
-    ("place", re.compile(r"\b(i hvilken by|hvilken by|hvor\b(?! (mange|meget|stor|længe|ofte|gammel))|where|which city|what city|which town)")),
-    ("name", re.compile(r"\b(hvem|who|whom|hvilket parti|which party|what party|hvad hedder|what is the name)\b")),
+    (
+        "number",
+        re.compile(r"\b(hvor mange|hvor meget|hvor stor[et]?|antal(let)?|how many|how much|what number)\b"),
+    ),
+    (
+        "date",
+        re.compile(
+            r"\b(hvornår|hvilket år|hvilken dato|siden hvornår|when|what year|which year|what date)\b"
+        ),
+    ),
+    (
+        "place",
+        re.compile(
+            r"\b(i hvilken by|hvilken by|hvor\b(?! (mange|meget|stor|længe|ofte|gammel))|where|which city|what city|which town)"
+        ),
+    ),
+    (
+        "name",
+        re.compile(r"\b(hvem|who|whom|hvilket parti|which party|what party|hvad hedder|what is the name)\b"),
+    ),
 ]
 _META_CUES: list[tuple[MetaField, re.Pattern[str]]] = [
-    ("author", re.compile(r"\b(hvem (har )?skr[ei]v|forfatter|journalist(en)?|skrevet af|who wrote|author|written by|byline)\b")),
+    (
+        "author",
+        re.compile(
+            r"\b(hvem (har )?skr[ei]v|forfatter|journalist(en)?|skrevet af|who wrote|author|written by|byline)\b"
+        ),
+    ),
     ("url", re.compile(r"\b(url|link(et)?|webadresse|web address)\b")),
     (
         "publisher",

@@ -13,13 +13,12 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from retrieval.lexical import LexicalIndex, rrf
-from retrieval.text import names_in
 from retrieval.store import Index
+from retrieval.text import names_in
 from retrieval.types import Turn
 
 _PRONOUNS = frozenset(
-    "han hun de den det ham hende dem hans hendes deres sin sit sine dens dets "
-    "he she they him her them his hers their it its this that these those".split()
+    ["han", "hun", "de", "den", "det", "ham", "hende", "dem", "hans", "hendes", "deres", "sin", "sit", "sine", "dens", "dets", "he", "she", "they", "him", "her", "them", "his", "hers", "their", "it", "its", "this", "that", "these", "those"]
 )
 
 
@@ -44,10 +43,7 @@ def condense(question: str, history: list[Turn] | None) -> Query:
     last = history[-1]
     carried = names_in(last.question) + names_in(last.answer.split("\n\n")[0])
     carried = [n for n in dict.fromkeys(carried) if n.lower() not in question.lower()]
-    if not carried:
-        carried_text = last.question
-    else:
-        carried_text = " ".join(carried)
+    carried_text = " ".join(carried) if carried else last.question
     return Query(question, f"{question} {carried_text}", carried_text)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import OrderedDict
@@ -44,10 +45,12 @@ class Service:
         self.index = index
         self.embeddings = embeddings
         self.lexical = self._load_lexical()
-        ids, texts, metas = index.all_chunks() if self.lexical.ids else ([], [], [])
+        _, texts, metas = index.all_chunks() if self.lexical.ids else ([], [], [])
         sample = " ".join(t for t, m in zip(texts, metas, strict=True) if m.get("kind") == "body")[:20000]
         self.corpus_language = guess_language(sample) if sample else "da"
-        self.retriever = HybridRetriever(index=index, lexical=self.lexical, embeddings=embeddings, k=settings.top_k)
+        self.retriever = HybridRetriever(
+            index=index, lexical=self.lexical, embeddings=embeddings, k=settings.top_k
+        )
         self.extractive = ExtractiveAnswerer(self.lexical, self.corpus_language)
         self._vectors: OrderedDict[str, list[float]] = OrderedDict()
         self._lock = threading.Lock()
@@ -62,10 +65,8 @@ class Service:
         ids, texts, _ = self.index.all_chunks()
         built = LexicalIndex.build(ids, texts)
         if not self.settings.chroma_url or self.settings.data_dir.exists():
-            try:
+            with contextlib.suppress(OSError):  # a read-only data directory still answers; it rebuilds next time
                 built.save(path, fingerprint)
-            except OSError:
-                pass  # a read-only data directory still answers; it rebuilds next time
         return built
 
     def embed_query(self, text: str) -> list[float]:
@@ -92,14 +93,21 @@ class Service:
             vector = self.embed_query(query.text)
             docs = self.retriever.search(query.text, vector)
             question_vector = vector if query.text == query.question else self.embed_query(query.question)
-            return {**inputs, "docs": docs, "vector": question_vector, "t_retrieve": time.perf_counter() - started}
+            return {
+                **inputs,
+                "docs": docs,
+                "vector": question_vector,
+                "t_retrieve": time.perf_counter() - started,
+            }
 
         def answer(inputs: dict[str, Any]) -> Answer:
             started = time.perf_counter()
             docs: list[Document] = inputs["docs"]
             query: Query = inputs["query"]
             info = analyse(query.question)
-            top_docs = list(dict.fromkeys(str(d.metadata["doc_id"]) for d in docs))[: self.extractive.tuning.docs]
+            top_docs = list(dict.fromkeys(str(d.metadata["doc_id"]) for d in docs))[
+                : self.extractive.tuning.docs
+            ]
             parts = self.index.doc_parts(top_docs) if top_docs else ({}, {})
             result = self.extractive.answer(info, docs, parts, inputs["vector"], query.context_terms)
             result.retrieved = [

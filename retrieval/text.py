@@ -12,10 +12,7 @@ from retrieval.types import Language
 
 # Abbreviations that end in a full stop without ending the sentence (lower-cased, without the final dot).
 _ABBREVIATIONS = frozenset(
-    """bl.a f.eks ca cand.scient.pol cand.polit cand.jur cand.mag cand.merc cand.oecon cand.psych mag.art
-    dvs osv mv m.v m.m mht vedr jf jvf pga p.g.a iflg ifm inkl ekskl evt nr kl st tlf hhv ang bl ca.
-    etc e.g i.e vs mr mrs ms dr prof no approx dept inc ltd jan feb mar apr aug sep sept okt oct nov dec
-    f.o.m t.o.m s.u ph.d""".split()
+    ["bl.a", "f.eks", "ca", "cand.scient.pol", "cand.polit", "cand.jur", "cand.mag", "cand.merc", "cand.oecon", "cand.psych", "mag.art", "dvs", "osv", "mv", "m.v", "m.m", "mht", "vedr", "jf", "jvf", "pga", "p.g.a", "iflg", "ifm", "inkl", "ekskl", "evt", "nr", "kl", "st", "tlf", "hhv", "ang", "bl", "ca.", "etc", "e.g", "i.e", "vs", "mr", "mrs", "ms", "dr", "prof", "no", "approx", "dept", "inc", "ltd", "jan", "feb", "mar", "apr", "aug", "sep", "sept", "okt", "oct", "nov", "dec", "f.o.m", "t.o.m", "s.u", "ph.d"]
 )
 _SENTENCE_END = re.compile(r"[.!?…]+[”\"'»’)]*(?=\s+)|[”\"»]\s*(?=\n)|\n+")
 _NEXT_START = re.compile(r"\s*(?:[-–—]\s|[”\"«»„(]|\d|[A-ZÆØÅÄÖÜ])")
@@ -53,7 +50,7 @@ def _ends_sentence(text: str, dot: int, end: int) -> bool:
     if text[dot] != ".":
         return True
     word_start = dot
-    while word_start > 0 and not text[word_start - 1].isspace() and text[word_start - 1] not in "(\"”«":
+    while word_start > 0 and not text[word_start - 1].isspace() and text[word_start - 1] not in '("”«':
         word_start -= 1
     word = text[word_start:dot].lower()
     if word in _ABBREVIATIONS or word.rstrip(".") in _ABBREVIATIONS:
@@ -76,19 +73,10 @@ def _span(text: str, start: int, end: int, offset: int) -> list[Span]:
 
 
 _STOPWORDS_DA = frozenset(
-    """og i at det en den til er som på de med han af for ikke der var mig sig men et har om vi min havde ham
-    hun nu over da fra du ud sin dem os op man hans hvor eller hvad skal selv her alle vil blev kunne ind når
-    være dog noget ville jo deres efter ned skulle denne end dette mit også under have dig anden hende mine alt
-    meget sit sine vor mod disse hvis din nogle hos blive mange ad bliver hendes været thi jer sådan hvem
-    hvilken hvilket hvilke hvornår hvordan hvorfor hvorledes mon siger sagde sagt ifølge få får fik kan kom
-    går gik gør gjorde gøre lige mere mest mindre flere sig seg hvad's både samt ja nej""".split()
+    ["og", "i", "at", "det", "en", "den", "til", "er", "som", "på", "de", "med", "han", "af", "for", "ikke", "der", "var", "mig", "sig", "men", "et", "har", "om", "vi", "min", "havde", "ham", "hun", "nu", "over", "da", "fra", "du", "ud", "sin", "dem", "os", "op", "man", "hans", "hvor", "eller", "hvad", "skal", "selv", "her", "alle", "vil", "blev", "kunne", "ind", "når", "være", "dog", "noget", "ville", "jo", "deres", "efter", "ned", "skulle", "denne", "end", "dette", "mit", "også", "under", "have", "dig", "anden", "hende", "mine", "alt", "meget", "sit", "sine", "vor", "mod", "disse", "hvis", "din", "nogle", "hos", "blive", "mange", "ad", "bliver", "hendes", "været", "thi", "jer", "sådan", "hvem", "hvilken", "hvilket", "hvilke", "hvornår", "hvordan", "hvorfor", "hvorledes", "mon", "siger", "sagde", "sagt", "ifølge", "få", "får", "fik", "kan", "kom", "går", "gik", "gør", "gjorde", "gøre", "lige", "mere", "mest", "mindre", "flere", "sig", "seg", "hvad's", "både", "samt", "ja", "nej"]
 )
 _STOPWORDS_EN = frozenset(
-    """the a an and or of to in on at for by with from as is are was were be been being it its this that these
-    those he she they them his her their we our you your i me my who whom whose which what when where why how
-    do does did done have has had not no yes so than then there here about into over under up down out can
-    could would should will shall may might must also very more most much many any some each such only own
-    same other just said says say according""".split()
+    ["the", "a", "an", "and", "or", "of", "to", "in", "on", "at", "for", "by", "with", "from", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "he", "she", "they", "them", "his", "her", "their", "we", "our", "you", "your", "i", "me", "my", "who", "whom", "whose", "which", "what", "when", "where", "why", "how", "do", "does", "did", "done", "have", "has", "had", "not", "no", "yes", "so", "than", "then", "there", "here", "about", "into", "over", "under", "up", "down", "out", "can", "could", "would", "should", "will", "shall", "may", "might", "must", "also", "very", "more", "most", "much", "many", "any", "some", "each", "such", "only", "own", "same", "other", "just", "said", "says", "say", "according"]
 )
 STOPWORDS = _STOPWORDS_DA | _STOPWORDS_EN
 
@@ -104,12 +92,43 @@ def words(text: str) -> list[str]:
 
 # Irregular Danish verb forms the stemmer cannot join ("indgik", "indgået" -> "indgå"); compounds keep their prefix.
 _IRREGULAR = {
-    "gik": "gå", "gået": "gå", "fik": "få", "fået": "få", "blev": "blive", "skrev": "skrive", "skrevet": "skrive",
-    "sagde": "sige", "sagt": "sige", "tog": "tage", "taget": "tage", "holdt": "holde", "kom": "komme",
-    "kommet": "komme", "lod": "lade", "satte": "sætte", "sat": "sætte", "stod": "stå", "stået": "stå",
-    "gav": "give", "givet": "give", "valgte": "vælge", "valgt": "vælge", "traf": "træffe", "truffet": "træffe",
-    "bad": "bede", "bedt": "bede", "fandt": "finde", "fundet": "finde", "drog": "drage", "trak": "trække",
-    "trukket": "trække", "sagde's": "sige", "lå": "ligge", "ligget": "ligge", "gjorde": "gøre", "gjort": "gøre",
+    "gik": "gå",
+    "gået": "gå",
+    "fik": "få",
+    "fået": "få",
+    "blev": "blive",
+    "skrev": "skrive",
+    "skrevet": "skrive",
+    "sagde": "sige",
+    "sagt": "sige",
+    "tog": "tage",
+    "taget": "tage",
+    "holdt": "holde",
+    "kom": "komme",
+    "kommet": "komme",
+    "lod": "lade",
+    "satte": "sætte",
+    "sat": "sætte",
+    "stod": "stå",
+    "stået": "stå",
+    "gav": "give",
+    "givet": "give",
+    "valgte": "vælge",
+    "valgt": "vælge",
+    "traf": "træffe",
+    "truffet": "træffe",
+    "bad": "bede",
+    "bedt": "bede",
+    "fandt": "finde",
+    "fundet": "finde",
+    "drog": "drage",
+    "trak": "trække",
+    "trukket": "trække",
+    "sagde's": "sige",
+    "lå": "ligge",
+    "ligget": "ligge",
+    "gjorde": "gøre",
+    "gjort": "gøre",
 }
 
 

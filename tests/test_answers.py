@@ -1,0 +1,98 @@
+"""The real chain over the bundled corpus: the development questions, follow-ups, refusals, citations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from retrieval.service import Service
+from retrieval.types import Answer, Turn
+
+DEV = yaml.safe_load((Path(__file__).parent / "prompts" / "dev.yaml").read_text())["cases"]
+BY_ID = {c["id"]: c for c in DEV}
+
+
+def ask(service: Service, case: dict[str, Any]) -> Answer:
+    history: list[Turn] = []
+    for earlier in case.get("history", []):
+        answer = service.answer(earlier, history)
+        history.append(Turn(earlier, answer.text))
+    return service.answer(case["question"], history)
+
+
+@pytest.mark.parametrize("case", [c for c in DEV if c.get("answerable", True)], ids=lambda c: c["id"])
+def test_answerable_dev_questions_cite_the_right_article(real_service: Service, case: dict[str, Any]) -> None:
+    answer = ask(real_service, case)
+    assert not answer.refused, answer.text
+    assert answer.citations
+    assert {c.doc_id for c in answer.citations} <= set(case["expected_sources"])
+
+
+@pytest.mark.parametrize("case", [c for c in DEV if not c.get("answerable", True)], ids=lambda c: c["id"])
+def test_unanswerable_dev_questions_are_refused(real_service: Service, case: dict[str, Any]) -> None:
+    answer = ask(real_service, case)
+    assert answer.refused
+    assert answer.citations == []
+    assert "[1]" not in answer.text
+
+
+def test_refusal_speaks_the_question_language(real_service: Service) -> None:
+    assert (
+        real_service.answer("Who is the prime minister of Sweden?").text
+        == "I can't find that in the articles."
+    )
+    assert (
+        real_service.answer("Hvad koster en billet til jobCAMP?").text
+        == "Det kan jeg ikke finde i artiklerne."
+    )
+
+
+def test_follow_up_uses_the_chat_history(real_service: Service) -> None:
+    answer = ask(real_service, BY_ID["d13"])
+    assert not answer.refused
+    assert "transparens" in answer.text
+    assert {c.doc_id for c in answer.citations} == {"jobcamp-2018-faerre-regler"}
+
+
+def test_a_follow_up_borrows_names_from_the_last_turn() -> None:
+    from retrieval.search import condense
+
+    query = condense(
+        "Hvad sagde han om benchmarking?", [Turn("Hvem er Troels Lund Poulsen?", "Han er minister [1].")]
+    )
+    assert "Troels Lund Poulsen" in query.text
+    standalone = condense(
+        "Hvor mange kommuner har fået SATS-puljemidler?", [Turn("Hvem er Troels Lund Poulsen?")]
+    )
+    assert standalone.text == standalone.question
+
+
+def test_every_citation_quotes_its_own_chunk(real_service: Service) -> None:
+    for case in DEV:
+        answer = ask(real_service, case)
+        numbers = {c.n for c in answer.citations}
+        for citation in answer.citations:
+            chunk = real_service.chunk_text(citation.chunk_id)
+            assert chunk is not None and citation.quote in chunk
+            assert f"[{citation.n}]" in answer.text
+        for marker in range(1, 10):
+            assert (f"[{marker}]" in answer.text) == (marker in numbers)
+
+
+def test_metadata_questions_are_answered_from_front_matter(real_service: Service) -> None:
+    answer = real_service.answer("Hvem skrev reportagen fra jobCAMP 2018?")
+    assert "Annette Haugaard" in answer.text
+    assert answer.citations[0].doc_id == "jobcamp-2018-faerre-regler"
+    when = real_service.answer("When was the article about the mayor of Rudersdal published?")
+    assert (
+        "2020" in when.text and when.citations[0].doc_id == "rudersdal-revolutionere-beskaeftigelsesindsatsen"
+    )
+
+
+def test_documents_lists_every_article(real_service: Service) -> None:
+    docs = real_service.documents()
+    assert len(docs) == 5
+    assert all(d.title for d in docs)
