@@ -24,7 +24,7 @@ from langchain_core.embeddings import Embeddings
 from retrieval.chunking import Chunk, Sentence, chunk_article, sentence_records
 from retrieval.documents import Article, Problem
 from retrieval.errors import StoreError
-from retrieval.settings import Settings
+from retrieval.settings import Settings, default_data_dir
 
 Progress = Callable[[int, int], None]  # (done, total)
 BATCH = 64
@@ -278,6 +278,8 @@ def prepare_data_dir(data_dir: Path) -> None:
         return
     if data_dir.exists():
         raise StoreError(f"data directory {data_dir} is not a directory")
+    if data_dir == default_data_dir():
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
     if not data_dir.parent.exists():
         raise StoreError(f"data directory {data_dir} does not exist (nor does {data_dir.parent})")
     try:
