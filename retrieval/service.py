@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from retrieval.search import HybridRetriever, Query, condense
 from retrieval.settings import Settings
 from retrieval.store import Index, open_client, store_errors
 from retrieval.text import guess_language
-from retrieval.types import Answer, DocumentInfo, Retrieved, Turn
+from retrieval.types import Answer, DocumentInfo, Generator, Retrieved, Turn
 
 _CONTROL = {c: None for c in range(32) if c not in (9, 10)} | {127: None}
 
@@ -40,8 +41,11 @@ def clean_question(question: str, max_chars: int) -> str:
 class Service:
     """Retrieval chain plus answerer. Thread-safe: front ends call `answer` from worker threads."""
 
-    def __init__(self, settings: Settings, index: Index, embeddings: Embeddings) -> None:
+    def __init__(
+        self, settings: Settings, index: Index, embeddings: Embeddings, generator: Generator | None = None
+    ) -> None:
         self.settings = settings
+        self.generator = generator
         self.index = index
         self.embeddings = embeddings
         self.lexical = self._load_lexical()
@@ -65,7 +69,9 @@ class Service:
         ids, texts, _ = self.index.all_chunks()
         built = LexicalIndex.build(ids, texts)
         if not self.settings.chroma_url or self.settings.data_dir.exists():
-            with contextlib.suppress(OSError):  # a read-only data directory still answers; it rebuilds next time
+            with contextlib.suppress(
+                OSError
+            ):  # a read-only data directory still answers; it rebuilds next time
                 built.save(path, fingerprint)
         return built
 
@@ -85,7 +91,12 @@ class Service:
         """question + history -> standalone query -> hybrid retrieval -> answer, as LangChain runnables."""
 
         def make_query(inputs: dict[str, Any]) -> dict[str, Any]:
-            return {**inputs, "query": condense(inputs["question"], inputs.get("history"))}
+            query = condense(inputs["question"], inputs.get("history"))
+            if self.generator is not None and inputs.get("history"):
+                standalone = self.generator.condense(inputs["question"], inputs["history"])
+                if standalone:
+                    query = Query(query.question, standalone, query.context_terms)
+            return {**inputs, "query": query}
 
         def retrieve(inputs: dict[str, Any]) -> dict[str, Any]:
             started = time.perf_counter()
@@ -109,7 +120,16 @@ class Service:
                 : self.extractive.tuning.docs
             ]
             parts = self.index.doc_parts(top_docs) if top_docs else ({}, {})
-            result = self.extractive.answer(info, docs, parts, inputs["vector"], query.context_terms)
+
+            def extractive() -> Answer:
+                return self.extractive.answer(info, docs, parts, inputs["vector"], query.context_terms)
+
+            if self.generator is None:
+                result = extractive()
+            else:
+                result = self.generator.generate(
+                    query.question, inputs.get("history") or [], docs, extractive, inputs.get("on_token")
+                )
             result.retrieved = [
                 Retrieved(str(d.metadata["doc_id"]), str(d.metadata["chunk_id"]), float(d.metadata["score"]))
                 for d in docs
@@ -122,11 +142,14 @@ class Service:
 
         return RunnableLambda(make_query) | RunnableLambda(retrieve) | RunnableLambda(answer)
 
-    def answer(self, question: str, history: list[Turn] | None = None) -> Answer:
+    def answer(
+        self, question: str, history: list[Turn] | None = None, on_token: Callable[[str], None] | None = None
+    ) -> Answer:
+        """Answer one question; `on_token` receives the text as a language model streams it (if one is set)."""
         started = time.perf_counter()
         text = clean_question(question, self.settings.max_question_chars)
         turns = list(history or [])[-self.settings.history_turns :] if self.settings.history_turns else []
-        result = self.chain.invoke({"question": text, "history": turns})
+        result = self.chain.invoke({"question": text, "history": turns, "on_token": on_token})
         result.timings_ms["total"] = (time.perf_counter() - started) * 1000
         return result
 
@@ -154,9 +177,22 @@ def open_index(settings: Settings, embeddings: Embeddings) -> Index:
     return Index(open_client(settings), embeddings, settings.collection, settings.embedder)
 
 
-def build_service(settings: Settings, embeddings: Embeddings | None = None) -> Service:
+def build_generator(settings: Settings) -> Generator | None:
+    """The language-model answerer when `KILDE_LLM_BASE_URL` is set; otherwise None (extractive answers)."""
+    if not settings.llm_base_url:
+        return None
+    from retrieval.generate import build_llm_generator
+
+    generator: Generator = build_llm_generator(settings)
+    return generator
+
+
+def build_service(
+    settings: Settings, embeddings: Embeddings | None = None, generator: Generator | None = None
+) -> Service:
     embeddings = embeddings or build_embeddings(settings)
-    return Service(settings, open_index(settings, embeddings), embeddings)
+    generator = generator or build_generator(settings)
+    return Service(settings, open_index(settings, embeddings), embeddings, generator)
 
 
 def corpus_paths(settings: Settings, paths: list[Path] | None = None) -> list[Path]:

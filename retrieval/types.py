@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from langchain_core.documents import Document
 
 Language = Literal["da", "en"]
 
@@ -84,6 +88,27 @@ class DocumentInfo:
 class AnswerService(Protocol):
     """What every front end (terminal, Telegram, evaluation) calls. `answer` is blocking and thread-safe."""
 
-    def answer(self, question: str, history: list[Turn] | None = None) -> Answer: ...
+    def answer(
+        self, question: str, history: list[Turn] | None = None, on_token: Callable[[str], None] | None = None
+    ) -> Answer: ...
 
     def documents(self) -> list[DocumentInfo]: ...
+
+
+class Generator(Protocol):
+    """An answerer backed by a language model (optional). The service hands it the retrieved chunks."""
+
+    def condense(self, question: str, history: list[Turn]) -> str | None:
+        """A standalone search query for a follow-up question, or None to keep the rule-based one."""
+        ...
+
+    def generate(
+        self,
+        question: str,
+        history: list[Turn],
+        docs: list[Document],
+        extractive: Callable[[], Answer],
+        on_token: Callable[[str], None] | None,
+    ) -> Answer:
+        """A cited answer from `docs` only; `extractive()` is the offline answer to fall back on."""
+        ...
