@@ -28,8 +28,98 @@ REFUSAL: dict[Language, str] = {
 MAX_WORDS = 60
 _NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
 _YEAR = re.compile(r"^(1[89]|20)\d\d$")
-_MONTHS = ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober", "november", "december", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
+_MONTHS = [
+    "januar",
+    "februar",
+    "marts",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "december",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
 _DATE_WORDS = re.compile(r"\b(" + "|".join(_MONTHS) + r"|\d{4}|i går|i dag|i år|sidste år|forår|efterår)\b")
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[\wæøåÆØÅ-]+|[.]")
+_NUMBER_WORDS = frozenset(
+    [
+        "to",
+        "tre",
+        "fire",
+        "fem",
+        "seks",
+        "syv",
+        "otte",
+        "ni",
+        "ti",
+        "elleve",
+        "tolv",
+        "tyve",
+        "hundrede",
+        "tusind",
+        "halvdelen",
+        "tredjedel",
+        "flertal",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "twenty",
+        "hundred",
+        "thousand",
+        "half",
+        "majority",
+    ]
+)
+_DURATION = re.compile(
+    r"\b((\d+|et|en|to|tre|fire|fem|seks|syv|otte|ni|ti|halvandet|mange|flere|one|two|three|four|five|many|"
+    r"several)\s+(år|måned\w*|uge\w*|dage?|timer?|years?|months?|weeks?|days?)|siden\s+\d{4}|since\s+\d{4})\b"
+)
+_INSTITUTION_WORDS = frozenset(
+    [
+        "kommune",
+        "kommunes",
+        "kommunal",
+        "region",
+        "regionen",
+        "universitet",
+        "ministeriet",
+        "ministerium",
+        "udvalg",
+        "center",
+        "centre",
+        "kontor",
+        "parti",
+        "partiet",
+        "council",
+        "municipality",
+        "ministry",
+        "university",
+        "department",
+    ]
+)
 _PLACE = re.compile(r"\b(?:i|in|på|at|ved)\s+([A-ZÆØÅ][\wæøå-]+)")
 _QUOTE_START = re.compile(r"^\s*(?:[-–—]\s|[”\"«»„])")
 _ATTRIBUTION = re.compile(r"\b(siger|sagde|fortæller|mener|lyder det|says|said)\b")
@@ -107,11 +197,25 @@ class ExtractiveAnswerer:
     def weights(self, terms: list[str]) -> dict[str, float]:
         return {t: self.lexical.idf(t) for t in terms}
 
-    def coverage(self, weights: dict[str, float], terms: set[str]) -> float:
-        total = sum(weights.values())
+    def coverage(
+        self,
+        weights: dict[str, float],
+        terms: set[str],
+        background: set[str] | None = None,
+        bonus: frozenset[str] = frozenset(),
+    ) -> float:
+        """Weighted share of the question's terms found in `terms` (half credit for `background`, the rest
+        of the article). `bonus` terms (the category a "which X" question asks for) count only when found."""
+        total = sum(w for t, w in weights.items() if t not in bonus)
         if total <= 0:
             return 0.0
-        return sum(w * self.match(t, terms) for t, w in weights.items()) / total
+        got = 0.0
+        for term, weight in weights.items():
+            hit = self.match(term, terms)
+            if hit == 0.0 and background:
+                hit = 0.5 * self.match(term, background)
+            got += weight * hit
+        return min(1.0, got / total)
 
     # -- answering -----------------------------------------------------------------------------------------------
 
@@ -124,20 +228,28 @@ class ExtractiveAnswerer:
         context: str = "",
     ) -> Answer:
         if not docs:
-            return self.refuse(info)
+            return self.refuse(info, "nothing retrieved")
         chunks, sentences = parts
         if info.meta_fields:
             return self.metadata_answer(info, docs, chunks)
         candidates = self._candidates(sentences)
         if not candidates:
-            return self.refuse(info)
-        chosen = self._choose(info, candidates, docs, np.asarray(query_vector, dtype=np.float32), context)
+            return self.refuse(info, "no sentences")
+        chosen, reason = self._choose(
+            info, candidates, docs, np.asarray(query_vector, dtype=np.float32), context
+        )
         if not chosen:
-            return self.refuse(info)
+            return self.refuse(info, reason)
         return self._compose(info, chosen, chunks, docs)
 
-    def refuse(self, info: QuestionInfo) -> Answer:
-        return Answer(question=info.text, text=REFUSAL[info.language], refused=True, language=info.language)
+    def refuse(self, info: QuestionInfo, reason: str) -> Answer:
+        return Answer(
+            question=info.text,
+            text=REFUSAL[info.language],
+            refused=True,
+            language=info.language,
+            reason=reason,
+        )
 
     def _candidates(self, sentences: dict[str, Any]) -> list[Candidate]:
         out = []
@@ -164,12 +276,15 @@ class ExtractiveAnswerer:
 
     def _choose(
         self, info: QuestionInfo, cands: list[Candidate], docs: list[Document], qvec: np.ndarray, context: str
-    ) -> list[Candidate]:
+    ) -> tuple[list[Candidate], str]:
         t = self.tuning
         same_language = info.language == self.corpus_language
         weights = self.weights(info.terms)
-        for term in info.category_terms:  # "hvilket parti": the answer names a party, it need not say "parti"
-            weights[term] = weights.get(term, 0.0) * 0.3
+        # "hvilket parti": the answer names a party, it need not say "parti"
+        bonus = frozenset(info.category_terms)
+        doc_terms: dict[str, set[str]] = {}
+        for cand in cands:
+            doc_terms.setdefault(cand.doc_id, set()).update(cand.terms)
         context_weights = self.weights([s for s in (stem(w) for w in words(context)) if s not in weights])
         matrix = np.stack([c.vector for c in cands])
         dense = matrix @ qvec
@@ -179,9 +294,9 @@ class ExtractiveAnswerer:
             window = _window(cands, i)
             window_terms = set().union(*(c.terms for c in window))
             cand.dense = float(dense[i])
-            cand.coverage = self.coverage(weights, window_terms)
+            cand.coverage = self.coverage(weights, window_terms, doc_terms[cand.doc_id], bonus)
             if same_language:
-                lexical, window_lex = self.coverage(weights, cand.terms), cand.coverage
+                lexical, window_lex = self.coverage(weights, cand.terms, None, bonus), cand.coverage
             else:  # only names and numbers carry over; the lead of a news article states its point
                 lexical = 0.2 * _name_overlap(info, cand.text) + 0.3 * (cand.start < _lead_end(cands, cand))
                 window_lex = 0.0
@@ -198,8 +313,9 @@ class ExtractiveAnswerer:
         best_i = max(range(len(cands)), key=lambda i: cands[i].score)
         best = cands[best_i]
         window = _window(cands, best_i)
-        if not self._supported(info, best, window, same_language):
-            return []
+        reason = self._unsupported(info, best, window, same_language)
+        if reason:
+            return [], reason
         chosen = [best]
         words_used = len(best.text.split())
         # A quote often names its speaker only in the next sentence; a short sentence needs its neighbour.
@@ -221,28 +337,36 @@ class ExtractiveAnswerer:
             runner is not None
             and runner.score >= 0.92 * best.score
             and words_used + len(runner.text.split()) <= MAX_WORDS
-            and self._supported(info, runner, [runner], same_language)
+            and not self._unsupported(info, runner, [runner], same_language)
         ):
             chosen.append(runner)
-        return chosen
+        return chosen, ""
 
-    def _supported(
+    def _unsupported(
         self, info: QuestionInfo, best: Candidate, window: list[Candidate], same_language: bool
-    ) -> bool:
-        """Does the evidence hold what the question asks for? This is what refuses near misses."""
+    ) -> str:
+        """Why the evidence does not hold what the question asks for ("" when it does): refuses near misses."""
         t = self.tuning
-        window_text = " ".join(c.text for c in window)
         if same_language:
-            if any(not self.known(term) for term in info.terms):
-                return False  # the question asks about something the articles never mention
+            unknown = [t for t in info.terms if t not in info.category_terms and not self.known(t)]
+            if unknown:
+                return f"not in the articles: {', '.join(unknown)}"
             if best.coverage < t.min_coverage:
-                return False
+                return f"question covered {best.coverage:.2f} < {t.min_coverage}"
         else:
-            if any(not self.known(stem(w)) for name in info.names for w in words(name)):
-                return False
+            unknown = [
+                w
+                for name in info.names
+                for w in words(name)
+                if w not in STOPWORDS and not self.known(stem(w))
+            ]
+            if unknown:
+                return f"not in the articles: {', '.join(unknown)}"
             if best.dense < t.min_dense_foreign:
-                return False
-        return bool(_has_type(info, window_text))
+                return f"similarity {best.dense:.2f} < {t.min_dense_foreign}"
+        if not any(_has_type(info, c.text) for c in window):
+            return f"no {info.answer_type} in the best passage"
+        return ""
 
     def _compose(
         self, info: QuestionInfo, chosen: list[Candidate], chunks: dict[str, Any], docs: list[Document]
@@ -270,7 +394,7 @@ class ExtractiveAnswerer:
             spans[cid] = (min(lo, cand.start), max(hi, cand.end), ctext, cstart, cmeta)
             pieces.append(f"{cand.text} [{n}]")
         if not pieces:
-            return self.refuse(info)
+            return self.refuse(info, "no chunk holds the chosen sentence")
         citations = []
         for cid, n in numbers.items():
             lo, hi, ctext, cstart, meta = spans[cid]
@@ -298,11 +422,11 @@ class ExtractiveAnswerer:
             None,
         )
         if target is None:
-            return self.refuse(info)
+            return self.refuse(info, "no front matter for the article")
         meta = target.metadata
         values = {f: meta.get(f) for f in info.meta_fields}
         if not all(values.values()):
-            return self.refuse(info)
+            return self.refuse(info, f"the article does not name its {', '.join(info.meta_fields)}")
         title = str(meta.get("title", ""))
         phrases = [_meta_phrase(f, str(v), info.language) for f, v in values.items()]
         joined = " og ".join(phrases) if info.language == "da" else " and ".join(phrases)
@@ -394,20 +518,48 @@ def _has_type(info: QuestionInfo, text: str) -> float:
     if kind == "any":
         return 1.0
     asked = {stem(w) for n in info.names for w in words(n)} | set(info.numbers)
+    lowered = text.lower()
     if kind == "number":
-        found = [n for n in _NUMBER.findall(text) if n not in asked and not _YEAR.match(n)]
-        spelled = re.search(
-            r"\b(to|tre|fire|fem|seks|syv|otte|ni|ti|elleve|tolv|halvdelen|flertal)\b", text.lower()
-        )
-        return 1.0 if found or spelled else 0.0
+        return 1.0 if _numbers(info, text, asked) else 0.0
+    if kind == "duration":
+        return 1.0 if _DURATION.search(lowered) else 0.0
     if kind == "date":
-        return 1.0 if any(m not in asked for m in _DATE_WORDS.findall(text.lower())) else 0.0
-    # name or place: a capitalised word (not opening the sentence) that the question does not contain
-    new = [w for n in names_in(text) for w in words(n) if stem(w) not in asked]
+        return 1.0 if any(m not in asked for m in _DATE_WORDS.findall(lowered)) else 0.0
     if kind == "place":
-        places = [w for w in _PLACE.findall(text) if stem(w) not in asked]
-        return 1.0 if places else 0.0
-    if kind == "name" and info.names and not new:
-        # "Hvem er Troels Lund Poulsen?" asks for a description of a named person: the name itself will do.
-        return 1.0 if any(w in text.lower() for n in info.names for w in words(n)) else 0.0
-    return 1.0 if new else 0.0
+        return 1.0 if any(stem(w) not in asked for w in _PLACE.findall(text)) else 0.0
+    new_names = [n for n in names_in(text) if not {stem(w) for w in words(n)} <= asked]
+    if kind == "person":
+        people = [n for n in new_names if _is_person(n)]
+        role_ok = info.role is None or ExtractiveAnswerer.match(info.role, {stem(w) for w in words(text)}) > 0
+        if people and role_ok:
+            return 1.0
+        # "Hvem er Troels Lund Poulsen?" asks about the named person: a sentence about them will do.
+        about_name = info.names and all(t in asked for t in info.terms)
+        return 1.0 if about_name and any(stem(w) in asked for n in names_in(text) for w in words(n)) else 0.0
+    return 1.0 if new_names else 0.0
+
+
+def _numbers(info: QuestionInfo, text: str, asked: set[str]) -> list[str]:
+    """Numbers in the text that could answer "how many": not years, not dates, not given by the question, and
+    next to the counted noun when the question names one ("hvor mange kommuner" -> "88 kommuner")."""
+    tokens = _TOKEN.findall(text)
+    found = []
+    for i, token in enumerate(tokens):
+        low = token.lower()
+        is_number = bool(_NUMBER.fullmatch(token)) or low in _NUMBER_WORDS
+        if not is_number or token in asked or _YEAR.match(token):
+            continue
+        after = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
+        if after == "." and i + 2 < len(tokens) and tokens[i + 2].lower() in _MONTHS:
+            continue  # "1. marts" is a date
+        if info.counted:
+            near = {stem(t) for t in tokens[i + 1 : i + 4]}
+            if not any(ExtractiveAnswerer.match(info.counted, {n}) for n in near):
+                continue
+        found.append(token)
+    return found
+
+
+def _is_person(name: str) -> bool:
+    parts = name.split()
+    return len(parts) >= 2 and parts[-1].lower() not in _INSTITUTION_WORDS

@@ -14,7 +14,7 @@ import numpy as np
 from retrieval.text import STOPWORDS, stem, words
 
 # Bump when tokenisation changes, so saved BM25 indexes are rebuilt.
-LEXICAL_VERSION = 2
+LEXICAL_VERSION = 4
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 

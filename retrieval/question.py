@@ -9,13 +9,19 @@ from typing import Literal
 from retrieval.text import content_terms, guess_language, names_in, stem
 from retrieval.types import Language
 
-AnswerType = Literal["number", "date", "name", "place", "any"]
+AnswerType = Literal["number", "duration", "date", "person", "name", "place", "any"]
 MetaField = Literal["author", "date", "publisher", "url"]
 
+# First match wins, so the more specific cues come first.
 _TYPE_CUES: list[tuple[AnswerType, re.Pattern[str]]] = [
+    ("duration", re.compile(r"\b(hvor længe|how long|for how many years)\b")),
     (
         "number",
-        re.compile(r"\b(hvor mange|hvor meget|hvor stor[et]?|antal(let)?|how many|how much|what number)\b"),
+        re.compile(
+            r"\b(hvor mange|hvor meget|hvor stor[et]?|hvor gammel|antal(let)?|alder|løn(nen)?|tjener|koster|"
+            r"pris(en)?|beløb(et)?|procent|how many|how much|what number|how old|age|salary|earns?|costs?|"
+            r"price|what share|what proportion|percent(age)?|andel(en)?|share|proportion)\b"
+        ),
     ),
     (
         "date",
@@ -26,19 +32,20 @@ _TYPE_CUES: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
         "place",
         re.compile(
-            r"\b(i hvilken by|hvilken by|hvor\b(?! (mange|meget|stor|længe|ofte|gammel))|where|which city|what city|which town)"
+            r"\b(i hvilken by|hvilken by|hvor\b(?! (mange|meget|stor\w*|længe|ofte|gammel))|where|which city|"
+            r"what city|which town)"
         ),
     ),
-    (
-        "name",
-        re.compile(r"\b(hvem|who|whom|hvilket parti|which party|what party|hvad hedder|what is the name)\b"),
-    ),
+    ("person", re.compile(r"\b(hvem|who|whom)\b")),
+    ("name", re.compile(r"\b(hvilket parti|which party|what party|hvad hedder|what is the name)\b")),
 ]
+# "hvor mange kommuner": the counted noun, which the number in the answer should stand next to.
+_COUNTED = re.compile(r"\b(?:hvor mange|how many)\s+([\wæøå-]+)")
 _META_CUES: list[tuple[MetaField, re.Pattern[str]]] = [
     (
         "author",
         re.compile(
-            r"\b(hvem (har )?skr[ei]v|forfatter|journalist(en)?|skrevet af|who wrote|author|written by|byline)\b"
+            r"\b(hvem (har )?skr[ei]v\w*|forfatter|journalist(en)?|skrevet af|who wrote|author|written by|byline)\b"
         ),
     ),
     ("url", re.compile(r"\b(url|link(et)?|webadresse|web address)\b")),
@@ -54,13 +61,16 @@ _META_CUES: list[tuple[MetaField, re.Pattern[str]]] = [
         "date",
         re.compile(
             r"\b((hvornår|dato|when|date|what day|which day)\b.{0,80}\b(udgivet|publiceret|bragt|offentliggjort|"
-            r"dateret|published|posted|dated)|udgivelsesdato|publication date)\b"
+            r"dateret|opdateret|udsendt|udsendte|published|posted|dated|updated|released)|udgivelsesdato|publication date)\b"
         ),
     ),
 ]
-_CATEGORY = re.compile(r"\b(?:hvilke[nt]?|which|what)\s+([\wæøå-]+)")
+_CATEGORY = re.compile(
+    r"\b(?:hvilke[nt]?|which|what|hvor stor[te]? (?:en|et)?)\s+(?:(?:konkrete?|specifikke?|nye?|specific|new)\s+)?"
+    r"([\wæøå-]+)"
+)
 _ARTICLE_WORDS = re.compile(
-    r"\b(artikl\w*|reportage\w*|interview\w*|historie\w*|indlæg\w*|nyhed\w*|article|story|piece|report|post)\b"
+    r"\b(artikl\w*|reportage\w*|interview\w*|historie\w*|indlæg\w*|nyhed\w*|tekst\w*|article|story|piece|report|post|text)\b"
 )
 
 
@@ -74,6 +84,8 @@ class QuestionInfo:
     answer_type: AnswerType
     meta_fields: list[MetaField] = field(default_factory=list)
     category_terms: list[str] = field(default_factory=list)
+    counted: str | None = None
+    role: str | None = None  # "Hvem er formand for ...": the role the person in the answer must hold
 
 
 def analyse(question: str) -> QuestionInfo:
@@ -88,13 +100,23 @@ def analyse(question: str) -> QuestionInfo:
     # "Hvornår blev aftalen indgået?" is about the story, not the article: a date cue needs an article word.
     if meta_fields == ["date"] and not _ARTICLE_WORDS.search(lowered):
         meta_fields = []
+    terms = content_terms(question)
+    names = [n for n in names_in(question) if n.lower() not in {"hvem", "hvad", "hvor", "who", "what"}]
     return QuestionInfo(
         text=question,
         language=language,
-        terms=content_terms(question),
-        names=[n for n in names_in(question) if n.lower() not in {"hvem", "hvad", "hvor", "who", "what"}],
+        terms=terms,
+        names=names,
         numbers=re.findall(r"\d+(?:[.,]\d+)*", question),
         answer_type=answer_type,
         meta_fields=meta_fields,
         category_terms=[stem(w) for w in _CATEGORY.findall(lowered)],
+        counted=next((stem(w) for w in _COUNTED.findall(lowered)), None),
+        role=_role(question, terms, names) if answer_type == "person" else None,
     )
+
+
+def _role(question: str, terms: list[str], names: list[str]) -> str | None:
+    """The first content word of a who-question that is not part of a name."""
+    name_stems = {stem(w) for n in names for w in re.findall(r"[\wæøå]+", n.lower())}
+    return next((t for t in terms if t not in name_stems and not t.isdigit()), None)

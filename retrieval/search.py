@@ -18,7 +18,39 @@ from retrieval.text import names_in
 from retrieval.types import Turn
 
 _PRONOUNS = frozenset(
-    ["han", "hun", "de", "den", "det", "ham", "hende", "dem", "hans", "hendes", "deres", "sin", "sit", "sine", "dens", "dets", "he", "she", "they", "him", "her", "them", "his", "hers", "their", "it", "its", "this", "that", "these", "those"]
+    [
+        "han",
+        "hun",
+        "de",
+        "den",
+        "det",
+        "ham",
+        "hende",
+        "dem",
+        "hans",
+        "hendes",
+        "deres",
+        "sin",
+        "sit",
+        "sine",
+        "dens",
+        "dets",
+        "he",
+        "she",
+        "they",
+        "him",
+        "her",
+        "them",
+        "his",
+        "hers",
+        "their",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+    ]
 )
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
@@ -62,6 +62,8 @@ class Answer:
     answerer: str = "extractive"
     # What citation verification had to repair in a generated answer, e.g. {"invalid_citations": 1}.
     repairs: dict[str, int] = field(default_factory=dict)
+    # Why the answerer refused, for people tuning it (not shown as the answer).
+    reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +76,7 @@ class Answer:
             "retrieved": [r.to_dict() for r in self.retrieved],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "repairs": dict(self.repairs),
+            "reason": self.reason,
         }
 
 
