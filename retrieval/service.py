@@ -49,9 +49,7 @@ class Service:
         self.index = index
         self.embeddings = embeddings
         self.lexical = self._load_lexical()
-        _, texts, metas = index.all_chunks() if self.lexical.ids else ([], [], [])
-        sample = " ".join(t for t, m in zip(texts, metas, strict=True) if m.get("kind") == "body")[:20000]
-        self.corpus_language = guess_language(sample) if sample else "da"
+        self.corpus_language = guess_language(index.sample_text()) if self.lexical.ids else "da"
         self.retriever = HybridRetriever(
             index=index, lexical=self.lexical, embeddings=embeddings, k=settings.top_k
         )

@@ -250,6 +250,12 @@ class Index:
             )
         ]
 
+    def sample_text(self, n: int = 50) -> str:
+        """Some article text, to tell the corpus language."""
+        with store_errors("cannot read the index"):
+            got = self.chunks.get(where={"kind": "body"}, limit=n, include=["documents"])
+        return " ".join(d or "" for d in got["documents"])
+
     def all_chunks(self) -> tuple[list[str], list[str], list[dict[str, Any]]]:
         ids: list[str] = []
         texts: list[str] = []
