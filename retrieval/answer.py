@@ -7,6 +7,7 @@ of value the question asks for (a number, a date, a name) that the question does
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from bisect import bisect_left
@@ -279,6 +280,8 @@ class ExtractiveAnswerer:
     ) -> tuple[list[Candidate], str]:
         t = self.tuning
         same_language = info.language == self.corpus_language
+        if not same_language:  # the counted noun or role of an English question will not be in Danish text
+            info = dataclasses.replace(info, counted=None, role=None)
         weights = self.weights(info.terms)
         # "hvilket parti": the answer names a party, it need not say "parti"
         bonus = frozenset(info.category_terms)
@@ -327,19 +330,21 @@ class ExtractiveAnswerer:
             if needs_speaker or words_used < 12:
                 chosen.append(nxt)
                 words_used += len(nxt.text.split())
-        # A second, separate sentence when it scores nearly as well (facts spread over two places).
-        runner = max(
-            (c for c in cands if c not in chosen and c not in window),
-            key=lambda c: c.score,
-            default=None,
-        )
-        if (
-            runner is not None
-            and runner.score >= 0.92 * best.score
-            and words_used + len(runner.text.split()) <= MAX_WORDS
-            and not self._unsupported(info, runner, [runner], same_language)
-        ):
-            chosen.append(runner)
+        # A second, separate sentence for what the first leaves open ("... i henholdsvis 2018 og 2019?").
+        covered = set().union(*(c.terms for c in chosen))
+        open_weights = {t: w for t, w in weights.items() if self.match(t, covered) == 0.0}
+        if same_language and open_weights and sum(open_weights.values()) >= 0.15 * sum(weights.values()):
+            others = [c for c in cands if c not in chosen and c not in window]
+            gains = {id(c): self.coverage(open_weights, c.terms, None, bonus) for c in others}
+            runner = max(others, key=lambda c: (gains[id(c)], c.score), default=None)
+            if (
+                runner is not None
+                and gains[id(runner)] >= 0.5
+                and runner.score >= 0.6 * best.score
+                and words_used + len(runner.text.split()) <= MAX_WORDS
+                and _has_type(info, runner.text)
+            ):
+                chosen.append(runner)
         return chosen, ""
 
     def _unsupported(
