@@ -31,6 +31,7 @@ def plain(answer: Answer) -> str:
 
 def rich_answer(answer: Answer) -> Group:
     body = Text(answer.text, style="italic" if answer.refused else "")
+    body.highlight_regex(r"\[\d+\]", "bold cyan")
     items: list[Text | Panel] = [body]
     if answer.citations:
         heading = "Kilder" if answer.language == "da" else "Sources"

@@ -44,6 +44,8 @@ def run_chat(service: AnswerService, console: Console, stdin: TextIO = sys.stdin
     session = ChatSession(service, max_turns)
     interactive = stdin.isatty() and console.is_terminal
     if interactive:
+        import readline  # noqa: F401  (line editing and history for input())
+
         titles = ", ".join(d.title for d in service.documents()[:5])
         console.print(f"[bold]kilde[/bold] — {len(service.documents())} artikler: {titles}")
         console.print("[dim]/help for hjælp, Ctrl-D for at afslutte[/dim]")
