@@ -9,18 +9,25 @@ from typing import Literal
 from retrieval.text import content_terms, guess_language, names_in, stem
 from retrieval.types import Language
 
-AnswerType = Literal["number", "duration", "date", "person", "name", "place", "any"]
+AnswerType = Literal["money", "age", "number", "duration", "date", "person", "name", "place", "any"]
 MetaField = Literal["author", "date", "publisher", "url"]
 
 # First match wins, so the more specific cues come first.
 _TYPE_CUES: list[tuple[AnswerType, re.Pattern[str]]] = [
     ("duration", re.compile(r"\b(hvor længe|how long|for how many years)\b")),
+    ("age", re.compile(r"\b(hvor gammel|alder(en)?|how old|what age)\b")),
+    (
+        "money",
+        re.compile(
+            r"\b(løn(nen)?|tjener|tjente|koster|kostede|pris(en)?|beløb(et)?|betaler|betalte|salary|wage|"
+            r"earns?|earned|costs?|price|paid|pay)\b"
+        ),
+    ),
     (
         "number",
         re.compile(
-            r"\b(hvor mange|hvor meget|hvor stor[et]?|hvor gammel|antal(let)?|alder|løn(nen)?|tjener|koster|"
-            r"pris(en)?|beløb(et)?|procent|how many|how much|what number|how old|age|salary|earns?|costs?|"
-            r"price|what share|what proportion|percent(age)?|andel(en)?|share|proportion)\b"
+            r"\b(hvor mange|hvor meget|hvor stor[et]?|antal(let)?|procent|how many|how much|what number|"
+            r"what share|what proportion|percent(age)?|andel(en)?|share|proportion)\b"
         ),
     ),
     (
@@ -86,6 +93,7 @@ class QuestionInfo:
     category_terms: list[str] = field(default_factory=list)
     counted: str | None = None
     role: str | None = None  # "Hvem er formand for ...": the role the person in the answer must hold
+    focus: str | None = None  # the first content word: what the question is about ("koster", "løn")
 
 
 def analyse(question: str) -> QuestionInfo:
@@ -113,6 +121,7 @@ def analyse(question: str) -> QuestionInfo:
         category_terms=[stem(w) for w in _CATEGORY.findall(lowered)],
         counted=next((stem(w) for w in _COUNTED.findall(lowered)), None),
         role=_role(question, terms, names) if answer_type == "person" else None,
+        focus=terms[0] if terms else None,
     )
 
 
