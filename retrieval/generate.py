@@ -93,7 +93,10 @@ class LLMGenerator:
     def condense(self, question: str, history: list[Turn]) -> str | None:
         if not history or self._is_down():
             return None
-        values = {"history": format_history(history, HISTORY_TURNS, HISTORY_CHARS), "question": question}
+        values = {
+            "history": format_history(history, HISTORY_TURNS, HISTORY_CHARS),
+            "question": neutralise(question),
+        }
         try:
             reply = self.model.invoke(self._messages("condense", values))
         except Exception as exc:
@@ -113,8 +116,7 @@ class LLMGenerator:
             return extractive()  # nothing to answer from: the extractive answerer refuses without a call
         language = guess_language(question)
         if self._is_down():
-            reason = f"skipped: it failed less than {self.cooldown:g} s ago"
-            return self._failed(reason, extractive)
+            return self._failed(f"it failed less than {self.cooldown:g} s ago", extractive, skipped=True)
         values = {
             "sources": format_sources(docs),
             "history": _history_block(history),
@@ -126,8 +128,7 @@ class LLMGenerator:
         try:
             raw = self._stream(messages, on_token) if on_token else self._invoke(messages)
         except Exception as exc:
-            reason = self._note_failure(exc, "")
-            return self._failed(reason, extractive, logged=True)
+            return self._failed(self._note_failure(exc, ""), extractive)
         return self.verify(question, language, raw, docs, extractive)
 
     # -- checking the reply --------------------------------------------------------------------------------------
@@ -216,16 +217,22 @@ class LLMGenerator:
                 self._down_until = time.monotonic() + self.cooldown
         if what:
             log.warning("%s: %s", what, reason)
-        else:
-            then = "using the extractive answer" if self.fallback else "no answer"
-            log.warning("the language model at %s failed (%s); %s", self.endpoint, reason, then)
+        elif self.fallback:
+            log.warning(
+                "the language model at %s failed (%s); using the extractive answer", self.endpoint, reason
+            )
+        else:  # the ModelError raised next is the one line the user sees
+            log.info("the language model at %s failed (%s)", self.endpoint, reason)
         return reason
 
-    def _failed(self, reason: str, extractive: Callable[[], Answer], logged: bool = False) -> Answer:
-        if not logged:
-            log.warning("the language model at %s was not asked (%s)", self.endpoint, reason)
+    def _failed(self, reason: str, extractive: Callable[[], Answer], skipped: bool = False) -> Answer:
+        message = f"the language model at {self.endpoint} " + (
+            f"was not asked: {reason}" if skipped else f"failed: {reason}"
+        )
+        if skipped:  # the failure itself was logged a moment ago
+            log.info(message)
         if not self.fallback:
-            raise ModelError(f"the language model at {self.endpoint} failed: {reason}")
+            raise ModelError(message)
         return _fallback(extractive, {"model_error": 1})
 
     def describe(self, exc: BaseException) -> str:
@@ -345,7 +352,9 @@ def build_llm_generator(settings: Settings) -> LLMGenerator:
         timeout=settings.llm_timeout,
         max_retries=0,  # the timeout is the whole wait; a failure falls back at once
         temperature=settings.llm_temperature,
-        max_tokens=MAX_ANSWER_TOKENS,
+        # Sent as `max_tokens`, which Ollama, llama-server and vLLM all read (`max_completion_tokens`,
+        # what langchain-openai would send, is ignored by Ollama's OpenAI layer).
+        extra_body={"max_tokens": MAX_ANSWER_TOKENS},
     )
     return LLMGenerator(
         model,
