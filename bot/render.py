@@ -22,7 +22,23 @@ def sources_lines(answer: Answer) -> list[str]:
     return lines
 
 
+def fallback_notice(answer: Answer) -> str | None:
+    """Say so when a configured language model failed and the answer was taken straight from the articles."""
+    if not answer.repairs.get("model_error"):
+        return None
+    if answer.language == "da":
+        return "(Sprogmodellen svarede ikke; svaret er hentet direkte fra artiklerne.)"
+    return "(The language model did not answer; this answer is taken straight from the articles.)"
+
+
 def plain(answer: Answer) -> str:
+    notice = fallback_notice(answer)
+    if notice:
+        return f"{notice}\n{_plain(answer)}"
+    return _plain(answer)
+
+
+def _plain(answer: Answer) -> str:
     if answer.refused or not answer.citations:
         return answer.text
     heading = "Kilder:" if answer.language == "da" else "Sources:"
@@ -33,6 +49,9 @@ def rich_answer(answer: Answer) -> Group:
     body = Text(answer.text, style="italic" if answer.refused else "")
     body.highlight_regex(r"\[\d+\]", "bold cyan")
     items: list[Text | Panel] = [body]
+    notice = fallback_notice(answer)
+    if notice:
+        items.insert(0, Text(notice, style="dim yellow"))
     if answer.citations:
         heading = "Kilder" if answer.language == "da" else "Sources"
         src = Text.from_markup(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from rich.console import Console
 
-from bot.render import plain, rich_answer, rich_quotes
+from bot.render import plain, rich_quotes
+from bot.streaming import live_answer
 from retrieval.errors import KildeError
 from retrieval.types import Answer, AnswerService, Turn
 
@@ -27,8 +30,11 @@ class ChatSession:
         self.history: list[Turn] = []
         self.last: Answer | None = None
 
-    def ask(self, question: str) -> Answer:
-        answer = self.service.answer(question, self.history)
+    def ask(self, question: str, on_token: Callable[[str], None] | None = None) -> Answer:
+        if on_token is None:
+            answer = self.service.answer(question, self.history)
+        else:
+            answer = self.service.answer(question, self.history, on_token=on_token)
         self.last = answer
         self.history = [*self.history, Turn(answer.question, "" if answer.refused else answer.text)][
             -self.max_turns :
@@ -82,13 +88,15 @@ def run_chat(service: AnswerService, console: Console, stdin: TextIO = sys.stdin
             )
             continue
         try:
-            answer = session.ask(question)
+            if interactive:  # shows a language model's answer as it is written; prints the final one
+                answer = live_answer(console, functools.partial(session.ask, question))
+            else:
+                answer = session.ask(question)
         except KildeError as exc:
             failures += 1
             console.print(f"[red]fejl/error:[/red] {exc}", highlight=False)
             continue
         if interactive:
-            console.print(rich_answer(answer))
             console.print()
         else:
             console.print(plain(answer), markup=False, highlight=False, soft_wrap=True)

@@ -526,10 +526,9 @@ def content_terms(text: str, language: Language = "da") -> list[str]:
 def guess_language(text: str) -> Language:
     """Danish or English, from function words and letters; Danish when unsure."""
     tokens = words(text)
-    if any(ch in text.lower() for ch in "æøå"):
-        return "da"
     da = sum(t in _STOPWORDS_DA for t in tokens)
     en = sum(t in _STOPWORDS_EN and t not in _STOPWORDS_DA for t in tokens)
+    # Function words decide; Danish letters alone do not ("Who is the mayor of Sønderborg?" is English).
     return "en" if en > da else "da"
 
 

@@ -36,6 +36,8 @@ def test_language_guess() -> None:
     assert guess_language("Who is the prime minister of Sweden?") == "en"
     assert guess_language("Hvem er formand for udvalget?") == "da"
     assert guess_language("Hvad koster en billet?") == "da"
+    assert guess_language("Who is the mayor of Sønderborg?") == "en"
+    assert guess_language("Hvornår?") == "da"
 
 
 def test_irregular_verbs_share_a_stem() -> None:
