@@ -106,3 +106,20 @@ def test_ingest_reports_bad_files_and_exits_non_zero(runner: CliRunner, tmp_path
     assert result.exit_code == 1
     assert "bad.md: not UTF-8" in result.stderr
     assert "1 added" in result.stderr
+
+
+def test_chat_indexes_on_first_use_and_again_when_the_corpus_changes(
+    runner: CliRunner, tmp_path: Path, corpus_copy: Path
+) -> None:
+    env = {"KILDE_EMBEDDER": "fake", "KILDE_CORPUS_DIR": str(corpus_copy)}
+    args = ["--data-dir", str(tmp_path / "data"), "chat"]
+    first = runner.invoke(cli, args, input="/quit\n", env=env)
+    assert first.exit_code == 0
+    assert "for the first time" in first.stderr and "5 added" in first.stderr
+    unchanged = runner.invoke(cli, args, input="/quit\n", env=env)
+    assert unchanged.stderr == ""
+    article = corpus_copy / "velfaerdskommuner-hk-kommunal.md"
+    article.write_text(article.read_text() + "\nEt nyt afsnit.\n")
+    changed = runner.invoke(cli, args, input="/quit\n", env=env)
+    assert "changed since the last index" in changed.stderr
+    assert "1 updated" in changed.stderr and "4 skipped" in changed.stderr
