@@ -47,6 +47,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.streaming import MessageStreamer
 from bot.telegram_chats import HISTORY_FILE, ChatStore, PerChatProcessor
 from bot.telegram_render import (
     BUTTON,
@@ -73,6 +74,7 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]  # no edited messages,
 ANSWER_THREADS = 32  # questions answered at the same time (each in a worker thread)
 SEND_ATTEMPTS = 3  # on transient network errors; 429s are retried by the rate limiter
 RETRY_DELAY = 0.5
+STREAM_EDIT_INTERVAL = 1.0  # seconds between edits of a streamed draft (Telegram allows about one a second)
 TYPING_EVERY = 4.5  # Telegram shows "typing" for about 5 s
 _STATE = "kilde"
 
@@ -440,14 +442,39 @@ async def answer_question(message: Message, context: Context, question_text: str
         await reply(message, text("too_long", language, n=len(question_text), limit=limit), html=False)
         return
     history = state.store.history(message.chat_id, state.settings.history_turns)
+    draft: Message | None = None  # created by the first streamed text: only a language model streams
+
+    async def show_draft(draft_text: str) -> None:
+        nonlocal draft
+        if draft is None:
+            draft = await message.reply_text(draft_text, do_quote=message.chat.type != ChatType.PRIVATE)
+        else:
+            await draft.edit_text(draft_text)
+
     async with typing(message):
         try:
-            answer = await asyncio.to_thread(state.service.answer, question_text, history)
+            async with MessageStreamer(show_draft, interval=STREAM_EDIT_INTERVAL) as streamer:
+                answer = await asyncio.to_thread(
+                    state.service.answer, question_text, history, streamer.on_token
+                )
         except KildeError as exc:  # a user error (e.g. an empty question): say so in one line
             await reply(message, redact(str(exc)), html=False)
             return
     answer_id = state.store.remember(message.chat_id, answer, state.settings.history_turns)
-    await reply(message, answer_html(answer), keyboard=sources_markup(answer, answer_id))
+    body, keyboard = answer_html(answer), sources_markup(answer, answer_id)
+    if draft is not None and len(split_message(body, is_html=True)) == 1:
+        final_draft = draft
+        try:  # the last edit carries the formatting and the sources button
+            await retrying(
+                partial(final_draft.edit_text, body, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+            )
+            return
+        except TelegramError as exc:
+            LOG.warning("could not finish the streamed answer in place (%s); sending it anew", describe(exc))
+    if draft is not None:
+        with contextlib.suppress(TelegramError):
+            await draft.delete()
+    await reply(message, body, keyboard=keyboard)
 
 
 # -- handlers ---------------------------------------------------------------------------------------------------

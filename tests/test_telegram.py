@@ -715,3 +715,39 @@ async def test_webhook_mode_checks_the_secret_and_answers(
     assert webhook.params["secret_token"] == "s3cret-value"
     assert webhook.params["allowed_updates"] == ["message", "callback_query"]
     assert reply.text.startswith("Svar på")
+
+
+class StreamingService(FakeService):
+    """Streams its answer in pieces, as a language model would, before returning the verified Answer."""
+
+    def answer(
+        self, question: str, history: list[Turn] | None = None, on_token: Callable[[str], None] | None = None
+    ) -> Answer:
+        assert on_token is not None
+        for piece in ["Svar ", "på ", "spørgsmålet ", "[1]."]:
+            on_token(piece)
+            time.sleep(0.15)
+        return cited_answer(question, text="Svar på spørgsmålet [1].")
+
+
+async def test_a_streamed_answer_is_edited_in_place_and_finished_with_formatting(
+    settings: Settings, server: FakeTelegramServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tg, "STREAM_EDIT_INTERVAL", 0.2)
+    async with running(settings, StreamingService()):
+        server.message(ALICE, "Hvad er Jobcamp?")
+        await server.wait_for(
+            lambda: any(c.params.get("reply_markup") for c in server.requests("editMessageText")),
+            what="the final edit",
+        )
+    [draft] = server.requests("sendMessage")
+    edits = server.requests("editMessageText")
+    assert draft.text.endswith("…") and "parse_mode" not in draft.params  # a plain-text draft
+    assert len(edits) <= 4  # throttled: not one edit per token
+    final = edits[-1]
+    assert final.params["parse_mode"] == "HTML"
+    assert "<b>Kilder</b>" in final.text and '<a href="https://example.org/jobcamp">[1]</a>' in final.text
+    assert final.params["reply_markup"] == {
+        "inline_keyboard": [[{"text": "Kilder", "callback_data": "src:1"}]]
+    }
+    assert all(e.params["message_id"] == edits[0].params["message_id"] for e in edits)
