@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
+from retrieval import lexical
 from retrieval.documents import find_files, load_articles
 from retrieval.settings import Settings
 from retrieval.store import (
@@ -51,6 +53,10 @@ def ingest(
         report = index.sync(
             articles, problems, settings.chunk_tokens, settings.chunk_overlap_tokens, progress
         )
+        # Bring the saved BM25 index up to date now, so the next question does not pay for it.
+        started = time.perf_counter()
+        lexical.refresh(index, lexical.lexical_path(settings.data_dir, settings.collection))
+        report.lexical_seconds = time.perf_counter() - started
         state = read_state(settings.data_dir)
         state["corpus_fingerprint"] = corpus_fingerprint(paths, settings)
         state["paths"] = [str(p.resolve()) for p in paths]

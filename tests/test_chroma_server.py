@@ -1,0 +1,254 @@
+"""The index on a real Chroma server (`KILDE_CHROMA_URL`): ingest, ask, chat, re-ingest, two writers, no server.
+
+One server per module, on 127.0.0.1 at a free port over a temporary directory; each test uses its own
+collection. Fake embeddings throughout: what is tested is the store, not the embedder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from retrieval import embeddings as embeddings_module
+from retrieval.chunking import chunk_article, sentence_records
+from retrieval.documents import load_articles
+from retrieval.embeddings import FakeEmbeddings
+from retrieval.errors import StoreError
+from retrieval.ingest import ingest
+from retrieval.service import build_embeddings, open_index
+from retrieval.settings import PROJECT_ROOT, Settings
+from tests.conftest import CORPUS
+
+CHROMA = Path(sys.executable).parent / "chroma"
+if not CHROMA.exists():
+    CHROMA = Path(shutil.which("chroma") or CHROMA)
+
+pytestmark = [
+    pytest.mark.server,
+    pytest.mark.skipif(
+        not CHROMA.exists(), reason="the `chroma` server binary is not installed (pip install chromadb)"
+    ),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Chroma server of our own; its heartbeat answers within 30 s or the tests fail with its log."""
+    root = tmp_path_factory.mktemp("chroma-server")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = root / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [str(CHROMA), "run", "--path", str(root / "data"), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False", "NO_COLOR": "1"},
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the Chroma server exited ({proc.returncode}): {log_path.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as response:
+                    if response.status == 200 and proc.poll() is None:  # ours, not someone else's on the port
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the Chroma server did not answer within 30 s: {log_path.read_text()[-2000:]}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture
+def server_settings(chroma_url: str, tmp_path: Path, corpus_copy: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        corpus_dir=corpus_copy,
+        embedder="fake",
+        chroma_url=chroma_url,
+        collection=f"t{uuid.uuid4().hex[:12]}",
+    )
+
+
+def expected_ids(corpus: Path) -> tuple[set[str], set[str]]:
+    articles, problems = load_articles([corpus])
+    assert not problems
+    chunks = {c.chunk_id for a in articles for c in chunk_article(a, 160, 40)}
+    sentences = {s.sentence_id for a in articles for s in sentence_records(a)}
+    return chunks, sentences
+
+
+class CountingEmbeddings(FakeEmbeddings):
+    texts: int = 0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.texts += len(texts)
+        return super().embed_documents(texts)
+
+
+def env_for(settings: Settings) -> dict[str, str]:
+    return {
+        "KILDE_CHROMA_URL": str(settings.chroma_url),
+        "KILDE_COLLECTION": settings.collection,
+        "KILDE_CORPUS_DIR": str(settings.corpus_dir),
+        "KILDE_EMBEDDER": "fake",
+    }
+
+
+def test_ingest_ask_and_chat_against_the_server(
+    server_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in env_for(server_settings).items():
+        monkeypatch.setenv(key, value)
+    runner = CliRunner()
+    data = str(server_settings.data_dir)
+    result = runner.invoke(cli, ["--data-dir", data, "ingest"])
+    assert result.exit_code == 0, result.output
+    assert "5 added" in result.stderr
+    assert not (server_settings.data_dir / "chroma").exists()  # nothing went to an embedded store
+
+    index = open_index(server_settings, FakeEmbeddings())
+    chunks, _ = expected_ids(server_settings.corpus_dir)
+    assert set(index.ids_by_doc(index.chunks).keys()) == {p.stem for p in CORPUS.glob("*.md")}
+    assert index.count() == len(chunks)
+
+    result = runner.invoke(cli, ["--data-dir", data, "ask", "--json", "Hvem er næstformand i HK Kommunal?"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert "Pia Lund Jeppesen" in answer["answer"]
+    assert answer["citations"][0]["doc_id"] == "velfaerdskommuner-hk-kommunal"
+
+    # The chat in a process of its own (bot.terminal binds sys.stdin when first imported).
+    chat = subprocess.run(
+        [sys.executable, "-m", "bot", "--data-dir", data, "chat"],
+        input="Hvem er Troels Lund Poulsen?\n",
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        timeout=120,
+        check=False,
+    )
+    assert chat.returncode == 0, chat.stderr
+    assert "jobcamp-2018-faerre-regler" in chat.stdout
+    assert "indexing" not in chat.stderr  # it used the index on the server as it was
+
+
+def test_reingest_embeds_nothing_and_a_switch_of_store_reuses_the_cache(
+    server_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counter = CountingEmbeddings()
+    monkeypatch.setitem(embeddings_module.EMBEDDERS, "fake", lambda _threads: counter)
+    embedded = server_settings.model_copy(update={"chroma_url": None})
+    embedded.data_dir.mkdir()
+
+    # Embedded first, with the on-disk cache the command line uses.
+    ingest(embedded, [embedded.corpus_dir], build_embeddings(embedded))
+    first = counter.texts
+    assert first > 0
+    # The same data directory against the server: every vector comes from the cache.
+    report = ingest(server_settings, [server_settings.corpus_dir], build_embeddings(server_settings))
+    assert len(report.added) == 5 and report.chunks_added > 0
+    assert counter.texts == first
+    # Again: nothing to do at all.
+    plain = CountingEmbeddings()
+    report = ingest(server_settings, [server_settings.corpus_dir], plain)
+    assert plain.texts == 0
+    assert len(report.skipped) == 5 and not report.changed
+
+    # One edited article: only its chunks are touched.
+    path = server_settings.corpus_dir / "velfaerdskommuner-hk-kommunal.md"
+    path.write_text(path.read_text() + "\nEt nyt afsnit om noget helt nyt.\n")
+    report = ingest(server_settings, [server_settings.corpus_dir], plain)
+    assert report.updated == ["velfaerdskommuner-hk-kommunal"] and len(report.skipped) == 4
+    assert 0 < plain.texts < 30
+    index = open_index(server_settings, FakeEmbeddings())
+    chunks, sentences = expected_ids(server_settings.corpus_dir)
+    assert set(index.chunks.get(include=[])["ids"]) == chunks
+    assert set(index.sentences.get(include=[])["ids"]) == sentences
+
+
+def test_two_processes_ingesting_at_once(server_settings: Settings, tmp_path: Path) -> None:
+    env = {**os.environ, **env_for(server_settings), "ANONYMIZED_TELEMETRY": "False"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", "--data-dir", str(tmp_path / name), "ingest"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("d1", "d2")
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err
+
+    index = open_index(server_settings, FakeEmbeddings())
+    chunks, sentences = expected_ids(server_settings.corpus_dir)
+    got_chunks = index.chunks.get(include=[])["ids"]
+    got_sentences = index.sentences.get(include=[])["ids"]
+    assert sorted(got_chunks) == sorted(chunks)  # each chunk exactly once
+    assert sorted(got_sentences) == sorted(sentences)
+    # And the index is whole: a third run finds nothing to embed.
+    plain = CountingEmbeddings()
+    report = ingest(server_settings, [server_settings.corpus_dir], plain)
+    assert plain.texts == 0 and not report.changed
+
+
+@pytest.mark.parametrize("command", [["ingest"], ["ask", "Hvem er næstformand i HK Kommunal?"]])
+def test_an_unreachable_server_is_one_line(
+    tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setenv("KILDE_CHROMA_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("KILDE_CHROMA_TOKEN", "s3cret-t0ken-value")
+    monkeypatch.setenv("KILDE_EMBEDDER", "fake")
+    monkeypatch.setenv("KILDE_CORPUS_DIR", str(corpus_copy))
+    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path / "data"), *command])
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1
+    assert errors[0].startswith("kilde: error: cannot reach the Chroma server at http://127.0.0.1:")
+    assert "Traceback" not in result.output
+    assert "s3cret" not in result.output
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:notaport", "ftp://host:21", "http://user:s3cret@:80"])
+def test_a_malformed_url_is_one_line(tmp_path: Path, url: str) -> None:
+    from retrieval.store import open_client
+
+    settings = Settings(data_dir=tmp_path, embedder="fake", chroma_url=url)
+    with pytest.raises(StoreError, match="not a url") as caught:
+        open_client(settings)
+    assert "s3cret" not in str(caught.value)
