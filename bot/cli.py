@@ -13,9 +13,8 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bot.render import plain
+from bot.render import plain, progress_bar
 from retrieval.errors import KildeError
 from retrieval.settings import Settings
 from retrieval.store import IngestReport
@@ -63,23 +62,6 @@ def cli(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
     ctx.obj = make_settings(data_dir)
 
 
-def progress_bar(description: str) -> tuple[Progress, Callable[[int, int], None]]:
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    )
-    task = bar.add_task(description, total=None)
-
-    def update(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    return bar, update
-
-
 def run_ingest(settings: Settings, paths: list[Path], description: str = "Embedding") -> IngestReport:
     from retrieval.ingest import ingest
     from retrieval.service import build_embeddings
@@ -87,7 +69,7 @@ def run_ingest(settings: Settings, paths: list[Path], description: str = "Embedd
 
     prepare_data_dir(settings.data_dir)
     embeddings = build_embeddings(settings)
-    bar, update = progress_bar(description)
+    bar, update = progress_bar(err, description)
     with bar:
         report = ingest(settings, paths, embeddings, update)
     for problem in report.problems:

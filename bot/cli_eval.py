@@ -15,8 +15,8 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bot.render import progress_bar
 from retrieval.errors import KildeError, UsageError
 from retrieval.evaluation import (
     DEFAULT_K,
@@ -88,31 +88,13 @@ def settings_of(ctx: click.Context) -> Settings:
         raise UsageError(f"bad setting: {' '.join(str(exc).splitlines()[:3])}") from None
 
 
-def progress(console: Console, description: str) -> tuple[Progress, Callable[[int, int], None]]:
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,  # no bar (and no stray blank lines) in CI logs
-    )
-    task = bar.add_task(description, total=None)
-
-    def update(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    return bar, update
-
-
 def run_service(
     factory: ServiceFactory, settings: Settings, cases: list[Case], *, k: int, name: str, err: Console
 ) -> Evaluation:
     service = factory(settings)
     try:
         check_sources(cases, {d.doc_id for d in service.documents()})
-        bar, update = progress(err, f"{name}: asking")
+        bar, update = progress_bar(err, f"{name}: asking")
         with bar:
             return evaluate(service, cases, k, update, name=name)
     finally:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from rich.console import Group
+from collections.abc import Callable
+
+from rich.console import Console, Group
 from rich.markup import escape
 from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from retrieval.types import Answer
@@ -80,3 +83,22 @@ def rich_quotes(answer: Answer) -> Group | Text:
             for c in answer.citations
         )
     )
+
+
+def progress_bar(console: Console, description: str) -> tuple[Progress, Callable[[int, int], None]]:
+    """A transient progress bar on `console`: (bar, update(done, total)); off when it is not a terminal."""
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,  # no bar (and no stray blank lines) in CI logs
+    )
+    task = bar.add_task(description, total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return bar, update
