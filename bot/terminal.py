@@ -46,7 +46,10 @@ class ChatSession:
         self.last = None
 
 
-def run_chat(service: AnswerService, console: Console, stdin: TextIO = sys.stdin, max_turns: int = 6) -> int:
+def run_chat(
+    service: AnswerService, console: Console, stdin: TextIO | None = None, max_turns: int = 6
+) -> int:
+    stdin = stdin or sys.stdin  # read at call time: tests and callers may have replaced sys.stdin
     session = ChatSession(service, max_turns)
     interactive = stdin.isatty() and console.is_terminal
     if interactive:
