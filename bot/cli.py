@@ -2,42 +2,21 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from rich.console import Console
 
+from bot.edge import err, one_line_errors
 from bot.render import plain, progress_bar
 from retrieval.errors import KildeError
 from retrieval.settings import Settings
 from retrieval.store import IngestReport
-
-F = TypeVar("F", bound=Callable[..., Any])
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def one_line_errors(func: F) -> F:
-    """Turn user errors into `kilde: error: ...` and their exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except KildeError as exc:
-            err.print(f"kilde: error: {exc}", markup=False)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            err.print("kilde: interrupted", markup=False)
-            sys.exit(130)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def make_settings(data_dir: Path | None) -> Settings:

@@ -16,6 +16,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from bot.edge import err, one_line_errors
 from bot.render import progress_bar
 from retrieval.errors import KildeError, UsageError
 from retrieval.evaluation import (
@@ -189,25 +190,17 @@ def eval_command(
     **limits: float | None,
 ) -> None:
     """Score the answers on test prompts: FILE is a prompt file (YAML) or a directory of them."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    try:
-        failed = _run(
-            ctx,
-            files,
-            as_json=as_json,
-            k=k,
-            html_path=html_path,
-            markdown_path=markdown_path,
-            compare_baseline=compare_baseline,
-            limits=limits,
-            err=err,
-        )
-    except KildeError as exc:
-        err.print(f"kilde: error: {exc}", markup=False)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        err.print("kilde: interrupted", markup=False)
-        sys.exit(130)
+    failed = one_line_errors(_run)(
+        ctx,
+        files,
+        as_json=as_json,
+        k=k,
+        html_path=html_path,
+        markdown_path=markdown_path,
+        compare_baseline=compare_baseline,
+        limits=limits,
+        err=err,
+    )
     if failed:
         for result in failed:
             err.print(f"kilde: eval: {result.message()}", markup=False)
