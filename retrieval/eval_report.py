@@ -8,9 +8,12 @@ from html import escape
 
 from rich.table import Table
 
-from retrieval.evaluation import METRICS, CaseResult, Evaluation, Metrics, ThresholdResult
+from retrieval.eval_limits import ALL, ThresholdResult
+from retrieval.evaluation import METRICS, CaseResult, Evaluation, Metrics
 
-TAG_METRICS = ("hit_at_k", "mrr", "answer_pass", "refusal_accuracy", "faithfulness")
+# the columns of the per-language and per-tag tables
+ROW_METRICS = ("overall", "answer_pass", "text_pass", "unanswerable_refused", "refusal_accuracy", "hit_at_k")
+TERMINAL_FAILURES = 40  # failing cases listed in the terminal; the reports list them all
 Column = tuple[str, Metrics]
 
 
@@ -33,9 +36,9 @@ def metric_label(name: str, k: int) -> str:
 
 
 def columns(evaluation: Evaluation) -> list[Column]:
-    """Overall, then one column per prompt file (so held-out is read apart from dev and extra)."""
+    """Every case pooled, then one column per prompt file (so held-out is read apart from dev and extra)."""
     by_file = evaluation.by_file()
-    return [("overall", evaluation.overall()), *(by_file.items() if len(by_file) > 1 else [])]
+    return [(ALL, evaluation.overall()), *(by_file.items() if len(by_file) > 1 else [])]
 
 
 def comparison_columns(main: Evaluation, baseline: Evaluation) -> list[Column]:
@@ -62,13 +65,47 @@ def metric_rows(cols: Sequence[Column], k: int) -> list[list[str]]:
     return rows
 
 
-def tag_rows(evaluation: Evaluation) -> tuple[list[str], list[list[str]]]:
-    header = ["tag", "cases", *(metric_label(n, evaluation.k) for n in TAG_METRICS)]
+def group_rows(first: str, groups: dict[str, Metrics], k: int) -> tuple[list[str], list[list[str]]]:
+    """One row per language or tag: its cases and the headline metrics."""
+    header = [first, "cases", *(metric_label(n, k) for n in ROW_METRICS)]
     rows = [
-        [tag, str(m.cases), *(format_metric(n, getattr(m, n)) for n in TAG_METRICS)]
-        for tag, m in evaluation.by_tag().items()
+        [
+            name,
+            f"{m.cases} ({m.answerable}/{m.unanswerable})",
+            *(format_metric(n, getattr(m, n)) for n in ROW_METRICS),
+        ]
+        for name, m in groups.items()
     ]
     return header, rows
+
+
+def tag_rows(evaluation: Evaluation) -> tuple[list[str], list[list[str]]]:
+    return group_rows("tag", evaluation.by_tag(), evaluation.k)
+
+
+def language_rows(evaluation: Evaluation) -> tuple[list[str], list[list[str]]]:
+    return group_rows("language", evaluation.by_language(), evaluation.k)
+
+
+def paraphrase_rows(evaluation: Evaluation) -> tuple[list[str], list[list[str]]]:
+    header = ["group", "cases", "answered", "right", "same verdict", "same passage", "consistent"]
+    rows = [
+        [
+            g.group,
+            " ".join(g.case_ids),
+            f"{g.answered}/{len(g.case_ids)}",
+            f"{g.correct}/{len(g.case_ids)}",
+            _yes(g.same_verdict),
+            _yes(g.same_passage),
+            _yes(g.consistent),
+        ]
+        for g in evaluation.paraphrase()
+    ]
+    return header, rows
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "NO"
 
 
 def cited(result: CaseResult) -> str:
@@ -88,6 +125,10 @@ def failure_rows(evaluation: Evaluation) -> tuple[list[str], list[list[str]]]:
         for r in evaluation.failures()
     ]
     return header, rows
+
+
+def threshold_header() -> list[str]:
+    return ["scope", "metric", "limit", "value", ""]
 
 
 # -- terminal --------------------------------------------------------------------------------------------------
@@ -130,9 +171,24 @@ def tags_table(evaluation: Evaluation) -> Table:
     return _table("Per tag", header, rows)
 
 
-def failures_table(evaluation: Evaluation) -> Table:
+def languages_table(evaluation: Evaluation) -> Table:
+    header, rows = language_rows(evaluation)
+    return _table("Per language of the question", header, rows)
+
+
+def paraphrase_table(evaluation: Evaluation) -> Table:
+    header, rows = paraphrase_rows(evaluation)
+    consistency = format_metric("paraphrase_consistency", evaluation.overall().paraphrase_consistency)
+    return _table(f"Paraphrase groups (consistency {consistency})", header, rows, wrap_first=True)
+
+
+def failures_table(evaluation: Evaluation, limit: int | None = None) -> Table:
     _, rows = failure_rows(evaluation)
-    table = Table(title=f"Failing cases ({len(rows)})", title_justify="left", show_lines=True)
+    title = f"Failing cases ({len(rows)})"
+    if limit is not None and len(rows) > limit:
+        title += f", the first {limit} (--json, --html or --markdown list them all)"
+        rows = rows[:limit]
+    table = Table(title=title, title_justify="left", show_lines=True)
     table.add_column("id", no_wrap=True)
     table.add_column("question", ratio=3)
     table.add_column("what went wrong", ratio=3)
@@ -146,6 +202,7 @@ def failures_table(evaluation: Evaluation) -> Table:
 def threshold_rows(results: Sequence[ThresholdResult]) -> list[list[str]]:
     return [
         [
+            r.threshold.scope,
             r.threshold.metric,
             ("≥ " if r.threshold.kind == "min" else "≤ ") + f"{r.threshold.limit:g}",
             format_metric(r.threshold.metric, r.value),
@@ -156,7 +213,16 @@ def threshold_rows(results: Sequence[ThresholdResult]) -> list[list[str]]:
 
 
 def thresholds_table(results: Sequence[ThresholdResult]) -> Table:
-    return _table("Limits", ["metric", "limit", "value", ""], threshold_rows(results))
+    return _table("Limits", threshold_header(), threshold_rows(results))
+
+
+def _sections(evaluation: Evaluation) -> list[tuple[str, tuple[list[str], list[list[str]]]]]:
+    consistency = format_metric("paraphrase_consistency", evaluation.overall().paraphrase_consistency)
+    return [
+        ("Per language of the question", language_rows(evaluation)),
+        ("Per tag", tag_rows(evaluation)),
+        (f"Paraphrase groups (consistency {consistency})", paraphrase_rows(evaluation)),
+    ]
 
 
 # -- Markdown --------------------------------------------------------------------------------------------------
@@ -196,12 +262,12 @@ def render_markdown(
         parts += [
             "## Limits",
             "",
-            _md_table(["metric", "limit", "value", ""], threshold_rows(thresholds)),
+            _md_table(threshold_header(), threshold_rows(thresholds)),
             "",
         ]
-    header, rows = tag_rows(evaluation)
-    if rows:
-        parts += ["## Per tag", "", _md_table(header, rows), ""]
+    for title, (header, rows) in _sections(evaluation):
+        if rows:
+            parts += [f"## {title}", "", _md_table(header, rows), ""]
     header, rows = failure_rows(evaluation)
     parts += [f"## Failing cases ({len(rows)})", ""]
     parts += [_md_table(header, rows) if rows else "None.", ""]
@@ -309,10 +375,10 @@ def render_html(
             _html_table(["metric", *(n for n, _ in pairs)], metric_rows(pairs, k)),
         ]
     if thresholds:
-        body += ["<h2>Limits</h2>", _html_table(["metric", "limit", "value", ""], threshold_rows(thresholds))]
-    header, rows = tag_rows(evaluation)
-    if rows:
-        body += ["<h2>Per tag</h2>", _html_table(header, rows)]
+        body += ["<h2>Limits</h2>", _html_table(threshold_header(), threshold_rows(thresholds))]
+    for title, (header, rows) in _sections(evaluation):
+        if rows:
+            body += [f"<h2>{escape(title)}</h2>", _html_table(header, rows)]
     body.append("<h2>Cases</h2>")
     ordered = sorted(evaluation.results, key=lambda r: r.checks.passed)
     body += [_html_case(r, set(r.case.expected_sources)) for r in ordered]

@@ -5,17 +5,23 @@ every field and raises one `UsageError` naming the file, the case and the field 
 `evaluate` runs the cases through any `EvalService` (the real service or the baseline) exactly like a chat:
 earlier questions of a case are asked first and their answers passed on as history. Every metric is a small
 pure function over plain values, so it can be checked by hand; `summarize` pools them over a set of cases.
-Rendering (tables, HTML, Markdown) lives in `retrieval.eval_report`.
+
+An answerable case passes only when every must_include group is in the passages the answer cites (and in its
+text), so an answer cannot pass by pasting facts it does not source. Cases that share a tag `group-<id>` ask the
+same thing in other words; `paraphrase_groups` checks that they get the same verdict and cite the same passage.
+Limits (floors and ceilings) live in `retrieval.eval_limits`; rendering in `retrieval.eval_report`.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import re
 import statistics
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any, Literal, NoReturn, Protocol
 
@@ -28,6 +34,8 @@ CASE_KEYS = ("id", "question", "history", "expected_sources", "must_include", "a
 PROMPT_SUFFIXES = (".yaml", ".yml")
 DEFAULT_K = 5
 _MARKER = re.compile(r"\[\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*\]")
+GROUP_PREFIX = "group-"  # cases tagged group-<id> are paraphrases of one question
+QUOTE_OVERLAP_CHARS = 40  # two quotes share a passage when one holds the other or they share this many chars
 
 
 class EvalService(Protocol):
@@ -108,6 +116,14 @@ def check_sources(cases: Iterable[Case], known_ids: Collection[str]) -> None:
                     "expected_sources",
                     f"unknown document id {doc_id!r} (the corpus has: {hint or 'no documents'})",
                 )
+
+
+def sample_cases(cases: Sequence[Case], n: int, seed: int = 0) -> list[Case]:
+    """`n` cases drawn at random (the same ones for the same seed), kept in their file order."""
+    if n >= len(cases):
+        return list(cases)
+    chosen = sorted(random.Random(seed).sample(range(len(cases)), n))  # noqa: S311 (not for secrets)
+    return [cases[i] for i in chosen]
 
 
 def _labels(files: Sequence[Path]) -> dict[Path, str]:
@@ -264,6 +280,23 @@ def missing_groups(text: str, groups: Iterable[Sequence[str]]) -> list[tuple[str
     return [tuple(group) for group in groups if not any(n.casefold() in haystack for n in group)]
 
 
+def cited_text(quotes: Iterable[str]) -> str:
+    """The passages an answer cites, as one text for `missing_groups` (a fact cannot span two quotes)."""
+    return " … ".join(q.strip() for q in quotes)
+
+
+def quotes_overlap(first: str, second: str, min_chars: int = QUOTE_OVERLAP_CHARS) -> bool:
+    """Two quotes show the same passage: one holds the other, or they share a run of `min_chars` characters
+    (case and runs of spaces aside)."""
+    a, b = (" ".join(q.split()).casefold() for q in (first, second))
+    if not a or not b:
+        return False
+    if a in b or b in a:
+        return True
+    match = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    return match.size >= min_chars
+
+
 def word_count(text: str) -> int:
     """Words of an answer: tokens with a letter or digit, the [n] markers left out."""
     return sum(1 for token in _MARKER.sub(" ", text).split() if any(ch.isalnum() for ch in token))
@@ -305,6 +338,7 @@ class CaseRun:
     latency_ms: float
     history: tuple[Turn, ...] = ()
     error: str | None = None
+    language: str | None = None  # the language the service detected in the question ("da", "en")
 
 
 @dataclass(frozen=True)
@@ -316,8 +350,10 @@ class Checks:
     cited_expected: int  # citations of an expected document
     cited_unexpected: tuple[str, ...]  # doc ids of the other citations, in citation order
     unfaithful: tuple[int, ...]  # numbers n of citations whose quote is not in the cited chunk
-    missing: tuple[tuple[str, ...], ...]  # must_include groups not found in the answer
-    answer_pass: bool | None  # None for unanswerable cases
+    missing: tuple[tuple[str, ...], ...]  # must_include groups not found in the answer text
+    missing_cited: tuple[tuple[str, ...], ...]  # must_include groups not found in the cited passages
+    answer_pass: bool | None  # every fact in the text and a cited passage, not refused; None if unanswerable
+    text_pass: bool | None  # the looser check: every fact somewhere in the answer text, not refused
     refusal_correct: bool
     words: int
     problems: tuple[str, ...] = ()
@@ -337,7 +373,9 @@ class Checks:
             "cited_unexpected": list(self.cited_unexpected),
             "unfaithful_citations": list(self.unfaithful),
             "missing": [list(g) for g in self.missing],
+            "missing_cited": [list(g) for g in self.missing_cited],
             "answer_pass": self.answer_pass,
+            "text_pass": self.text_pass,
             "refusal_correct": self.refusal_correct,
             "words": self.words,
             "problems": list(self.problems),
@@ -353,6 +391,11 @@ class CaseResult:
     def case(self) -> Case:
         return self.run.case
 
+    @property
+    def correct(self) -> bool:
+        """What the overall score counts: an answerable case passed, or an unanswerable one refused."""
+        return bool(self.checks.answer_pass) if self.case.answerable else self.checks.refusal_correct
+
     def to_dict(self) -> dict[str, Any]:
         run = self.run
         return {
@@ -363,6 +406,7 @@ class CaseResult:
             "history": [t.question for t in run.history],
             "answer": run.answer,
             "refused": run.refused,
+            "language": run.language,
             "citations": [
                 {"n": c.n, "doc_id": c.doc_id, "chunk_id": c.chunk_id, "quote": c.quote}
                 for c in run.citations
@@ -394,6 +438,7 @@ def run_case(service: EvalService, case: Case) -> CaseRun:
         retrieved=tuple(answer.retrieved),
         latency_ms=latency,
         history=tuple(history),
+        language=answer.language,
     )
 
 
@@ -410,11 +455,13 @@ def check_case(run: CaseRun, k: int, chunk_text: Callable[[str], str | None]) ->
     hit = hit_at_k(rank, k) if case.answerable else None
     unfaithful = tuple(c.n for c in run.citations if not quote_is_faithful(c.quote, chunk_text(c.chunk_id)))
     missing = tuple(missing_groups(run.answer, case.must_include)) if case.answerable else ()
-    if case.answerable:
-        refusal_ok = not run.refused and run.error is None
-    else:
-        refusal_ok = run.refused and not run.citations and run.error is None
-    answer_pass = (not run.refused and not missing and run.error is None) if case.answerable else None
+    quotes = cited_text(c.quote for c in run.citations)
+    missing_cited = tuple(missing_groups(quotes, case.must_include)) if case.answerable else ()
+    answered = not run.refused and run.error is None
+    refused_ok = run.refused and not run.citations and run.error is None
+    refusal_ok = answered if case.answerable else refused_ok
+    text_pass = (answered and not missing) if case.answerable else None
+    answer_pass = (answered and not missing and not missing_cited) if case.answerable else None
     checks = Checks(
         hit_rank=rank,
         hit_at_k=hit,
@@ -424,7 +471,9 @@ def check_case(run: CaseRun, k: int, chunk_text: Callable[[str], str | None]) ->
         cited_unexpected=tuple(c.doc_id for c in run.citations if c.doc_id not in expected),
         unfaithful=unfaithful,
         missing=missing,
+        missing_cited=missing_cited,
         answer_pass=answer_pass,
+        text_pass=text_pass,
         refusal_correct=refusal_ok,
         words=word_count(run.answer),
     )
@@ -440,6 +489,10 @@ def _problems(run: CaseRun, checks: Checks, k: int) -> list[str]:
             problems.append("refused an answerable question")
         for group in checks.missing:
             problems.append("missing " + " | ".join(repr(n) for n in group))
+        if not run.refused:
+            for group in checks.missing_cited:
+                if group not in checks.missing:
+                    problems.append("not in a cited passage: " + " | ".join(repr(n) for n in group))
         if checks.hit_at_k is False:
             problems.append(f"no expected source in the top {k}")
     elif not run.refused and run.error is None:
@@ -473,6 +526,11 @@ class Metrics:
     median_words: float | None
     latency_p50_ms: float | None
     latency_p95_ms: float | None
+    overall: float | None = None
+    unanswerable_refused: float | None = None
+    answerable_refused: float | None = None
+    text_pass: float | None = None
+    paraphrase_consistency: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {name: _round(value) for name, value in self.__dict__.items()}
@@ -480,13 +538,18 @@ class Metrics:
 
 # name -> (label, kind) for every metric a floor or ceiling can be set on, in display order
 METRICS: dict[str, tuple[str, Literal["rate", "words", "ms"]]] = {
+    "overall": ("overall score", "rate"),
+    "answer_pass": ("answer pass (facts cited)", "rate"),
+    "unanswerable_refused": ("unanswerable refused", "rate"),
+    "answerable_refused": ("answerable refused", "rate"),
+    "refusal_accuracy": ("refusal accuracy", "rate"),
+    "text_pass": ("facts in answer text", "rate"),
+    "paraphrase_consistency": ("paraphrase consistency", "rate"),
     "hit_at_k": ("retrieval hit@k", "rate"),
     "mrr": ("retrieval MRR", "rate"),
     "recall_at_k": ("retrieval recall@k", "rate"),
     "citation_precision": ("citation precision", "rate"),
     "faithfulness": ("citation faithfulness", "rate"),
-    "answer_pass": ("answer pass rate", "rate"),
-    "refusal_accuracy": ("refusal accuracy", "rate"),
     "median_words": ("median answer words", "words"),
     "latency_p50_ms": ("latency p50", "ms"),
     "latency_p95_ms": ("latency p95", "ms"),
@@ -495,6 +558,8 @@ METRICS: dict[str, tuple[str, Literal["rate", "words", "ms"]]] = {
 
 def summarize(results: Sequence[CaseResult]) -> Metrics:
     answerable = [r for r in results if r.case.answerable]
+    unanswerable = [r for r in results if not r.case.answerable]
+    groups = paraphrase_groups(results)
     cited = [c for r in answerable for c in r.run.citations]
     expected_cited = sum(r.checks.cited_expected for r in answerable)
     all_citations = sum(len(r.run.citations) for r in results)
@@ -517,7 +582,83 @@ def summarize(results: Sequence[CaseResult]) -> Metrics:
         median_words=float(statistics.median(words)) if words else None,
         latency_p50_ms=percentile(latencies, 50) if latencies else None,
         latency_p95_ms=percentile(latencies, 95) if latencies else None,
+        overall=share(r.correct for r in results),
+        unanswerable_refused=share(r.checks.refusal_correct for r in unanswerable),
+        answerable_refused=share(r.run.refused for r in answerable),
+        text_pass=share(bool(r.checks.text_pass) for r in answerable),
+        paraphrase_consistency=share(g.consistent for g in groups),
     )
+
+
+# -- paraphrase consistency ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupCheck:
+    """Whether the cases of one paraphrase group (tag `group-<id>`) were treated alike."""
+
+    group: str
+    case_ids: tuple[str, ...]
+    answered: int  # cases answered (not refused, no error)
+    correct: int  # cases the overall score counts as right
+    same_verdict: bool  # all answered or all refused, and all right or all wrong
+    same_passage: bool  # every two answered cases cite the same passage (see `same_passage`)
+
+    @property
+    def consistent(self) -> bool:
+        return self.same_verdict and self.same_passage
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "cases": list(self.case_ids),
+            "answered": self.answered,
+            "correct": self.correct,
+            "same_verdict": self.same_verdict,
+            "same_passage": self.same_passage,
+            "consistent": self.consistent,
+        }
+
+
+def same_passage(first: Sequence[Citation], second: Sequence[Citation]) -> bool:
+    """Two answers cite the same passage: the same top cited chunk, or overlapping quotes."""
+    if not first or not second:
+        return not first and not second
+    if first[0].chunk_id == second[0].chunk_id:
+        return True
+    return any(quotes_overlap(a.quote, b.quote) for a in first for b in second)
+
+
+def _verdict(run: CaseRun) -> str:
+    return "error" if run.error is not None else "refused" if run.refused else "answered"
+
+
+def check_group(group: str, results: Sequence[CaseResult]) -> GroupCheck:
+    answered = [r for r in results if _verdict(r.run) == "answered"]
+    verdicts = {(_verdict(r.run), r.correct) for r in results}
+    passages = all(
+        same_passage(a.run.citations, b.run.citations)
+        for i, a in enumerate(answered)
+        for b in answered[i + 1 :]
+    )
+    return GroupCheck(
+        group=group,
+        case_ids=tuple(r.case.id for r in results),
+        answered=len(answered),
+        correct=sum(r.correct for r in results),
+        same_verdict=len(verdicts) == 1,
+        same_passage=passages,
+    )
+
+
+def paraphrase_groups(results: Sequence[CaseResult]) -> list[GroupCheck]:
+    """One check per paraphrase group with at least two cases among `results`, in order of first appearance."""
+    grouped = _group(results, lambda r: [t[len(GROUP_PREFIX) :] for t in r.case.tags if _is_group(t)])
+    return [check_group(name, members) for name, members in grouped if len(members) >= 2]
+
+
+def _is_group(tag: str) -> bool:
+    return tag.startswith(GROUP_PREFIX) and len(tag) > len(GROUP_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -535,8 +676,17 @@ class Evaluation:
         return {label: summarize(group) for label, group in _group(self.results, lambda r: [r.case.file])}
 
     def by_tag(self) -> dict[str, Metrics]:
-        grouped = _group(self.results, lambda r: list(r.case.tags))
+        """Per tag; paraphrase-group tags are left out (see `paraphrase`)."""
+        grouped = _group(self.results, lambda r: [t for t in r.case.tags if not _is_group(t)])
         return {tag: summarize(group) for tag, group in sorted(grouped, key=lambda item: item[0])}
+
+    def by_language(self) -> dict[str, Metrics]:
+        """Per language of the question, as the service detected it."""
+        grouped = _group(self.results, lambda r: [r.run.language or "unknown"])
+        return {lang: summarize(group) for lang, group in sorted(grouped, key=lambda item: item[0])}
+
+    def paraphrase(self) -> list[GroupCheck]:
+        return paraphrase_groups(self.results)
 
     def failures(self) -> list[CaseResult]:
         return [r for r in self.results if not r.checks.passed]
@@ -547,6 +697,8 @@ class Evaluation:
             "overall": self.overall().to_dict(),
             "by_file": {name: m.to_dict() for name, m in self.by_file().items()},
             "by_tag": {name: m.to_dict() for name, m in self.by_tag().items()},
+            "by_language": {name: m.to_dict() for name, m in self.by_language().items()},
+            "paraphrase_groups": [g.to_dict() for g in self.paraphrase()],
         }
 
 
@@ -584,59 +736,6 @@ def evaluate(
         if on_progress is not None:
             on_progress(done, len(cases))
     return Evaluation(results, k, name)
-
-
-# -- floors and ceilings ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Threshold:
-    metric: str  # a key of METRICS
-    limit: float
-    kind: Literal["min", "max"]
-
-
-@dataclass(frozen=True)
-class ThresholdResult:
-    threshold: Threshold
-    value: float | None
-
-    @property
-    def ok(self) -> bool:
-        if self.value is None:
-            return False
-        if self.threshold.kind == "min":
-            return self.value >= self.threshold.limit
-        return self.value <= self.threshold.limit
-
-    def message(self) -> str:
-        t = self.threshold
-        if self.value is None:
-            return f"{t.metric} was not measured (no case counts towards it); its limit is {t.limit:g}"
-        relation = "is below the floor" if t.kind == "min" else "is above the ceiling"
-        return f"{t.metric} {_format_number(self.value)} {relation} {t.limit:g}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "metric": self.threshold.metric,
-            "kind": self.threshold.kind,
-            "limit": self.threshold.limit,
-            "value": _round(self.value),
-            "ok": self.ok,
-        }
-
-
-def check_thresholds(metrics: Metrics, thresholds: Iterable[Threshold]) -> list[ThresholdResult]:
-    results = []
-    for threshold in thresholds:
-        if threshold.metric not in METRICS:
-            raise UsageError(f"unknown metric {threshold.metric!r}")
-        results.append(ThresholdResult(threshold, getattr(metrics, threshold.metric)))
-    return results
-
-
-def _format_number(value: float) -> str:
-    return f"{value:.3f}" if value < 10 else f"{value:,.0f}"
 
 
 def _round(value: Any) -> Any:

@@ -13,15 +13,14 @@ from click.testing import CliRunner
 import bot.cli_eval as cli_eval
 from bot.cli import cli
 from retrieval.errors import ModelError, UsageError
+from retrieval.eval_limits import Threshold, check_thresholds
 from retrieval.eval_report import render_html, render_markdown
 from retrieval.evaluation import (
     Case,
     CaseResult,
     CaseRun,
     Evaluation,
-    Threshold,
     check_case,
-    check_thresholds,
     evaluate,
     first_hit_rank,
     hit_at_k,
@@ -317,7 +316,13 @@ def case(
 
 def result(c: Case, answer: Answer, latency: float = 100.0, k: int = 2) -> CaseResult:
     run = CaseRun(
-        c, answer.text, answer.refused, tuple(answer.citations), tuple(answer.retrieved), latency_ms=latency
+        c,
+        answer.text,
+        answer.refused,
+        tuple(answer.citations),
+        tuple(answer.retrieved),
+        latency_ms=latency,
+        language=answer.language,
     )
     return CaseResult(run, check_case(run, k, CHUNKS.get))
 
@@ -582,7 +587,7 @@ def test_tables_without_json(tmp_path: Path, inject: Callable[[FakeService], lis
     inject(FakeService())
     got = invoke(str(write(tmp_path, GOOD)))
     assert got.exit_code == 0, got.output
-    assert "Metrics" in got.stdout and "answer pass rate" in got.stdout
+    assert "Metrics" in got.stdout and "answer pass (facts cited)" in got.stdout
     assert "Failing cases (1)" in got.stdout and "q1" in got.stdout
 
 
@@ -657,7 +662,7 @@ def test_reports_and_baseline_side_by_side(
     assert summary["overall"]["answer_pass"] == 1.0
     assert summary["baseline"]["overall"]["answer_pass"] == 0.0
     assert "Compared with the baseline" in html.read_text(encoding="utf-8")
-    assert "overall · baseline" in markdown.read_text(encoding="utf-8")
+    assert "all · baseline" in markdown.read_text(encoding="utf-8")
 
 
 # -- the baseline ----------------------------------------------------------------------------------------------
