@@ -250,3 +250,13 @@ def test_corpus_with_unknown_sources_exits_2(tmp_path: Path, monkeypatch: pytest
     )
     assert got.exit_code == 2
     assert "doc-a" in got.stderr and "owl-facts" in got.stderr
+
+
+def test_the_ci_floors_cover_every_bundled_prompt_file() -> None:
+    from retrieval.evaluation import load_cases
+    from retrieval.settings import PROJECT_ROOT
+    from tests.test_evaluation import PROMPTS
+
+    path = PROJECT_ROOT / ".ci" / "eval-floors.yaml"
+    limits = load_floors(path)
+    check_scopes(limits, {c.file for c in load_cases([PROMPTS])}, str(path))
