@@ -212,8 +212,17 @@ def threshold_rows(results: Sequence[ThresholdResult]) -> list[list[str]]:
     ]
 
 
-def thresholds_table(results: Sequence[ThresholdResult]) -> Table:
-    return _table("Limits", threshold_header(), threshold_rows(results))
+def thresholds_table(results: Sequence[ThresholdResult]) -> Table | str:
+    """The limits that were missed (all of them when `results` is short); the reports list every limit."""
+    missed = [r for r in results if not r.ok]
+    shown = results if len(results) <= 12 else missed
+    scopes = ", ".join(dict.fromkeys(r.threshold.scope for r in results))
+    title = f"Limits ({scopes}): {len(results) - len(missed)} of {len(results)} met"
+    if not shown:
+        return title
+    table = _table(title, threshold_header(), threshold_rows(shown))
+    table.columns[1].justify = "left"
+    return table
 
 
 def _sections(evaluation: Evaluation) -> list[tuple[str, tuple[list[str], list[list[str]]]]]:
@@ -310,6 +319,7 @@ def _html_case(result: CaseResult, expected_docs: set[str]) -> str:
         f'<p><span class="badge">{status.upper()}</span> <strong>{escape(run.case.id)}</strong> '
         f'<span class="meta">{escape(run.case.file)}'
         + (f" · {escape(', '.join(run.case.tags))}" if run.case.tags else "")
+        + (f" · {escape(run.language)}" if run.language else "")
         + f" · {run.latency_ms:,.0f} ms"
         + (" · refused" if run.refused else "")
         + ("" if run.case.answerable else " · unanswerable")

@@ -260,3 +260,18 @@ def test_the_ci_floors_cover_every_bundled_prompt_file() -> None:
     path = PROJECT_ROOT / ".ci" / "eval-floors.yaml"
     limits = load_floors(path)
     check_scopes(limits, {c.file for c in load_cases([PROMPTS])}, str(path))
+
+
+def test_the_terminal_lists_only_missed_limits_when_there_are_many() -> None:
+    from rich.console import Console
+
+    from retrieval.eval_limits import ThresholdResult
+    from retrieval.eval_report import thresholds_table
+
+    met = [ThresholdResult(Threshold("overall", 0.5, "min", s), 0.6) for s in ("dev", "heldout") * 7]
+    assert thresholds_table(met) == "Limits (dev, heldout): 14 of 14 met"
+    missed = ThresholdResult(Threshold("answer_pass", 0.5, "min", "heldout"), 0.4)
+    console = Console(width=100, record=True)
+    console.print(thresholds_table([*met, missed]))
+    text = console.export_text()
+    assert "14 of 15 met" in text and "answer_pass" in text and "FAIL" in text and " ok " not in text

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from retrieval.eval_report import render_markdown
+from retrieval.eval_report import render_html, render_markdown
 from retrieval.evaluation import (
     Case,
     CaseResult,
@@ -178,6 +178,8 @@ def test_paraphrase_groups_by_hand() -> None:
     assert "## Paraphrase groups (consistency 0.400)" in markdown
     assert "| g3 | p5 p6 | 2/2 | 2/2 | yes | NO | NO |" in markdown
     assert "## Per language of the question" in markdown
+    html = render_html(evaluation)
+    assert "<h2>Paraphrase groups (consistency 0.400)</h2>" in html and "<h2>Per tag</h2>" not in html
 
 
 # -- sampling ----------------------------------------------------------------------------------------------------
