@@ -229,6 +229,7 @@ def _limit(name: str, help_text: str, upper: float | None = 1.0) -> Callable[[An
 @click.option(
     "--corpus",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
+    metavar="DIR",
     help="Score against the articles in DIR, indexed into a temporary index (removed afterwards).",
 )
 @click.option(
