@@ -1,0 +1,38 @@
+"""Which articles the index holds: the paths it was last built from, or the corpus setting for a new index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from retrieval.settings import Settings
+from retrieval.store import read_state
+
+
+@dataclass(frozen=True)
+class Corpus:
+    paths: list[Path]
+    note: str | None = None  # one line for the user when the corpus setting and the index disagree
+    missing: list[Path] = field(default_factory=list)  # recorded paths that are gone: nothing may be synced
+
+
+def recorded_paths(settings: Settings) -> list[Path]:
+    paths = read_state(settings.data_dir).get("paths")
+    return [Path(p) for p in paths if isinstance(p, str)] if isinstance(paths, list) else []
+
+
+def indexed_corpus(settings: Settings) -> Corpus:
+    """The index only ever changes what it holds when `kilde ingest PATH` says so; questions never switch it."""
+    recorded = recorded_paths(settings)
+    if not recorded:
+        return Corpus([settings.corpus_dir])
+    note = None
+    if recorded != [settings.corpus_dir.resolve()]:
+        shown = ", ".join(str(p) for p in recorded[:3]) + (
+            f" and {len(recorded) - 3} more" if len(recorded) > 3 else ""
+        )
+        note = (
+            f"the index holds the articles in {shown}, not those in the corpus setting {settings.corpus_dir}; "
+            f"answering from the index (`kilde ingest {settings.corpus_dir}` switches it)"
+        )
+    return Corpus(recorded, note, [p for p in recorded if not p.exists()])

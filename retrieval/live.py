@@ -1,0 +1,134 @@
+"""A live corpus: before answering, notice changed article files and bring the index and the service up to date."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+
+from retrieval.corpus import indexed_corpus
+from retrieval.datadir import is_writable
+from retrieval.errors import KildeError
+from retrieval.ingest import corpus_fingerprint, ingest
+from retrieval.service import Service, build_embeddings, build_generator, build_service
+from retrieval.settings import Settings
+from retrieval.store import IngestReport, read_state
+from retrieval.types import Answer, DocumentInfo, Generator, Turn
+
+Notify = Callable[[str], None]
+
+
+class LiveService:
+    """The answer service over an index that follows its article files while a chat or the bot is running.
+
+    Before each question a cheap check (names, sizes and modification times of the files; at most once a second,
+    and never more than a tenth of the time) finds what changed, re-indexes it, and rebuilds the service, so an
+    edited or deleted article is never quoted from its old text. `reload` does the same at once. Thread-safe: the
+    bot answers from worker threads; one check or sync runs at a time and questions wait for it.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        build: Callable[[], Service],
+        sync: Callable[[Sequence[Path]], IngestReport],
+        notify: Notify,
+        *,
+        min_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self._build = build
+        self._sync = sync
+        self._notify = notify
+        self._min_interval = min_interval
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._next_check = clock() + min_interval
+        self._failed: str | None = (
+            None  # a corpus state that could not be indexed: not retried until it changes
+        )
+        self._last_line = ""  # told once, not before every question
+        self._built_from = self._index_state()
+        self.service = build()
+
+    def answer(
+        self, question: str, history: list[Turn] | None = None, on_token: Callable[[str], None] | None = None
+    ) -> Answer:
+        self.refresh()
+        return self.service.answer(question, history, on_token=on_token)
+
+    def documents(self) -> list[DocumentInfo]:
+        self.refresh()
+        return self.service.documents()
+
+    def reload(self) -> str:
+        """Check the article files now; one line saying what changed."""
+        return self.refresh(force=True) or "the index is up to date with the articles"
+
+    def refresh(self, force: bool = False) -> str:
+        """Re-index what changed, if the check is due (or `force`); a line saying what happened, or ''."""
+        with self._lock:
+            if not force and self._clock() < self._next_check:
+                return ""
+            return self._refresh(force)
+
+    def _refresh(self, force: bool) -> str:
+        corpus = indexed_corpus(self.settings)
+        started = self._clock()
+        fingerprint = corpus_fingerprint(corpus.paths, self.settings)
+        # Stat-only, but a corpus of many thousands of files takes a while: then check less often.
+        self._next_check = self._clock() + max(self._min_interval, 10 * (self._clock() - started))
+        line = ""
+        if corpus.missing:
+            line = f"{corpus.missing[0]} is gone; answering from the index as it is"
+        elif fingerprint != read_state(self.settings.data_dir).get("corpus_fingerprint"):
+            line = self._update(corpus.paths, fingerprint, force)
+        if self._index_state() != self._built_from:  # changed by us, or by `kilde ingest` in another process
+            self._built_from = self._index_state()
+            self.service = self._build()
+        if line and (force or line != self._last_line):
+            self._notify(line)
+        self._last_line = line
+        return line
+
+    def _update(self, paths: Sequence[Path], fingerprint: str, force: bool) -> str:
+        if fingerprint == self._failed and not force:
+            return self._last_line
+        if not self.settings.chroma_url and not is_writable(self.settings.data_dir):
+            self._failed = fingerprint
+            return (
+                "the articles changed, but the data directory is read-only; answering from the index as it is"
+            )
+        try:
+            report = self._sync(paths)
+        except KildeError as exc:
+            self._failed = fingerprint
+            return f"cannot update the index ({exc}); answering from the index as it is"
+        self._failed = None
+        for problem in report.problems:
+            self._notify(f"skipped {problem}")
+        return f"articles changed; index: {report.summary()}" if report.changed or force else ""
+
+    def _index_state(self) -> object:
+        return read_state(self.settings.data_dir).get("corpus_fingerprint")
+
+
+def build_live_service(
+    settings: Settings,
+    notify: Notify,
+    embeddings: Embeddings | None = None,
+    generator: Generator | None = None,
+) -> LiveService:
+    """The service for front ends that stay open (chat, bot); the index should exist (`ensure_index`)."""
+    embeddings = embeddings or build_embeddings(settings)
+    generator = generator or build_generator(settings)
+    return LiveService(
+        settings,
+        build=lambda: build_service(settings, embeddings, generator),
+        sync=lambda paths: ingest(settings, paths, embeddings),
+        notify=notify,
+    )
