@@ -48,13 +48,18 @@ class Article:
 class Problem:
     path: Path
     reason: str
+    keep: bool = (
+        True  # whether the index keeps what it had for this file (not for a link that leaves the corpus)
+    )
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
 
 
 class ArticleError(ValueError):
-    pass
+    def __init__(self, reason: str, keep: bool = True) -> None:
+        super().__init__(reason)
+        self.keep = keep
 
 
 def parse_article(path: Path, raw: bytes) -> Article:
@@ -98,9 +103,8 @@ class _FrontMatterLoader(yaml.SafeLoader):
             return super().construct_object(node, deep)
         except (ArticleError, yaml.YAMLError):
             raise
-        except (
-            Exception
-        ):  # ValueError, AttributeError, OverflowError, ...: PyYAML's converters are not strict
+        # ValueError, AttributeError, OverflowError, ...: PyYAML's converters raise whatever they hit.
+        except Exception:
             kind = {"timestamp": "date"}.get(node.tag.rsplit(":", 1)[-1], node.tag.rsplit(":", 1)[-1])
             value = str(node.value)[:40] if isinstance(node, yaml.ScalarNode) else kind
             raise ArticleError(
@@ -127,7 +131,9 @@ def _front_matter(source: str) -> dict[str, Any]:
             )
         loaded = loader.construct_document(node)
     except yaml.reader.ReaderError as exc:
-        raise ArticleError(f"front matter holds a control character ({exc.character!r})") from None
+        raise ArticleError(
+            f"front matter holds a character YAML does not allow ({exc.character!r})"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""
@@ -224,9 +230,9 @@ def read_file(path: Path, root: Path) -> bytes:
     if target.is_dir():
         if target.is_relative_to(root.resolve()):
             raise _Skip  # its articles are read where they really are
-        raise ArticleError("symbolic link to a directory outside the corpus; not followed")
+        raise ArticleError("symbolic link to a directory outside the corpus; not followed", keep=False)
     if not target.is_relative_to(root.resolve()):
-        raise ArticleError("symbolic link to a file outside the corpus; not read")
+        raise ArticleError("symbolic link to a file outside the corpus; not read", keep=False)
     # O_NOFOLLOW: a file swapped for a link after the check is not followed; O_NONBLOCK: a FIFO cannot hang us.
     fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as handle:
@@ -260,7 +266,7 @@ def load_articles(paths: Iterable[Path]) -> tuple[list[Article], list[Problem]]:
         except _Skip:
             continue
         except ArticleError as exc:
-            problems.append(Problem(path, str(exc)))
+            problems.append(Problem(path, str(exc), exc.keep))
             continue
         except OSError as exc:
             problems.append(Problem(path, exc.strerror or type(exc).__name__))

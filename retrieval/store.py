@@ -261,7 +261,7 @@ class Index:
                 for store in (self.chunks, self.sentences):
                     store.reset_collection()
             report.rebuilt = True
-        keep = {p.path.stem for p in problems}
+        keep = {p.path.stem for p in problems if p.keep}
         wanted = {a.doc_id for a in articles}
         states = self.doc_states()
         full: tuple[dict[str, set[str]], dict[str, set[str]]] | None = None

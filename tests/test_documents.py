@@ -169,3 +169,22 @@ def test_a_lone_surrogate_in_front_matter_is_replaced_not_fatal(tmp_path: Path) 
     article = parse_article(tmp_path / "s.md", b'---\ntitle: "A \\uD800 B"\n---\nTekst.')
     assert article.title == "A ? B"
     article.title.encode()  # the index and its hashes encode every field
+
+
+def test_an_article_replaced_by_a_link_out_of_the_corpus_leaves_the_index(tmp_path: Path) -> None:
+    """A broken file keeps what the index had for it; a link out of the corpus must not (an older kilde followed it)."""
+    from retrieval.embeddings import FakeEmbeddings
+    from retrieval.ingest import ingest
+    from retrieval.settings import Settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.md").write_text(GOOD)
+    (corpus / "passwd.md").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus, embedder="fake")
+    assert "passwd" in ingest(settings, [corpus], FakeEmbeddings()).added
+    (corpus / "passwd.md").unlink()
+    (corpus / "passwd.md").symlink_to("/etc/passwd")
+    report = ingest(settings, [corpus], FakeEmbeddings())
+    assert report.deleted == ["passwd"]
+    assert "outside the corpus" in report.problems[0].reason
