@@ -51,7 +51,8 @@ class LiveService:
         self._failed: str | None = (
             None  # a corpus state that could not be indexed: not retried until it changes
         )
-        self._last_line = ""  # told once, not before every question
+        self._warning = ""  # the lasting problem last told, so it is not told before every question
+        self._told: set[str] = set()  # problems with files, already reported
         self._built_from = self._index_state()
         self.service = build()
 
@@ -84,34 +85,48 @@ class LiveService:
         self._next_check = self._clock() + max(self._min_interval, 10 * (self._clock() - started))
         line = ""
         if corpus.missing:
-            line = f"{corpus.missing[0]} is gone; answering from the index as it is"
+            line = self._warn(f"{corpus.missing[0]} is gone; answering from the index as it is", force)
         elif fingerprint != read_state(self.settings.data_dir).get("corpus_fingerprint"):
             line = self._update(corpus.paths, fingerprint, force)
+        else:
+            self._warning = ""
         if self._index_state() != self._built_from:  # changed by us, or by `kilde ingest` in another process
             self._built_from = self._index_state()
             self.service = self._build()
-        if line and (force or line != self._last_line):
+        return line
+
+    def _warn(self, line: str, force: bool) -> str:
+        """A lasting problem is told once, not before every question (`reload`'s caller shows what it returns)."""
+        if not force and line != self._warning:
             self._notify(line)
-        self._last_line = line
+        self._warning = line
         return line
 
     def _update(self, paths: Sequence[Path], fingerprint: str, force: bool) -> str:
         if fingerprint == self._failed and not force:
-            return self._last_line
+            return self._warning
         if not self.settings.chroma_url and not is_writable(self.settings.data_dir):
             self._failed = fingerprint
-            return (
-                "the articles changed, but the data directory is read-only; answering from the index as it is"
+            return self._warn(
+                "the articles changed, but the data directory is read-only; answering from the index as it is",
+                force,
             )
         try:
             report = self._sync(paths)
         except KildeError as exc:
             self._failed = fingerprint
-            return f"cannot update the index ({exc}); answering from the index as it is"
-        self._failed = None
-        for problem in report.problems:
-            self._notify(f"skipped {problem}")
-        return f"articles changed; index: {report.summary()}" if report.changed or force else ""
+            return self._warn(f"cannot update the index ({exc}); answering from the index as it is", force)
+        self._failed, self._warning = None, ""
+        for problem in report.problems:  # each once: a file that stays broken is not reported at every change
+            if str(problem) not in self._told:
+                self._told.add(str(problem))
+                self._notify(f"skipped {problem}")
+        if not (report.changed or force):
+            return ""
+        line = f"articles changed; index: {report.summary()}"
+        if not force:
+            self._notify(line)
+        return line
 
     def _index_state(self) -> object:
         return read_state(self.settings.data_dir).get("corpus_fingerprint")

@@ -191,3 +191,15 @@ async def test_the_bot_has_reload(indexed: Settings, tmp_path: Path) -> None:
             answer = (await server.wait_sent(ALICE, 3))[2]
             assert "Stigen" not in answer.text and "42 meter" not in answer.text
             assert "stige" not in cited(service.service.answer(QUESTION))
+
+
+def test_a_file_that_stays_broken_is_reported_once(indexed: Settings) -> None:
+    clock, notes = Clock(), []
+    service = live(indexed, clock, notes)
+    (indexed.corpus_dir / "bad.md").write_text("---\ndate: !!int xyz\n---\nTekst.")
+    for n in range(3):
+        (indexed.corpus_dir / f"new-{n}.md").write_text(f"---\ntitle: Ny {n}\n---\nEn ny artikel nummer {n}.")
+        clock.now += 1.5
+        service.answer(QUESTION)
+    assert len([n for n in notes if "bad.md" in n]) == 1
+    assert len([n for n in notes if "1 added" in n]) == 3
