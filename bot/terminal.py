@@ -90,7 +90,9 @@ def run_chat(
             reload = getattr(service, "reload", None)  # a live service follows the article files
             try:
                 console.print(
-                    reload() if reload else "Artiklerne er faste. / The articles are fixed.", markup=False
+                    reload() if reload else "Artiklerne er faste. / The articles are fixed.",
+                    markup=False,
+                    soft_wrap=True,
                 )
             except KildeError as exc:
                 console.print(f"[red]fejl/error:[/red] {exc}", highlight=False)

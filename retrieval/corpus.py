@@ -22,17 +22,25 @@ def recorded_paths(settings: Settings) -> list[Path]:
 
 
 def indexed_corpus(settings: Settings) -> Corpus:
-    """The index only ever changes what it holds when `kilde ingest PATH` says so; questions never switch it."""
+    """The articles to answer from: those the index holds, unless KILDE_CORPUS_DIR is set to others.
+
+    A question never switches the index by itself (so it never deletes anything): only `kilde ingest PATH` or a
+    corpus directory set on purpose (KILDE_CORPUS_DIR, `.env`) does, and either way one line says so.
+    """
     recorded = recorded_paths(settings)
-    if not recorded:
-        return Corpus([settings.corpus_dir])
-    note = None
-    if recorded != [settings.corpus_dir.resolve()]:
-        shown = ", ".join(str(p) for p in recorded[:3]) + (
-            f" and {len(recorded) - 3} more" if len(recorded) > 3 else ""
+    if not recorded or recorded == [settings.corpus_dir.resolve()]:
+        return Corpus(recorded or [settings.corpus_dir], missing=[p for p in recorded if not p.exists()])
+    shown = ", ".join(str(p) for p in recorded[:3]) + (
+        f" and {len(recorded) - 3} more" if len(recorded) > 3 else ""
+    )
+    if "corpus_dir" in settings.model_fields_set:  # set on purpose: it wins, and the index follows it
+        return Corpus(
+            [settings.corpus_dir],
+            f"the index holds the articles in {shown}; KILDE_CORPUS_DIR is {settings.corpus_dir}, "
+            "so the index is switched to the articles there",
         )
-        note = (
-            f"the index holds the articles in {shown}, not those in the corpus setting {settings.corpus_dir}; "
-            f"answering from the index (`kilde ingest {settings.corpus_dir}` switches it)"
-        )
+    note = (
+        f"the index holds the articles in {shown}, not those in the default corpus {settings.corpus_dir}; "
+        f"answering from the index (`kilde ingest {settings.corpus_dir}` switches it)"
+    )
     return Corpus(recorded, note, [p for p in recorded if not p.exists()])
