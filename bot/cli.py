@@ -14,7 +14,7 @@ from rich.console import Console
 
 from bot.edge import err, one_line_errors
 from bot.render import plain, progress_bar
-from retrieval.errors import KildeError
+from retrieval.errors import KildeError, StoreError
 from retrieval.settings import Settings
 from retrieval.store import IngestReport
 
@@ -90,9 +90,13 @@ def ensure_index(settings: Settings) -> None:
         return
     if first:
         err.print(f"kilde: indexing {shown} for the first time …", markup=False)
-    else:
-        err.print(f"kilde: {shown} changed since the last index; updating it …", markup=False)
-    run_ingest(settings, corpus.paths)
+        run_ingest(settings, corpus.paths)
+        return
+    err.print(f"kilde: {shown} changed since the last index; updating it …", markup=False)
+    try:
+        run_ingest(settings, corpus.paths)
+    except StoreError as exc:  # a full disk, a damaged cache, a lock held too long: the old index still answers
+        err.print(f"kilde: {exc}; answering from the index as it is", markup=False)
 
 
 @cli.command()

@@ -173,3 +173,16 @@ def test_a_full_disk_is_one_line(
     assert result.exit_code == 1
     line = one_line(result)
     assert "free some space" in line
+
+
+def test_a_failed_update_before_a_question_still_answers_from_the_index(
+    indexed: tuple[Path, dict[str, str]], corpus_copy: Path
+) -> None:
+    data, env = indexed
+    new_process()
+    (data / "embeddings.sqlite3").write_bytes(b"not a database" * 100)
+    (corpus_copy / "new.md").write_text("---\ntitle: Ny\n---\nEn ny artikel om noget helt nyt.")
+    result = kilde(data, env, "ask", QUESTION)
+    assert result.exit_code == 0, result.output
+    assert "Kilder" in result.stdout
+    assert "kilde ingest --rebuild" in result.stderr and "answering from the index as it is" in result.stderr
