@@ -36,9 +36,10 @@ def set_aside(settings: Settings) -> Path | None:
     data = settings.data_dir
     if settings.chroma_url:
         client = open_client(settings)
-        for suffix in ("chunks", "sentences"):
-            with contextlib.suppress(Exception):  # a collection that is not there is what we want
-                client.delete_collection(f"{settings.collection}_{suffix}")
+        with write_lock(data):  # the lock ingest takes, so no ingest of ours writes meanwhile
+            for suffix in ("chunks", "sentences"):
+                with contextlib.suppress(Exception):  # a collection that is not there is what we want
+                    client.delete_collection(f"{settings.collection}_{suffix}")
         return None
     check_writable(data)
     aside = data / time.strftime("broken-%Y%m%d-%H%M%S")
