@@ -48,9 +48,8 @@ class LiveService:
         self._clock = clock
         self._lock = threading.Lock()
         self._next_check = clock() + min_interval
-        self._failed: str | None = (
-            None  # a corpus state that could not be indexed: not retried until it changes
-        )
+        # A corpus state that could not be indexed (read-only, full disk): not retried until the files change.
+        self._failed: str | None = None
         self._warning = ""  # the lasting problem last told, so it is not told before every question
         self._told: set[str] = set()  # problems with files, already reported
         self._built_from = self._index_state()
