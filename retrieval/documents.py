@@ -65,6 +65,8 @@ class ArticleError(ValueError):
 def parse_article(path: Path, raw: bytes) -> Article:
     if not raw.strip():
         raise ArticleError("empty file")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ArticleError("UTF-16 text; save it as UTF-8")
     if b"\x00" in raw[:8192]:
         raise ArticleError("binary file, not text")
     try:

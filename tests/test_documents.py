@@ -28,6 +28,7 @@ def test_plain_text_takes_its_first_line_as_title(tmp_path: Path) -> None:
         (b"   \n", "empty file"),
         (b"\x00\x01binary\x00", "binary"),
         ("Hej æøå".encode("latin-1"), "not UTF-8"),
+        ("Hej æøå".encode("utf-16"), "UTF-16 text; save it as UTF-8"),
         (b"---\ntitle: [unclosed\n---\nText", "broken front matter"),
         (b"---\ntitle: x\nText without end", "not closed"),
         (b"---\n- a\n- b\n---\nText", "not a mapping"),
