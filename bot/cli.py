@@ -60,8 +60,9 @@ def run_ingest(settings: Settings, paths: list[Path], description: str = "Embedd
 def ensure_index(settings: Settings) -> None:
     """Index the articles on first use, and again (incrementally) when they changed.
 
-    The articles are those the index was built from (`kilde ingest PATH` chooses them), or the corpus setting for a
-    new index: asking a question never switches the index to other articles, so it never deletes any.
+    The articles are those the index was built from (`kilde ingest PATH` chooses them), unless KILDE_CORPUS_DIR is
+    set to others on purpose; a new index takes the corpus setting. The default corpus never switches an index to
+    other articles, so a question never deletes any by itself.
     """
     from retrieval.corpus import indexed_corpus
     from retrieval.datadir import is_writable
@@ -107,7 +108,7 @@ def ensure_index(settings: Settings) -> None:
 @click.pass_obj
 @one_line_errors
 def ingest(settings: Settings, paths: tuple[Path, ...], rebuild: bool) -> None:
-    """Index articles: PATHS, or what the index holds already (a new one: the corpus directory).
+    """Index articles: PATHS; else KILDE_CORPUS_DIR if set; else what the index holds (a new one: corpus/).
 
     Re-running embeds only what changed. The index then holds exactly these articles.
     """
