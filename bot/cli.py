@@ -96,7 +96,7 @@ def ensure_index(settings: Settings) -> None:
     err.print(f"kilde: {shown} changed since the last index; updating it …", markup=False)
     try:
         run_ingest(settings, corpus.paths)
-    except StoreError as exc:  # a full disk, a damaged cache, a lock held too long: the old index still answers
+    except StoreError as exc:  # a full disk, a damaged cache, a lock held long: the old index still answers
         err.print(f"kilde: {exc}; answering from the index as it is", markup=False)
 
 
