@@ -14,7 +14,7 @@ from rich.console import Console
 
 from bot.edge import err, one_line_errors
 from bot.render import plain, progress_bar
-from retrieval.errors import KildeError
+from retrieval.errors import KildeError, StoreError
 from retrieval.settings import Settings
 from retrieval.store import IngestReport
 
@@ -58,45 +58,89 @@ def run_ingest(settings: Settings, paths: list[Path], description: str = "Embedd
 
 
 def ensure_index(settings: Settings) -> None:
-    """Index the corpus on first use, and again (incrementally) when it changed."""
+    """Index the articles on first use, and again (incrementally) when they changed.
+
+    The articles are those the index was built from (`kilde ingest PATH` chooses them), unless KILDE_CORPUS_DIR is
+    set to others on purpose; a new index takes the corpus setting. The default corpus never switches an index to
+    other articles, so a question never deletes any by itself.
+    """
+    from retrieval.corpus import indexed_corpus
+    from retrieval.datadir import is_writable
     from retrieval.ingest import is_stale
     from retrieval.store import prepare_data_dir, read_state
 
     if not settings.chroma_url:
         prepare_data_dir(settings.data_dir)
-    paths = [settings.corpus_dir]
-    if not settings.corpus_dir.is_dir():
+    corpus = indexed_corpus(settings)
+    if corpus.note:
+        err.print(f"kilde: {corpus.note}", markup=False)
+    if corpus.missing:
+        err.print(f"kilde: {corpus.missing[0]} is gone; answering from the index as it is", markup=False)
+        return
+    if not settings.corpus_dir.is_dir() and corpus.paths == [settings.corpus_dir]:
         raise KildeError(f"corpus directory {settings.corpus_dir} does not exist (set KILDE_CORPUS_DIR)")
-    if not is_stale(settings, paths):
+    if not is_stale(settings, corpus.paths):
         return
     first = not read_state(settings.data_dir).get("corpus_fingerprint")
+    shown = ", ".join(str(p) for p in corpus.paths)
+    if not first and not settings.chroma_url and not is_writable(settings.data_dir):
+        err.print(
+            f"kilde: {shown} changed, but the data directory is read-only; answering from the index as it is",
+            markup=False,
+        )
+        return
     if first:
-        err.print(f"kilde: indexing {settings.corpus_dir} for the first time …", markup=False)
-    else:
-        err.print(f"kilde: {settings.corpus_dir} changed since the last index; updating it …", markup=False)
-    run_ingest(settings, paths)
+        err.print(f"kilde: indexing {shown} for the first time …", markup=False)
+        run_ingest(settings, corpus.paths)
+        return
+    err.print(f"kilde: {shown} changed since the last index; updating it …", markup=False)
+    try:
+        run_ingest(settings, corpus.paths)
+    except StoreError as exc:  # a full disk, a damaged cache, a lock held long: the old index still answers
+        err.print(f"kilde: {exc}; answering from the index as it is", markup=False)
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--rebuild", is_flag=True, help="Move the index (and a damaged embedding cache) aside and build it anew."
+)
 @click.pass_obj
 @one_line_errors
-def ingest(settings: Settings, paths: tuple[Path, ...]) -> None:
-    """Index articles (default: the corpus directory). Re-running embeds only what changed."""
-    targets = list(paths) or [settings.corpus_dir]
+def ingest(settings: Settings, paths: tuple[Path, ...], rebuild: bool) -> None:
+    """Index articles: PATHS; else KILDE_CORPUS_DIR if set; else what the index holds (a new one: corpus/).
+
+    Re-running embeds only what changed. The index then holds exactly these articles.
+    """
+    from retrieval.corpus import indexed_corpus
+
+    targets = list(paths) or indexed_corpus(settings).paths
     missing = [p for p in targets if not p.exists()]
     if missing:
         raise KildeError(f"no such file or directory: {missing[0]}")
+    if rebuild:
+        from retrieval.recovery import set_aside
+
+        aside = set_aside(settings)
+        if aside is not None:
+            err.print(
+                f"kilde: moved the old index to {aside} (delete it once the new one works)", markup=False
+            )
     report = run_ingest(settings, targets)
     if report.problems:
         sys.exit(1)
 
 
-def _service(settings: Settings) -> Any:
+def _service(settings: Settings, live: bool = False) -> Any:
+    """The answer service; `live` for front ends that stay open, so they follow changes to the articles."""
     from retrieval.service import build_service
 
     ensure_index(settings)
-    return build_service(settings)
+    if not live:
+        return build_service(settings)
+    from retrieval.live import build_live_service
+
+    return build_live_service(settings, lambda line: err.print(f"kilde: {line}", markup=False))
 
 
 @cli.command()
@@ -124,7 +168,7 @@ def chat(settings: Settings) -> None:
     """Chat with the articles in the terminal (reads lines when stdin is not a terminal)."""
     from bot.terminal import run_chat
 
-    service = _service(settings)
+    service = _service(settings, live=True)
     sys.exit(run_chat(service, Console(highlight=False), max_turns=settings.history_turns))
 
 

@@ -34,15 +34,14 @@ def bot_command(settings: Settings) -> None:
 
 
 def _service(settings: Settings) -> AnswerService:
-    from retrieval.service import build_service
+    """A live service: the bot follows edits to the article files (and /reload) without a restart."""
+    import logging
 
-    try:
-        from bot.cli import ensure_index
-    except ImportError:  # pragma: no cover - the command line is being rewritten
-        pass
-    else:
-        ensure_index(settings)
-    return build_service(settings)
+    from bot.cli import ensure_index
+    from retrieval.live import build_live_service
+
+    ensure_index(settings)
+    return build_live_service(settings, logging.getLogger("bot.telegram").warning)
 
 
 def _host(settings: Settings) -> str:

@@ -204,6 +204,7 @@ def build_application(
             CommandHandler("help", help_command, filters=only_new),
             CommandHandler("new", new, filters=only_new),
             CommandHandler("sources", sources, filters=only_new),
+            CommandHandler("reload", reload_command, filters=only_new),
             CommandHandler("ask", ask, filters=only_new),
             CallbackQueryHandler(sources_button, pattern=f"^{SOURCES_PREFIX}"),
             MessageHandler(only_new & filters.TEXT & ~filters.COMMAND, question),
@@ -254,12 +255,14 @@ async def _post_init(application: App) -> None:
             ("ask", "Ask a question"),
             ("sources", "Passages behind the last answer"),
             ("new", "Forget this conversation"),
+            ("reload", "Re-read the articles now"),
             ("help", "Help"),
         ],
         "da": [
             ("ask", "Stil et spørgsmål"),
             ("sources", "Passagerne bag det sidste svar"),
             ("new", "Glem samtalen"),
+            ("reload", "Læs artiklerne igen nu"),
             ("help", "Hjælp"),
         ],
     }
@@ -508,6 +511,20 @@ async def sources(update: Update, context: Context) -> None:
         await reply(update.message, text("no_answer_yet", _language(update)), html=False)
         return
     await reply(update.message, sources_html(stored.citations, stored.language))
+
+
+async def reload_command(update: Update, context: Context) -> None:
+    """/reload: re-read the article files now (a live service also does it by itself before each answer)."""
+    assert update.message
+    reload = getattr(_state(context).service, "reload", None)
+    if reload is None:
+        await reply(update.message, "The articles are fixed.", html=False)
+        return
+    try:
+        line = await asyncio.to_thread(reload)  # blocking; the service serialises syncs with a lock
+    except KildeError as exc:
+        line = str(exc)
+    await reply(update.message, redact(line), html=False)
 
 
 async def ask(update: Update, context: Context) -> None:

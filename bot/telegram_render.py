@@ -29,6 +29,7 @@ TEXTS: dict[str, dict[Language, str]] = {
             "/ask SPØRGSMÅL – spørg (i grupper også ved at nævne mig eller svare på min besked)\n"
             "/sources – de citerede passager bag det sidste svar\n"
             "/new – glem samtalen og start forfra\n"
+            "/reload – læs artiklerne igen nu\n"
             "/help – denne hjælp"
         ),
         "en": (
@@ -36,6 +37,7 @@ TEXTS: dict[str, dict[Language, str]] = {
             "/ask QUESTION – ask (in groups also by mentioning me or replying to my message)\n"
             "/sources – the quoted passages behind the last answer\n"
             "/new – forget this conversation and start over\n"
+            "/reload – re-read the articles now\n"
             "/help – this help"
         ),
     },

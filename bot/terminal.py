@@ -17,6 +17,7 @@ from retrieval.types import Answer, AnswerService, Turn
 HELP = """Skriv et spørgsmål om artiklerne (dansk eller engelsk). / Ask a question about the articles.
   /new      glem samtalen / forget this conversation
   /sources  vis de citerede passager / show the quoted passages of the last answer
+  /reload   læs artiklerne igen nu / re-read the articles now (happens by itself before each question)
   /help     denne hjælp / this help
   /quit     afslut / leave (or Ctrl-D)"""
 
@@ -84,6 +85,17 @@ def run_chat(
                 console.print("Intet svar endnu. / No answer yet.")
             else:
                 console.print(rich_quotes(session.last))
+            continue
+        if command == "/reload":
+            reload = getattr(service, "reload", None)  # a live service follows the article files
+            try:
+                console.print(
+                    reload() if reload else "Artiklerne er faste. / The articles are fixed.",
+                    markup=False,
+                    soft_wrap=True,
+                )
+            except KildeError as exc:
+                console.print(f"[red]fejl/error:[/red] {exc}", highlight=False)
             continue
         if command.startswith("/"):
             console.print(

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
 
+from retrieval.datadir import data_dir_errors
 from retrieval.errors import UsageError
 
 
@@ -57,14 +58,18 @@ class CachedEmbeddings(Embeddings):
         self.name = name
         self._path = path
         self._local = threading.local()
-        self._db().execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
+        # Opened on first use only: questions never need it, so a read-only or damaged cache cannot stop them.
 
     def _db(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
+            with data_dir_errors(f"cannot use the embedding cache {self._path}"):
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)"
+                )
             self._local.conn = conn
         return conn
 
@@ -72,6 +77,10 @@ class CachedEmbeddings(Embeddings):
         return hashlib.sha256(f"{self.name}\x00{text}".encode()).hexdigest()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        with data_dir_errors(f"cannot use the embedding cache {self._path}"):
+            return self._embed_documents(texts)
+
+    def _embed_documents(self, texts: list[str]) -> list[list[float]]:
         keys = [self._key(t) for t in texts]
         found: dict[str, list[float]] = {}
         db = self._db()

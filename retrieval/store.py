@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import functools
 import hashlib
 import json
+import logging
 import os
+import shutil
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -23,10 +27,12 @@ from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
 from retrieval.chunking import Chunk, Sentence, chunk_article, sentence_records
+from retrieval.datadir import READ_ONLY, REBUILD, data_dir_errors, hint, is_writable
 from retrieval.documents import Article, Problem
 from retrieval.errors import StoreError
 from retrieval.settings import Settings, default_data_dir
 
+LOG = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (done, total)
 BATCH = 64  # texts embedded and written per call
 PAGE = 5000  # rows read or deleted per call
@@ -74,7 +80,8 @@ def store_errors(what: str) -> Iterator[None]:
             detail = detail.replace(secret, "***")
         if "locked" in detail.lower():
             raise StoreError(f"{what}: the index is locked by another process; try again") from None
-        raise StoreError(f"{what}: {detail[:300]}") from None
+        advice = hint(detail, exc)
+        raise StoreError(f"{what}: {detail[:300]}" + (f"; {advice}" if advice else "")) from None
 
 
 def open_client(settings: Settings) -> ClientAPI:
@@ -87,9 +94,25 @@ def open_client(settings: Settings) -> ClientAPI:
     if sqlite.exists():
         with sqlite.open("rb") as fh:
             if fh.read(16) != b"SQLite format 3\x00":
-                raise StoreError(f"the index at {path} is corrupt; move it away and run `kilde ingest`")
+                raise StoreError(f"the index at {path} is corrupt; {REBUILD}")
+        if not (is_writable(path) and is_writable(sqlite)):
+            path = _writable_copy(path)
     with store_errors(f"cannot open the index at {path}"):
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def _writable_copy(path: Path) -> Path:
+    """Chroma writes to its database whenever it opens it, so a read-only index is answered from a copy."""
+    tmp = Path(tempfile.mkdtemp(prefix="kilde-index-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    with data_dir_errors(f"cannot copy the read-only index at {path} to {tmp}"):
+        shutil.copytree(path, tmp / "chroma", copy_function=shutil.copyfile)
+        for folder, _dirs, files in os.walk(tmp):  # copytree kept the read-only modes of the folders
+            os.chmod(folder, 0o700)
+            for name in files:
+                os.chmod(os.path.join(folder, name), 0o600)
+    LOG.warning("the index at %s is read-only; answering from a temporary copy", path)
+    return tmp / "chroma"
 
 
 def _http_client(settings: Settings, chroma_settings: ChromaSettings) -> ClientAPI:
@@ -238,7 +261,7 @@ class Index:
                 for store in (self.chunks, self.sentences):
                     store.reset_collection()
             report.rebuilt = True
-        keep = {p.path.stem for p in problems}
+        keep = {p.path.stem for p in problems if p.keep}
         wanted = {a.doc_id for a in articles}
         states = self.doc_states()
         full: tuple[dict[str, set[str]], dict[str, set[str]]] | None = None
@@ -576,8 +599,8 @@ def write_lock(data_dir: Path, timeout: float = 120.0) -> Iterator[None]:
 
 
 def check_writable(data_dir: Path) -> None:
-    if data_dir.exists() and not os.access(data_dir, os.W_OK):
-        raise StoreError(f"data directory {data_dir} is read-only")
+    if not is_writable(data_dir):
+        raise StoreError(f"data directory {data_dir} is read-only; {READ_ONLY}")
 
 
 def read_state(data_dir: Path) -> dict[str, Any]:

@@ -252,3 +252,20 @@ def test_a_malformed_url_is_one_line(tmp_path: Path, url: str) -> None:
     with pytest.raises(StoreError, match="not a url") as caught:
         open_client(settings)
     assert "s3cret" not in str(caught.value)
+
+
+def test_rebuild_on_a_server_deletes_and_rebuilds_the_collections(server_settings: Settings) -> None:
+    runner = CliRunner()
+    env = env_for(server_settings)
+    args = ["--data-dir", str(server_settings.data_dir), "ingest"]
+    assert runner.invoke(cli, args, env=env).exit_code == 0
+    index = open_index(server_settings, FakeEmbeddings())
+    index.chunks.add_texts(["spøgelse"], [{"doc_id": "ghost", "kind": "body"}], ids=["ghost-1"])
+
+    rebuilt = runner.invoke(cli, [*args, "--rebuild"], env=env)
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "5 added" in rebuilt.stderr
+    index = open_index(server_settings, FakeEmbeddings())
+    chunks, sentences = expected_ids(server_settings.corpus_dir)
+    assert set(index.chunks.get(include=[])["ids"]) == chunks
+    assert set(index.sentences.get(include=[])["ids"]) == sentences
