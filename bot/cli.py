@@ -14,6 +14,7 @@ from rich.console import Console
 
 from bot.edge import err, one_line_errors
 from bot.render import plain, progress_bar
+from bot.safe_text import json_safe, safe_text
 from retrieval.errors import KildeError
 from retrieval.settings import Settings
 from retrieval.store import IngestReport
@@ -52,8 +53,8 @@ def run_ingest(settings: Settings, paths: list[Path], description: str = "Embedd
     with bar:
         report = ingest(settings, paths, embeddings, update)
     for problem in report.problems:
-        err.print(f"kilde: skipped {problem}", markup=False)
-    err.print(f"kilde: index: {report.summary()}", markup=False)
+        err.print(f"kilde: skipped {safe_text(problem, one_line=True)}", markup=False)
+    err.print(f"kilde: index: {safe_text(report.summary(), one_line=True)}", markup=False)
     return report
 
 
@@ -112,7 +113,7 @@ def ask(settings: Settings, question: str, as_json: bool) -> None:
     answer = _service(settings).answer(question)
     if as_json:
         payload = answer.to_dict()
-        click.echo(json.dumps(payload, ensure_ascii=False))
+        click.echo(json_safe(json.dumps(payload, ensure_ascii=False)))
     else:
         click.echo(plain(answer))
 

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 
 from bot.render import plain, rich_quotes
+from bot.safe_text import safe_text
 from bot.streaming import live_answer
 from retrieval.errors import KildeError
 from retrieval.types import Answer, AnswerService, Turn
@@ -55,8 +57,8 @@ def run_chat(
     if interactive:
         import readline  # noqa: F401  (line editing and history for input())
 
-        titles = ", ".join(d.title for d in service.documents()[:5])
-        console.print(f"[bold]kilde[/bold] — {len(service.documents())} artikler: {titles}")
+        titles = safe_text(", ".join(d.title for d in service.documents()[:5]), one_line=True)
+        console.print(f"[bold]kilde[/bold] — {len(service.documents())} artikler: {escape(titles)}")
         console.print("[dim]/help for hjælp, Ctrl-D for at afslutte[/dim]")
     failures = 0
     while True:
@@ -86,8 +88,11 @@ def run_chat(
                 console.print(rich_quotes(session.last))
             continue
         if command.startswith("/"):
+            name = safe_text(question.split()[0], one_line=True)
             console.print(
-                f"Ukendt kommando {question.split()[0]!r}; skriv /help. / Unknown command; type /help."
+                f"Ukendt kommando {name!r}; skriv /help. / Unknown command; type /help.",
+                markup=False,
+                highlight=False,
             )
             continue
         try:
@@ -97,7 +102,7 @@ def run_chat(
                 answer = session.ask(question)
         except KildeError as exc:
             failures += 1
-            console.print(f"[red]fejl/error:[/red] {exc}", highlight=False)
+            console.print(f"[red]fejl/error:[/red] {escape(safe_text(exc, one_line=True))}", highlight=False)
             continue
         if interactive:
             console.print()
