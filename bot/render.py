@@ -28,12 +28,19 @@ def sources_lines(answer: Answer) -> list[str]:
 
 
 def fallback_notice(answer: Answer) -> str | None:
-    """Say so when a configured language model failed and the answer was taken straight from the articles."""
-    if not answer.repairs.get("model_error"):
-        return None
-    if answer.language == "da":
-        return "(Sprogmodellen svarede ikke; svaret er hentet direkte fra artiklerne.)"
-    return "(The language model did not answer; this answer is taken straight from the articles.)"
+    """Say so when a configured language model's answer was not used and the answer was taken straight from
+    the articles: the model failed, or nothing it wrote could be verified against its sources."""
+    if answer.repairs.get("model_error"):
+        if answer.language == "da":
+            return "(Sprogmodellen svarede ikke; svaret er hentet direkte fra artiklerne.)"
+        return "(The language model did not answer; this answer is taken straight from the articles.)"
+    if answer.repairs.get("fallback"):
+        if answer.language == "da":
+            return (
+                "(Sprogmodellens svar kunne ikke bekræftes af artiklerne; svaret er hentet direkte fra dem.)"
+            )
+        return "(The language model's answer could not be verified in the articles; this one is taken straight from them.)"
+    return None
 
 
 def plain(answer: Answer) -> str:
