@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from bot import logs
 from bot.edge import err, one_line_errors
 from bot.render import plain, progress_bar
 from bot.safe_text import json_safe, safe_text
@@ -35,11 +35,22 @@ def make_settings(data_dir: Path | None) -> Settings:
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
     """kilde: answers from your articles, with a citation for every claim."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(verbose)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     ctx.obj = make_settings(data_dir)
+    protect_secrets(ctx.obj)
+
+
+def protect_secrets(settings: Settings) -> None:
+    """Mask every configured secret in the log, before anything can log it (HTTP clients log urls at -v)."""
+    if settings.llm_api_key.get_secret_value() != "not-needed":
+        logs.protect(settings.llm_api_key.get_secret_value())
+    for secret in (settings.chroma_token, settings.telegram_webhook_secret):
+        logs.protect(secret.get_secret_value() if secret else None)
+    if settings.telegram_token:
+        logs.protect(settings.telegram_token.get_secret_value().strip(), "<token>")
+    logs.protect_url(settings.llm_base_url)
+    logs.protect_url(settings.chroma_url)
 
 
 def run_ingest(settings: Settings, paths: list[Path], description: str = "Embedding") -> IngestReport:

@@ -13,15 +13,15 @@ import contextlib
 import importlib.util
 import logging
 import re
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from telegram import (
+    Bot,
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -47,8 +47,10 @@ from telegram.ext import (
     filters,
 )
 
+from bot import logs
 from bot.streaming import MessageStreamer
 from bot.telegram_chats import HISTORY_FILE, ChatStore, PerChatProcessor
+from bot.telegram_liveness import wait_for_bot_api
 from bot.telegram_render import (
     BUTTON,
     SOURCES_PREFIX,
@@ -105,56 +107,15 @@ def file_url(api_url: str) -> str:
     return f"{head}/file/bot{tail}" if sep else api_url
 
 
-_SECRETS: set[str] = set()
-_factory_lock = threading.Lock()
-_factory_installed = False
-
-
 def redact(value: str) -> str:
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        value = value.replace(secret, "<token>")
-    return value
-
-
-class TokenRedactor(logging.Filter):
-    """Replaces registered secrets in a record's message, traceback and stack by `<token>`."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not _SECRETS:
-            return True
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, ()
-        if record.exc_info:
-            record.exc_text = redact(record.exc_text or logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None  # handlers must print the redacted text, not format the traceback again
-        elif record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info)
-        return True
+    return logs.redact(value)
 
 
 def protect_token(token: str) -> None:
     """Redact `token` from every log record from now on, whichever logger or handler it goes through."""
-    global _factory_installed  # noqa: PLW0603 (one record factory per process)
-    _SECRETS.update({token, quote(token, safe="")})
-    # httpx logs every request url at INFO, and the Bot API url contains the token.
-    for name in ("httpx", "httpcore"):
+    logs.protect(token, "<token>")
+    for name in logs.HTTP_LOGGERS:  # they log every request url at INFO, and the Bot API url holds the token
         logging.getLogger(name).setLevel(logging.WARNING)
-    with _factory_lock:
-        if _factory_installed:
-            return
-        previous, redactor = logging.getLogRecordFactory(), TokenRedactor()
-
-        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-            record = previous(*args, **kwargs)
-            redactor.filter(record)
-            return record
-
-        logging.setLogRecordFactory(factory)
-        _factory_installed = True
 
 
 def describe(error: BaseException | None) -> str:
@@ -237,11 +198,26 @@ def run_bot(settings: Settings, service: AnswerService) -> None:
         )
     application = build_application(settings, service)
     if settings.telegram_webhook_secret:
-        _SECRETS.add(settings.telegram_webhook_secret.get_secret_value())
+        logs.protect(settings.telegram_webhook_secret.get_secret_value())
+    asyncio.run(wait_for_bot_api(partial(_probe, settings), urlsplit(settings.telegram_api_url).netloc))
+    # Should the API go away again between the probe and the start, PTB retries a few times by itself.
     if settings.telegram_webhook_url:
-        application.run_webhook(**webhook_options(settings))
+        application.run_webhook(**webhook_options(settings), bootstrap_retries=3)
     else:
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=3)
+
+
+async def _probe(settings: Settings) -> None:
+    """Ask the Bot API who the bot is (raises `NetworkError` when it cannot be reached)."""
+    bot = Bot(
+        check_settings(settings),
+        base_url=settings.telegram_api_url,
+        base_file_url=file_url(settings.telegram_api_url),
+    )
+    try:
+        await bot.initialize()
+    finally:
+        await bot.shutdown()
 
 
 async def _post_init(application: App) -> None:
@@ -534,7 +510,10 @@ async def question(update: Update, context: Context) -> None:
 async def sources_button(update: Update, context: Context) -> None:
     """The "Sources" button under an answer: acknowledge the click, then send that answer's passages."""
     query = update.callback_query
-    assert query and update.effective_chat
+    assert query
+    if update.effective_chat is None:  # a button under an inline message: there is no chat to answer in
+        await query.answer(text("sources_gone", _language(update)))
+        return
     data = query.data or ""
     answer_id = int(data[len(SOURCES_PREFIX) :]) if data[len(SOURCES_PREFIX) :].isdigit() else -1
     stored = _state(context).store.answer(update.effective_chat.id, answer_id)

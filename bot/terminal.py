@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from collections.abc import Callable
@@ -52,6 +53,7 @@ def run_chat(
     service: AnswerService, console: Console, stdin: TextIO | None = None, max_turns: int = 6
 ) -> int:
     stdin = stdin or sys.stdin  # read at call time: tests and callers may have replaced sys.stdin
+    _tolerate_bad_bytes(stdin)
     session = ChatSession(service, max_turns)
     interactive = stdin.isatty() and console.is_terminal
     if interactive:
@@ -110,3 +112,13 @@ def run_chat(
             console.print(plain(answer), markup=False, highlight=False, soft_wrap=True)
             console.print()
     return 1 if failures and not interactive else 0
+
+
+def _tolerate_bad_bytes(stdin: TextIO) -> None:
+    """Let a line that is not UTF-8 through as text with surrogates, which the service turns into one error
+    line for that question. A strict decoder would raise in the middle of the loop and lose the lines after."""
+    for stream in {id(stdin): stdin, id(sys.stdin): sys.stdin}.values():  # input() reads sys.stdin
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", "") == "strict":
+            with contextlib.suppress(ValueError, OSError):  # not a real stream, or already read from
+                reconfigure(errors="surrogateescape")
