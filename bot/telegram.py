@@ -50,7 +50,7 @@ from telegram.ext import (
 from bot import logs
 from bot.streaming import MessageStreamer
 from bot.telegram_chats import HISTORY_FILE, ChatStore, PerChatProcessor
-from bot.telegram_liveness import wait_for_bot_api
+from bot.telegram_liveness import Heartbeat, HeartbeatRequest, beat_forever, wait_for_bot_api
 from bot.telegram_render import (
     BUTTON,
     SOURCES_PREFIX,
@@ -131,6 +131,7 @@ class BotState:
     service: AnswerService
     store: ChatStore
     refused: set[int] = field(default_factory=set)  # chats that got their one polite refusal
+    heartbeat: asyncio.Task[None] | None = None  # webhook mode only; polling beats on each getUpdates
 
 
 def build_application(
@@ -150,6 +151,7 @@ def build_application(
         .base_url(settings.telegram_api_url)
         .base_file_url(file_url(settings.telegram_api_url))
         .rate_limiter(rate_limiter or AIORateLimiter(max_retries=3))
+        .get_updates_request(HeartbeatRequest(_heartbeat(settings), connection_pool_size=1))
         .concurrent_updates(PerChatProcessor(max_concurrent_updates))
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .post_init(_post_init)
@@ -176,6 +178,10 @@ def build_application(
     return application
 
 
+def _heartbeat(settings: Settings) -> Heartbeat | None:
+    return Heartbeat(settings.heartbeat_file) if settings.heartbeat_file else None
+
+
 def webhook_options(settings: Settings) -> dict[str, Any]:
     """Arguments of `run_webhook` / `Updater.start_webhook` for `settings.telegram_webhook_url`."""
     url = settings.telegram_webhook_url or ""
@@ -197,6 +203,9 @@ def run_bot(settings: Settings, service: AnswerService) -> None:
             "webhook mode needs python-telegram-bot[webhooks]; unset KILDE_TELEGRAM_WEBHOOK_URL to poll"
         )
     application = build_application(settings, service)
+    if settings.heartbeat_file:  # a heartbeat from an earlier run must not vouch for this one
+        with contextlib.suppress(OSError):
+            settings.heartbeat_file.unlink()
     if settings.telegram_webhook_secret:
         logs.protect(settings.telegram_webhook_secret.get_secret_value())
     asyncio.run(wait_for_bot_api(partial(_probe, settings), urlsplit(settings.telegram_api_url).netloc))
@@ -244,12 +253,17 @@ async def _post_init(application: App) -> None:
         await application.bot.set_my_commands([BotCommand(*c) for c in commands["da"]], language_code="da")
     except TelegramError as exc:  # the command menu is a nicety; answering questions is not
         LOG.warning("could not set the command menu: %s", describe(exc))
+    state = application.bot_data.get(_STATE)
+    if isinstance(state, BotState) and state.settings.telegram_webhook_url and state.settings.heartbeat_file:
+        state.heartbeat = asyncio.create_task(beat_forever(Heartbeat(state.settings.heartbeat_file)))
     LOG.info("bot @%s ready", application.bot.username)
 
 
 async def _post_shutdown(application: App) -> None:
     state = application.bot_data.get(_STATE)
     if isinstance(state, BotState):
+        if state.heartbeat is not None:
+            state.heartbeat.cancel()
         state.store.close()
 
 

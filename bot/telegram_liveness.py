@@ -3,7 +3,8 @@
 At start the bot asks the API who it is, and on a network failure asks again with a growing pause, one log
 line per attempt, a bounded number of times; then `kilde bot` stops with one line (a container's restart
 policy takes over from there). While it runs, every successful long poll (`getUpdates`) touches a heartbeat
-file, so a health check can tell a bot that polls from one whose process merely exists.
+file (`KILDE_HEARTBEAT_FILE`), so a health check (`python -m bot.health`) can tell a bot that polls from one
+whose process merely exists.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ LOG = logging.getLogger(__name__)
 T = TypeVar("T")
 # Pauses between attempts to reach the Bot API at start: 8 attempts over about two minutes.
 START_DELAYS: tuple[float, ...] = (1, 2, 4, 8, 16, 30, 60)
-HEARTBEAT_EVERY = 10.0  # seconds; a long poll returns at least every 10 s (run_polling's default timeout)
-HEARTBEAT_MAX_AGE = 120.0  # seconds; an older heartbeat means polling has stopped working
+HEARTBEAT_EVERY = (
+    10.0  # seconds between touches; a long poll returns at least every 10 s (run_polling's timeout)
+)
 
 
 async def wait_for_bot_api(
@@ -65,9 +67,9 @@ async def wait_for_bot_api(
 class Heartbeat:
     """Touches `path` (at most every `every` seconds) to show that the bot is alive."""
 
-    def __init__(self, path: Path, every: float = HEARTBEAT_EVERY) -> None:
+    def __init__(self, path: Path, every: float | None = None) -> None:
         self.path = path
-        self.every = every
+        self.every = HEARTBEAT_EVERY if every is None else every
         self._last = float("-inf")
 
     def beat(self) -> None:
@@ -82,24 +84,22 @@ class Heartbeat:
         self._last = now
 
 
+async def beat_forever(heartbeat: Heartbeat) -> None:
+    """Webhook mode has no long poll (Telegram calls in): beat as long as the bot's event loop runs."""
+    while True:
+        heartbeat.beat()
+        await asyncio.sleep(heartbeat.every)
+
+
 class HeartbeatRequest(HTTPXRequest):
     """The request object for `getUpdates` only: each successful long poll is a heartbeat."""
 
-    def __init__(self, heartbeat: Heartbeat, **kwargs: Any) -> None:
+    def __init__(self, heartbeat: Heartbeat | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.heartbeat = heartbeat
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         code, payload = await super().do_request(*args, **kwargs)
-        if code == 200:
+        if code == 200 and self.heartbeat is not None:
             self.heartbeat.beat()
         return code, payload
-
-
-def is_alive(path: Path, max_age: float = HEARTBEAT_MAX_AGE, now: float | None = None) -> bool:
-    """Whether the heartbeat at `path` is younger than `max_age` seconds."""
-    try:
-        age = (time.time() if now is None else now) - path.stat().st_mtime
-    except OSError:
-        return False
-    return age < max_age
