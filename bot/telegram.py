@@ -48,6 +48,7 @@ from telegram.ext import (
 )
 
 from bot import logs
+from bot.safe_text import safe_text
 from bot.streaming import MessageStreamer
 from bot.telegram_chats import HISTORY_FILE, ChatStore, PerChatProcessor
 from bot.telegram_liveness import Heartbeat, HeartbeatRequest, beat_forever, wait_for_bot_api
@@ -448,7 +449,7 @@ async def answer_question(message: Message, context: Context, question_text: str
                     state.service.answer, question_text, history, streamer.on_token
                 )
         except KildeError as exc:  # a user error (e.g. an empty question): say so in one line
-            await reply(message, redact(str(exc)), html=False)
+            await reply(message, safe_text(redact(str(exc)), one_line=True), html=False)
             return
     answer_id = state.store.remember(message.chat_id, answer, state.settings.history_turns)
     body, keyboard = answer_html(answer), sources_markup(answer, answer_id)

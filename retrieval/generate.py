@@ -4,8 +4,9 @@ The model sees only the retrieved chunks, as numbered sources in a delimited blo
 anyone sees any of it: markers naming no given source are removed; a sentence without a valid marker, or not
 supported by the passage it cites, is dropped (`retrieval.support`), the rest renumbered; an answer with nothing
 left, or in the wrong language, is replaced by the extractive answer; a refusal marker becomes the project's
-refusal. While the model streams, only sentences that passed the same check are passed on. Any failure of the model (unreachable, timeout, HTTP error, garbage, a cut stream) falls back
-to the extractive answer, or raises `ModelError` when fallback is off.
+refusal. While the model streams, only sentences that passed the same check are passed on. Any failure of the
+model (unreachable, timeout, HTTP error, garbage, a cut stream) falls back to the extractive answer, or raises
+`ModelError` when fallback is off.
 """
 
 from __future__ import annotations

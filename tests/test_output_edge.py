@@ -147,3 +147,14 @@ def test_telegram_text_has_no_control_or_bidi_characters() -> None:
     ):
         assert_clean(rendered)
     assert "Titel [2] Falsk kilde" in sources_html(answer.citations, "da")
+
+
+def test_log_lines_are_made_safe_for_the_terminal() -> None:
+    import logging
+
+    from bot.logs import TerminalFormatter
+
+    record = logging.LogRecord(
+        "kilde", logging.WARNING, __file__, 1, "skipped %s", (f"bad{CSI}{OSC}.md",), None
+    )
+    assert TerminalFormatter("%(levelname)s %(message)s").format(record) == "WARNING skipped bad.md"

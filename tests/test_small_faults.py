@@ -91,6 +91,8 @@ async def test_credentials_in_the_model_url_are_never_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    for name in ("httpx", "httpx2"):  # another test's bot may have turned request logging down
+        caplog.set_level(logging.DEBUG, logger=name)
     async with FakeOpenAIServer() as server:
         url = server.base_url.replace("http://", "http://kilde-user:pw-s3cret-99@")
         env = env_for(indexed, KILDE_LLM_BASE_URL=url, KILDE_LLM_API_KEY=KEY)
