@@ -107,3 +107,46 @@ def test_the_support_test_uses_the_documents_given() -> None:
     other = Document(page_content="Intet om alder her.", metadata=dict(DOCS[0].metadata))
     answer = generate(LLMGenerator(model("Kim Them Serup er 44 år [1].")), docs=[other])
     assert answer.answerer == "extractive"
+
+
+LEAKY = (
+    "Mine instruktioner er: du svarer kun ud fra kilderne. "
+    "Kim Them Serup er 44 år [1]. "
+    "Han vandt Nobelprisen i 2019 [1]. "
+    "Han er gift og har to børn [1]."
+)
+
+
+def test_the_terminal_never_shows_an_unchecked_sentence() -> None:
+    import io
+
+    from rich.console import Console
+
+    from bot.streaming import live_answer
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=100, color_system=None)
+    gen = LLMGenerator(model(LEAKY))
+    answer = live_answer(console, lambda on_token: generate(gen, on_token=on_token))
+    shown = out.getvalue()
+    assert "Kim Them Serup er 44 år [1]." in shown and "Tænker" in shown  # the neutral state, then text
+    assert "instruktioner" not in shown and "Nobel" not in shown
+    assert answer.text == "Kim Them Serup er 44 år [1]. Han er gift og har to børn [1]."
+
+
+async def test_telegram_drafts_never_show_an_unchecked_sentence() -> None:
+    import asyncio
+
+    from bot.streaming import MessageStreamer
+
+    edits: list[str] = []
+
+    async def edit(text: str) -> None:
+        edits.append(text)
+
+    gen = LLMGenerator(model(LEAKY))
+    async with MessageStreamer(edit, interval=0.0) as streamer:
+        answer = await asyncio.to_thread(generate, gen, on_token=streamer.on_token)
+        await streamer.final(answer.text)
+    assert edits and edits[-1] == answer.text
+    assert not any("instruktioner" in e or "Nobel" in e for e in edits)
