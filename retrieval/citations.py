@@ -39,13 +39,18 @@ _QUOTED = re.compile(r"«[^»]*»|“[^”]*”|”[^”]*”|\"[^\"]*\"|„[^�
 # -- what goes to the model ------------------------------------------------------------------------------------
 
 
-def neutralise(text: str) -> str:
-    """Article or chat text made safe inside the delimited blocks: no tags, no look-alike citation markers.
+def unmark(text: str) -> str:
+    """Bracketed numbers that would read as citation markers, in parentheses: "[7]" -> "(7)", "[1, 2]" -> "(1, 2)".
 
-    A footnote "[7]" in an article becomes "(7)": copied by the model, it is text, never a citation.
+    For article text that ends up next to real markers: a footnote "[7]" copied from an article is text,
+    never a citation.
     """
-    text = text.replace("<", "‹").replace(">", "›")
     return _LOOKALIKE.sub(lambda m: f"({' '.join(m.group(1).split())})", text)
+
+
+def neutralise(text: str) -> str:
+    """Article or chat text made safe inside the delimited blocks: no tags, no look-alike citation markers."""
+    return unmark(text.replace("<", "‹").replace(">", "›"))
 
 
 def _attribute(value: Any) -> str:
