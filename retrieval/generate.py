@@ -130,7 +130,7 @@ class LLMGenerator:
         messages = self._messages("answer", values)
         try:
             if on_token:
-                gate = TokenGate(on_token, [d.page_content for d in docs], question)
+                gate = TokenGate(on_token, [d.page_content for d in docs], question, language)
                 raw = self._stream(messages, gate)
             else:
                 raw = self._invoke(messages)
@@ -290,16 +290,19 @@ class TokenGate:
     """Passes streamed text on to the front end only once it has passed the checks of the final answer.
 
     Each complete sentence is checked as it arrives (a valid marker, supported by the passage it cites) and
-    shown renumbered exactly as the final answer will show it; reasoning, a refusal marker, a leaked prompt
-    or an unsupported claim are never shown, not even for a moment. Until a sentence passes, the front end
+    shown renumbered exactly as the final answer will show it; reasoning, a refusal marker, a leaked prompt,
+    an unsupported claim or an answer in the wrong language are never shown, not even for a moment. Until a sentence passes, the front end
     keeps showing its neutral "thinking" state. A failing callback is logged once and then left alone, so a
     broken display never breaks the answer.
     """
 
-    def __init__(self, sink: Callable[[str], None], passages: Sequence[str], question: str) -> None:
+    def __init__(
+        self, sink: Callable[[str], None], passages: Sequence[str], question: str, language: Language
+    ) -> None:
         self.sink: Callable[[str], None] | None = sink
         self.passages = list(passages)
         self.question = question
+        self.language = language
         self.raw = ""
         self.shown = ""
 
@@ -317,6 +320,8 @@ class TokenGate:
         checked = check_answer(clean_reply(self.raw), self.passages, self.question, complete=complete)
         # Only ever append: what was shown stays true (a re-split that would change it waits for the end).
         if len(checked.text) <= len(self.shown) or not checked.text.startswith(self.shown):
+            return
+        if answer_language(checked.text) not in (None, self.language):  # the final answer will not be this
             return
         new, self.shown = checked.text[len(self.shown) :], checked.text
         try:

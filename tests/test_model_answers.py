@@ -150,3 +150,10 @@ async def test_telegram_drafts_never_show_an_unchecked_sentence() -> None:
         await streamer.final(answer.text)
     assert edits and edits[-1] == answer.text
     assert not any("instruktioner" in e or "Nobel" in e for e in edits)
+
+
+def test_an_answer_streaming_in_the_wrong_language_is_not_shown() -> None:
+    reply = "Kim Them Serup is 44 years old and he has two children [1]. He is married and has two children [1]."
+    tokens: list[str] = []
+    answer = generate(LLMGenerator(model(reply)), "Hvor gammel er Kim Them Serup?", on_token=tokens.append)
+    assert tokens == [] and answer.repairs == {"wrong_language": 1, "fallback": 1}
