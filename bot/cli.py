@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -12,8 +11,10 @@ from typing import Any
 import click
 from rich.console import Console
 
+from bot import logs
 from bot.edge import err, one_line_errors
 from bot.render import plain, progress_bar
+from bot.safe_text import json_safe, safe_text
 from retrieval.errors import KildeError, StoreError
 from retrieval.settings import Settings
 from retrieval.store import IngestReport
@@ -34,11 +35,22 @@ def make_settings(data_dir: Path | None) -> Settings:
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
     """kilde: answers from your articles, with a citation for every claim."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(verbose)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     ctx.obj = make_settings(data_dir)
+    protect_secrets(ctx.obj)
+
+
+def protect_secrets(settings: Settings) -> None:
+    """Mask every configured secret in the log, before anything can log it (HTTP clients log urls at -v)."""
+    if settings.llm_api_key.get_secret_value() != "not-needed":
+        logs.protect(settings.llm_api_key.get_secret_value())
+    for secret in (settings.chroma_token, settings.telegram_webhook_secret):
+        logs.protect(secret.get_secret_value() if secret else None)
+    if settings.telegram_token:
+        logs.protect(settings.telegram_token.get_secret_value().strip(), "<token>")
+    logs.protect_url(settings.llm_base_url)
+    logs.protect_url(settings.chroma_url)
 
 
 def run_ingest(settings: Settings, paths: list[Path], description: str = "Embedding") -> IngestReport:
@@ -52,8 +64,8 @@ def run_ingest(settings: Settings, paths: list[Path], description: str = "Embedd
     with bar:
         report = ingest(settings, paths, embeddings, update)
     for problem in report.problems:
-        err.print(f"kilde: skipped {problem}", markup=False)
-    err.print(f"kilde: index: {report.summary()}", markup=False)
+        err.print(f"kilde: skipped {safe_text(problem, one_line=True)}", markup=False)
+    err.print(f"kilde: index: {safe_text(report.summary(), one_line=True)}", markup=False)
     return report
 
 
@@ -73,16 +85,16 @@ def ensure_index(settings: Settings) -> None:
         prepare_data_dir(settings.data_dir)
     corpus = indexed_corpus(settings)
     if corpus.note:
-        err.print(f"kilde: {corpus.note}", markup=False)
+        err.print(f"kilde: {safe_text(corpus.note, one_line=True)}", markup=False)
     if corpus.missing:
-        err.print(f"kilde: {corpus.missing[0]} is gone; answering from the index as it is", markup=False)
+        err.print(f"kilde: {safe_text(str(corpus.missing[0]), one_line=True)} is gone; answering from the index as it is", markup=False)
         return
     if not settings.corpus_dir.is_dir() and corpus.paths == [settings.corpus_dir]:
         raise KildeError(f"corpus directory {settings.corpus_dir} does not exist (set KILDE_CORPUS_DIR)")
     if not is_stale(settings, corpus.paths):
         return
     first = not read_state(settings.data_dir).get("corpus_fingerprint")
-    shown = ", ".join(str(p) for p in corpus.paths)
+    shown = safe_text(", ".join(str(p) for p in corpus.paths), one_line=True)
     if not first and not settings.chroma_url and not is_writable(settings.data_dir):
         err.print(
             f"kilde: {shown} changed, but the data directory is read-only; answering from the index as it is",
@@ -97,7 +109,7 @@ def ensure_index(settings: Settings) -> None:
     try:
         run_ingest(settings, corpus.paths)
     except StoreError as exc:  # a full disk, a damaged cache, a lock held long: the old index still answers
-        err.print(f"kilde: {exc}; answering from the index as it is", markup=False)
+        err.print(f"kilde: {safe_text(str(exc), one_line=True)}; answering from the index as it is", markup=False)
 
 
 @cli.command()
@@ -140,7 +152,7 @@ def _service(settings: Settings, live: bool = False) -> Any:
         return build_service(settings)
     from retrieval.live import build_live_service
 
-    return build_live_service(settings, lambda line: err.print(f"kilde: {line}", markup=False))
+    return build_live_service(settings, lambda line: err.print(f"kilde: {safe_text(line, one_line=True)}", markup=False))
 
 
 @cli.command()
@@ -156,7 +168,7 @@ def ask(settings: Settings, question: str, as_json: bool) -> None:
     answer = _service(settings).answer(question)
     if as_json:
         payload = answer.to_dict()
-        click.echo(json.dumps(payload, ensure_ascii=False))
+        click.echo(json_safe(json.dumps(payload, ensure_ascii=False)))
     else:
         click.echo(plain(answer))
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from rich.console import Console
 
+from bot.safe_text import safe_text
 from retrieval.errors import KildeError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -23,7 +24,7 @@ def one_line_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except KildeError as exc:
-            err.print(f"kilde: error: {exc}", markup=False)
+            err.print(f"kilde: error: {safe_text(exc, one_line=True)}", markup=False)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             err.print("kilde: interrupted", markup=False)

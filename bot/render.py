@@ -10,6 +10,7 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from bot.safe_text import safe_text
 from retrieval.types import Answer
 
 
@@ -21,17 +22,25 @@ def sources_lines(answer: Answer) -> list[str]:
             parts.append(c.date)
         if c.url:
             parts.append(c.url)
-        lines.append(f"[{c.n}] " + " · ".join(parts) + f"  ({c.doc_id})")
+        fields = " · ".join(safe_text(p, one_line=True) for p in parts)
+        lines.append(f"[{c.n}] {fields}  ({safe_text(c.doc_id, one_line=True)})")
     return lines
 
 
 def fallback_notice(answer: Answer) -> str | None:
-    """Say so when a configured language model failed and the answer was taken straight from the articles."""
-    if not answer.repairs.get("model_error"):
-        return None
-    if answer.language == "da":
-        return "(Sprogmodellen svarede ikke; svaret er hentet direkte fra artiklerne.)"
-    return "(The language model did not answer; this answer is taken straight from the articles.)"
+    """Say so when a configured language model's answer was not used and the answer was taken straight from
+    the articles: the model failed, or nothing it wrote could be verified against its sources."""
+    if answer.repairs.get("model_error"):
+        if answer.language == "da":
+            return "(Sprogmodellen svarede ikke; svaret er hentet direkte fra artiklerne.)"
+        return "(The language model did not answer; this answer is taken straight from the articles.)"
+    if answer.repairs.get("fallback"):
+        if answer.language == "da":
+            return (
+                "(Sprogmodellens svar kunne ikke bekræftes af artiklerne; svaret er hentet direkte fra dem.)"
+            )
+        return "(The language model's answer could not be verified in the articles; this one is taken straight from them.)"
+    return None
 
 
 def plain(answer: Answer) -> str:
@@ -42,14 +51,15 @@ def plain(answer: Answer) -> str:
 
 
 def _plain(answer: Answer) -> str:
+    text = safe_text(answer.text)
     if answer.refused or not answer.citations:
-        return answer.text
+        return text
     heading = "Kilder:" if answer.language == "da" else "Sources:"
-    return "\n".join([answer.text, "", heading, *sources_lines(answer)])
+    return "\n".join([text, "", heading, *sources_lines(answer)])
 
 
 def rich_answer(answer: Answer) -> Group:
-    body = Text(answer.text, style="italic" if answer.refused else "")
+    body = Text(safe_text(answer.text), style="italic" if answer.refused else "")
     body.highlight_regex(r"\[\d+\]", "bold cyan")
     items: list[Text | Panel] = [body]
     notice = fallback_notice(answer)
@@ -75,9 +85,9 @@ def rich_quotes(answer: Answer) -> Group | Text:
     return Group(
         *(
             Panel(
-                Text(c.quote),
-                title=f"[{c.n}] {escape(c.title)}",
-                subtitle=escape(c.chunk_id[:12]),
+                Text(safe_text(c.quote)),
+                title=f"[{c.n}] {escape(safe_text(c.title, one_line=True))}",
+                subtitle=escape(safe_text(c.chunk_id[:12], one_line=True)),
                 expand=True,
             )
             for c in answer.citations

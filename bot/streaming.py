@@ -20,6 +20,7 @@ from rich.spinner import Spinner
 from rich.text import Text
 
 from bot.render import rich_answer
+from bot.safe_text import safe_text
 from retrieval.types import Answer, AnswerService, Turn
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def live_answer(
 
         def on_token(delta: str) -> None:
             draft.append(delta)
-            live.update(Text("".join(draft), style="dim"))
+            live.update(Text(safe_text("".join(draft)), style="dim"))
 
         answer = ask(on_token)
     console.print(render(answer))
@@ -176,7 +177,7 @@ class MessageStreamer:
             await self._edit_draft(loop)
 
     async def _edit_draft(self, loop: asyncio.AbstractEventLoop) -> None:
-        body = self.text.strip()
+        body = safe_text(self.text).strip()
         if not body:
             return
         limit = self.max_chars - len(self.suffix)

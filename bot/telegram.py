@@ -13,15 +13,15 @@ import contextlib
 import importlib.util
 import logging
 import re
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from telegram import (
+    Bot,
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -47,8 +47,11 @@ from telegram.ext import (
     filters,
 )
 
+from bot import logs
+from bot.safe_text import safe_text
 from bot.streaming import MessageStreamer
 from bot.telegram_chats import HISTORY_FILE, ChatStore, PerChatProcessor
+from bot.telegram_liveness import Heartbeat, HeartbeatRequest, beat_forever, wait_for_bot_api
 from bot.telegram_render import (
     BUTTON,
     SOURCES_PREFIX,
@@ -105,56 +108,15 @@ def file_url(api_url: str) -> str:
     return f"{head}/file/bot{tail}" if sep else api_url
 
 
-_SECRETS: set[str] = set()
-_factory_lock = threading.Lock()
-_factory_installed = False
-
-
 def redact(value: str) -> str:
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        value = value.replace(secret, "<token>")
-    return value
-
-
-class TokenRedactor(logging.Filter):
-    """Replaces registered secrets in a record's message, traceback and stack by `<token>`."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not _SECRETS:
-            return True
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, ()
-        if record.exc_info:
-            record.exc_text = redact(record.exc_text or logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None  # handlers must print the redacted text, not format the traceback again
-        elif record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info)
-        return True
+    return logs.redact(value)
 
 
 def protect_token(token: str) -> None:
     """Redact `token` from every log record from now on, whichever logger or handler it goes through."""
-    global _factory_installed  # noqa: PLW0603 (one record factory per process)
-    _SECRETS.update({token, quote(token, safe="")})
-    # httpx logs every request url at INFO, and the Bot API url contains the token.
-    for name in ("httpx", "httpcore"):
+    logs.protect(token, "<token>")
+    for name in logs.HTTP_LOGGERS:  # they log every request url at INFO, and the Bot API url holds the token
         logging.getLogger(name).setLevel(logging.WARNING)
-    with _factory_lock:
-        if _factory_installed:
-            return
-        previous, redactor = logging.getLogRecordFactory(), TokenRedactor()
-
-        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-            record = previous(*args, **kwargs)
-            redactor.filter(record)
-            return record
-
-        logging.setLogRecordFactory(factory)
-        _factory_installed = True
 
 
 def describe(error: BaseException | None) -> str:
@@ -170,6 +132,7 @@ class BotState:
     service: AnswerService
     store: ChatStore
     refused: set[int] = field(default_factory=set)  # chats that got their one polite refusal
+    heartbeat: asyncio.Task[None] | None = None  # webhook mode only; polling beats on each getUpdates
 
 
 def build_application(
@@ -189,6 +152,7 @@ def build_application(
         .base_url(settings.telegram_api_url)
         .base_file_url(file_url(settings.telegram_api_url))
         .rate_limiter(rate_limiter or AIORateLimiter(max_retries=3))
+        .get_updates_request(HeartbeatRequest(_heartbeat(settings), connection_pool_size=1))
         .concurrent_updates(PerChatProcessor(max_concurrent_updates))
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .post_init(_post_init)
@@ -216,6 +180,10 @@ def build_application(
     return application
 
 
+def _heartbeat(settings: Settings) -> Heartbeat | None:
+    return Heartbeat(settings.heartbeat_file) if settings.heartbeat_file else None
+
+
 def webhook_options(settings: Settings) -> dict[str, Any]:
     """Arguments of `run_webhook` / `Updater.start_webhook` for `settings.telegram_webhook_url`."""
     url = settings.telegram_webhook_url or ""
@@ -237,12 +205,30 @@ def run_bot(settings: Settings, service: AnswerService) -> None:
             "webhook mode needs python-telegram-bot[webhooks]; unset KILDE_TELEGRAM_WEBHOOK_URL to poll"
         )
     application = build_application(settings, service)
+    if settings.heartbeat_file:  # a heartbeat from an earlier run must not vouch for this one
+        with contextlib.suppress(OSError):
+            settings.heartbeat_file.unlink()
     if settings.telegram_webhook_secret:
-        _SECRETS.add(settings.telegram_webhook_secret.get_secret_value())
+        logs.protect(settings.telegram_webhook_secret.get_secret_value())
+    asyncio.run(wait_for_bot_api(partial(_probe, settings), urlsplit(settings.telegram_api_url).netloc))
+    # Should the API go away again between the probe and the start, PTB retries a few times by itself.
     if settings.telegram_webhook_url:
-        application.run_webhook(**webhook_options(settings))
+        application.run_webhook(**webhook_options(settings), bootstrap_retries=3)
     else:
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=3)
+
+
+async def _probe(settings: Settings) -> None:
+    """Ask the Bot API who the bot is (raises `NetworkError` when it cannot be reached)."""
+    bot = Bot(
+        check_settings(settings),
+        base_url=settings.telegram_api_url,
+        base_file_url=file_url(settings.telegram_api_url),
+    )
+    try:
+        await bot.initialize()
+    finally:
+        await bot.shutdown()
 
 
 async def _post_init(application: App) -> None:
@@ -271,12 +257,17 @@ async def _post_init(application: App) -> None:
         await application.bot.set_my_commands([BotCommand(*c) for c in commands["da"]], language_code="da")
     except TelegramError as exc:  # the command menu is a nicety; answering questions is not
         LOG.warning("could not set the command menu: %s", describe(exc))
+    state = application.bot_data.get(_STATE)
+    if isinstance(state, BotState) and state.settings.telegram_webhook_url and state.settings.heartbeat_file:
+        state.heartbeat = asyncio.create_task(beat_forever(Heartbeat(state.settings.heartbeat_file)))
     LOG.info("bot @%s ready", application.bot.username)
 
 
 async def _post_shutdown(application: App) -> None:
     state = application.bot_data.get(_STATE)
     if isinstance(state, BotState):
+        if state.heartbeat is not None:
+            state.heartbeat.cancel()
         state.store.close()
 
 
@@ -461,7 +452,7 @@ async def answer_question(message: Message, context: Context, question_text: str
                     state.service.answer, question_text, history, streamer.on_token
                 )
         except KildeError as exc:  # a user error (e.g. an empty question): say so in one line
-            await reply(message, redact(str(exc)), html=False)
+            await reply(message, safe_text(redact(str(exc)), one_line=True), html=False)
             return
     answer_id = state.store.remember(message.chat_id, answer, state.settings.history_turns)
     body, keyboard = answer_html(answer), sources_markup(answer, answer_id)
@@ -551,7 +542,10 @@ async def question(update: Update, context: Context) -> None:
 async def sources_button(update: Update, context: Context) -> None:
     """The "Sources" button under an answer: acknowledge the click, then send that answer's passages."""
     query = update.callback_query
-    assert query and update.effective_chat
+    assert query
+    if update.effective_chat is None:  # a button under an inline message: there is no chat to answer in
+        await query.answer(text("sources_gone", _language(update)))
+        return
     data = query.data or ""
     answer_id = int(data[len(SOURCES_PREFIX) :]) if data[len(SOURCES_PREFIX) :].isdigit() else -1
     stored = _state(context).store.answer(update.effective_chat.id, answer_id)

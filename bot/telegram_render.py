@@ -1,7 +1,8 @@
 """Pure formatting for the Telegram bot: an `Answer` as Telegram HTML or plain text, and message splitting.
 
-Nothing here talks to Telegram. Everything that came from an article or a user is escaped with
-`html.escape`; the only markup is what these functions add (`<a>`, `<b>`, `<blockquote>`).
+Nothing here talks to Telegram. Everything that came from an article, a user or a model passes `_esc`
+(control and bidi characters dropped, then `html.escape`); the only markup is what these functions add
+(`<a>`, `<b>`, `<blockquote>`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from bot.safe_text import safe_text
 from retrieval.types import Answer, Citation, DocumentInfo, Language
 
 MAX_MESSAGE = 4096  # Telegram's limit for one message, in UTF-16 code units
@@ -98,9 +100,17 @@ def utf16_len(value: str) -> int:
     return len(value.encode("utf-16-le")) // 2
 
 
+def _esc(value: str, *, one_line: bool = False) -> str:
+    return html.escape(safe_text(value, one_line=one_line), quote=False)
+
+
+def _line(value: str) -> str:
+    return safe_text(value, one_line=True)
+
+
 def safe_url(url: str | None) -> str | None:
     """The url if it is one Telegram accepts in a link (http, https), else None."""
-    if not url or not re.match(r"https?://[^\s<>\"]+$", url.strip(), re.IGNORECASE):
+    if not url or safe_text(url) != url or not re.match(r"https?://[^\s<>\"]+$", url.strip(), re.IGNORECASE):
         return None
     return quote(url.strip(), safe=":/?#[]@!$&'()*+,;=%~-._")
 
@@ -122,25 +132,28 @@ def answer_html(answer: Answer) -> str:
         cited = by_n.get(int(match.group(1)))
         return _link(cited.url, match.group(0)) if cited else match.group(0)
 
-    body = _MARKER.sub(link, html.escape(answer.text.strip(), quote=False))
+    body = _MARKER.sub(link, _esc(answer.text.strip()))
     if answer.refused or not answer.citations:
         return body
     lines = [body, "", f"<b>{BUTTON[answer.language]}</b>"]
     for c in answer.citations:
-        parts = [html.escape(c.title, quote=False), *(html.escape(p, quote=False) for p in _meta(c))]
+        parts = [_esc(c.title, one_line=True), *(_esc(p, one_line=True) for p in _meta(c))]
         if safe_url(c.url):
-            parts.append(_link(c.url, html.escape(c.url or "", quote=False)))
+            parts.append(_link(c.url, _esc(c.url or "", one_line=True)))
         lines.append(f"[{c.n}] " + " · ".join(parts))
     return "\n".join(lines)
 
 
 def answer_plain(answer: Answer) -> str:
     """The same answer without markup (for when Telegram rejects the HTML)."""
+    body = safe_text(answer.text).strip()
     if answer.refused or not answer.citations:
-        return answer.text.strip()
-    lines = [answer.text.strip(), "", BUTTON[answer.language]]
+        return body
+    lines = [body, "", BUTTON[answer.language]]
     for c in answer.citations:
-        lines.append(f"[{c.n}] " + " · ".join([c.title, *_meta(c), *([c.url] if c.url else [])]))
+        lines.append(
+            f"[{c.n}] " + " · ".join(_line(p) for p in [c.title, *_meta(c), *([c.url] if c.url else [])])
+        )
     return "\n".join(lines)
 
 
@@ -150,10 +163,10 @@ def sources_html(citations: Sequence[Citation], language: Language) -> str:
         return html.escape(text("no_sources", language))
     blocks = []
     for c in citations:
-        head = f"<b>[{c.n}] {html.escape(c.title, quote=False)}</b>"
-        meta = " · ".join(html.escape(p, quote=False) for p in _meta(c))
-        link = _link(c.url, html.escape(c.url or "", quote=False)) if safe_url(c.url) else ""
-        quote_block = f"<blockquote>{html.escape(c.quote.strip(), quote=False)}</blockquote>"
+        head = f"<b>[{c.n}] {_esc(c.title, one_line=True)}</b>"
+        meta = " · ".join(_esc(p, one_line=True) for p in _meta(c))
+        link = _link(c.url, _esc(c.url or "", one_line=True)) if safe_url(c.url) else ""
+        quote_block = f"<blockquote>{_esc(c.quote.strip())}</blockquote>"
         blocks.append("\n".join(p for p in (head + (f" · {meta}" if meta else ""), quote_block, link) if p))
     return "\n\n".join(blocks)
 
@@ -168,8 +181,8 @@ def start_html(documents: Sequence[DocumentInfo], language: Language, shown: int
         more = "… and {n} more."
     lines = [html.escape(intro), ""]
     for doc in documents[:shown]:
-        date = f" ({html.escape(doc.date)})" if doc.date else ""
-        lines.append(f"• {_link(doc.url, html.escape(doc.title, quote=False))}{date}")
+        date = f" ({_esc(doc.date, one_line=True)})" if doc.date else ""
+        lines.append(f"• {_link(doc.url, _esc(doc.title, one_line=True))}{date}")
     if len(documents) > shown:
         lines.append(more.format(n=len(documents) - shown))
     lines += ["", html.escape(TEXTS["help"][language])]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from collections.abc import Callable
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 
 from bot.render import plain, rich_quotes
+from bot.safe_text import safe_text
 from bot.streaming import live_answer
 from retrieval.errors import KildeError
 from retrieval.types import Answer, AnswerService, Turn
@@ -51,13 +54,14 @@ def run_chat(
     service: AnswerService, console: Console, stdin: TextIO | None = None, max_turns: int = 6
 ) -> int:
     stdin = stdin or sys.stdin  # read at call time: tests and callers may have replaced sys.stdin
+    _tolerate_bad_bytes(stdin)
     session = ChatSession(service, max_turns)
     interactive = stdin.isatty() and console.is_terminal
     if interactive:
         import readline  # noqa: F401  (line editing and history for input())
 
-        titles = ", ".join(d.title for d in service.documents()[:5])
-        console.print(f"[bold]kilde[/bold] — {len(service.documents())} artikler: {titles}")
+        titles = safe_text(", ".join(d.title for d in service.documents()[:5]), one_line=True)
+        console.print(f"[bold]kilde[/bold] — {len(service.documents())} artikler: {escape(titles)}")
         console.print("[dim]/help for hjælp, Ctrl-D for at afslutte[/dim]")
     failures = 0
     while True:
@@ -98,8 +102,11 @@ def run_chat(
                 console.print(f"[red]fejl/error:[/red] {exc}", highlight=False)
             continue
         if command.startswith("/"):
+            name = safe_text(question.split()[0], one_line=True)
             console.print(
-                f"Ukendt kommando {question.split()[0]!r}; skriv /help. / Unknown command; type /help."
+                f"Ukendt kommando {name!r}; skriv /help. / Unknown command; type /help.",
+                markup=False,
+                highlight=False,
             )
             continue
         try:
@@ -109,7 +116,7 @@ def run_chat(
                 answer = session.ask(question)
         except KildeError as exc:
             failures += 1
-            console.print(f"[red]fejl/error:[/red] {exc}", highlight=False)
+            console.print(f"[red]fejl/error:[/red] {escape(safe_text(exc, one_line=True))}", highlight=False)
             continue
         if interactive:
             console.print()
@@ -117,3 +124,13 @@ def run_chat(
             console.print(plain(answer), markup=False, highlight=False, soft_wrap=True)
             console.print()
     return 1 if failures and not interactive else 0
+
+
+def _tolerate_bad_bytes(stdin: TextIO) -> None:
+    """Let a line that is not UTF-8 through as text with surrogates, which the service turns into one error
+    line for that question. A strict decoder would raise in the middle of the loop and lose the lines after."""
+    for stream in {id(stdin): stdin, id(sys.stdin): sys.stdin}.values():  # input() reads sys.stdin
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", "") == "strict":
+            with contextlib.suppress(ValueError, OSError):  # not a real stream, or already read from
+                reconfigure(errors="surrogateescape")

@@ -22,6 +22,8 @@ REFUSAL_MARKER = "NO_ANSWER"
 # [3], [1, 2], [1;2] — with the space before the marker, so a removed marker leaves no gap before a full stop.
 _MARKER = re.compile(r"([ \t]*)\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
 _SIMPLE_MARKER = re.compile(r"\[(\d+)\]")
+# Anything in a source that a model could copy as a marker: "[7]", "[ 3 ]", "[1, 2]", "[4;5]", "［7］", "【7】".
+_LOOKALIKE = re.compile(r"[\[［【]\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*[\]］】]")
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _SOURCES_TAIL = re.compile(
     r"\n\s*(?:\*\*)?(?:kilder|kilde|sources?|references?|referencer)(?:\*\*)?\s*:?(?:\*\*)?\s*\n.*\Z",
@@ -37,10 +39,18 @@ _QUOTED = re.compile(r"«[^»]*»|“[^”]*”|”[^”]*”|\"[^\"]*\"|„[^�
 # -- what goes to the model ------------------------------------------------------------------------------------
 
 
+def unmark(text: str) -> str:
+    """Bracketed numbers that would read as citation markers, in parentheses: "[7]" -> "(7)", "[1, 2]" -> "(1, 2)".
+
+    For article text that ends up next to real markers: a footnote "[7]" copied from an article is text,
+    never a citation.
+    """
+    return _LOOKALIKE.sub(lambda m: f"({' '.join(m.group(1).split())})", text)
+
+
 def neutralise(text: str) -> str:
     """Article or chat text made safe inside the delimited blocks: no tags, no look-alike citation markers."""
-    text = text.replace("<", "‹").replace(">", "›")
-    return _SIMPLE_MARKER.sub(r"(\1)", text)
+    return unmark(text.replace("<", "‹").replace(">", "›"))
 
 
 def _attribute(value: Any) -> str:

@@ -1,10 +1,12 @@
 """The optional answerer backed by a language model behind an OpenAI-compatible endpoint.
 
 The model sees only the retrieved chunks, as numbered sources in a delimited block. Its reply is checked before
-anyone sees it as final: markers naming no given source are removed, the rest renumbered; an answer without a
-valid citation, or in the wrong language, is replaced by the extractive answer; a refusal marker becomes the
-project's refusal. Any failure of the model (unreachable, timeout, HTTP error, garbage, a cut stream) falls back
-to the extractive answer, or raises `ModelError` when fallback is off.
+anyone sees any of it: markers naming no given source are removed; a sentence without a valid marker, or not
+supported by the passage it cites, is dropped (`retrieval.support`), the rest renumbered; an answer with nothing
+left, or in the wrong language, is replaced by the extractive answer; a refusal marker becomes the project's
+refusal. While the model streams, only sentences that passed the same check are passed on. Any failure of the
+model (unreachable, timeout, HTTP error, garbage, a cut stream) falls back to the extractive answer, or raises
+`ModelError` when fallback is off.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from retrieval.citations import (
     without_refusal_marker,
 )
 from retrieval.errors import ModelError, UsageError
+from retrieval.support import check_answer
 from retrieval.text import guess_language
 from retrieval.types import Answer, Language, Turn
 
@@ -126,7 +129,11 @@ class LLMGenerator:
         }
         messages = self._messages("answer", values)
         try:
-            raw = self._stream(messages, on_token) if on_token else self._invoke(messages)
+            if on_token:
+                gate = TokenGate(on_token, [d.page_content for d in docs], question, language)
+                raw = self._stream(messages, gate)
+            else:
+                raw = self._invoke(messages)
         except Exception as exc:
             return self._failed(self._note_failure(exc, ""), extractive)
         return self.verify(question, language, raw, docs, extractive)
@@ -146,19 +153,27 @@ class LLMGenerator:
         refused = is_refusal(text)
         if refused:
             text = without_refusal_marker(text)
-        checked = renumber(text, len(docs))
-        repairs = {"invalid_citations": checked.invalid} if checked.invalid else {}
-        if refused and not checked.sources:
+        cited = renumber(text, len(docs))
+        repairs = {"invalid_citations": cited.invalid} if cited.invalid else {}
+        if refused and not cited.sources:
             return Answer(question, REFUSAL[language], True, language, answerer="llm", repairs=repairs)
-        if not checked.sources:
+        if not cited.sources:
             log.info("the model's answer cites no given source; using the extractive answer")
             return _fallback(extractive, {**repairs, "uncited_replaced": 1})
-        written = answer_language(checked.text)
+        written = answer_language(cited.text)
         if written is not None and written != language:
             log.info(
                 "the model answered in %s to a question in %s; using the extractive answer", written, language
             )
             return _fallback(extractive, {**repairs, "wrong_language": 1})
+        checked = check_answer(text, [d.page_content for d in docs], question)
+        if checked.dropped:
+            repairs["unsupported_sentences"] = checked.dropped
+        if not checked.sources:
+            log.info(
+                "no sentence of the model's answer is supported by its sources; using the extractive answer"
+            )
+            return _fallback(extractive, {**repairs, "uncited_replaced": 1})
         citations = build_citations(checked.text, checked.sources, docs)
         return Answer(
             question, checked.text, False, language, citations=citations, answerer="llm", repairs=repairs
@@ -177,9 +192,8 @@ class LLMGenerator:
             raise _Incomplete("the model sent an empty answer")
         return text
 
-    def _stream(self, messages: list[BaseMessage], on_token: Callable[[str], None]) -> str:
+    def _stream(self, messages: list[BaseMessage], gate: TokenGate) -> str:
         deadline = time.monotonic() + self.timeout
-        gate = TokenGate(on_token)
         parts: list[str] = []
         finished = False
         stream: Iterator[BaseMessageChunk] = self.model.stream(messages)
@@ -201,6 +215,7 @@ class LLMGenerator:
             raise _Incomplete("the answer stream stopped before the end")
         if not strip_reasoning(text).strip():
             raise _Incomplete("the model sent an empty answer")
+        gate.finish()
         return text
 
     # -- failures ------------------------------------------------------------------------------------------------
@@ -272,31 +287,48 @@ def _names(exc: BaseException) -> set[str]:
 
 
 class TokenGate:
-    """Passes streamed text on to the front end, holding back what is not answer text.
+    """Passes streamed text on to the front end only once it has passed the checks of the final answer.
 
-    A reasoning model's `<think>` block and a refusal marker still being written are never shown. A failing
-    callback is logged once and then left alone, so a broken display never breaks the answer.
+    Each complete sentence is checked as it arrives (a valid marker, supported by the passage it cites) and
+    shown renumbered exactly as the final answer will show it; reasoning, a refusal marker, a leaked prompt,
+    an unsupported claim or an answer in the wrong language are never shown, not even for a moment. Until a sentence passes, the front end
+    keeps showing its neutral "thinking" state. A failing callback is logged once and then left alone, so a
+    broken display never breaks the answer.
     """
 
-    def __init__(self, sink: Callable[[str], None]) -> None:
+    def __init__(
+        self, sink: Callable[[str], None], passages: Sequence[str], question: str, language: Language
+    ) -> None:
         self.sink: Callable[[str], None] | None = sink
+        self.passages = list(passages)
+        self.question = question
+        self.language = language
         self.raw = ""
-        self.sent = 0
+        self.shown = ""
 
     def feed(self, delta: str) -> None:
         self.raw += delta
-        visible = strip_reasoning(self.raw).lstrip()
-        if not self.sent and any(
-            held.startswith(visible) or visible.startswith(held) for held in ("<think>", REFUSAL_MARKER)
-        ):
+        self._show(complete=False)
+
+    def finish(self) -> None:
+        """The stream ended normally: its last sentence is complete too."""
+        self._show(complete=True)
+
+    def _show(self, complete: bool) -> None:
+        if self.sink is None:
             return
-        if len(visible) > self.sent and self.sink is not None:
-            new, self.sent = visible[self.sent :], len(visible)
-            try:
-                self.sink(new)
-            except Exception as exc:
-                log.warning("showing the streamed answer failed (%s); the final answer still comes", exc)
-                self.sink = None
+        checked = check_answer(clean_reply(self.raw), self.passages, self.question, complete=complete)
+        # Only ever append: what was shown stays true (a re-split that would change it waits for the end).
+        if len(checked.text) <= len(self.shown) or not checked.text.startswith(self.shown):
+            return
+        if answer_language(checked.text) not in (None, self.language):  # the final answer will not be this
+            return
+        new, self.shown = checked.text[len(self.shown) :], checked.text
+        try:
+            self.sink(new)
+        except Exception as exc:
+            log.warning("showing the streamed answer failed (%s); the final answer still comes", exc)
+            self.sink = None
 
 
 def _text(message: BaseMessage) -> str:

@@ -29,7 +29,9 @@ _CONTROL = {c: None for c in range(32) if c not in (9, 10)} | {127: None}
 
 
 def clean_question(question: str, max_chars: int) -> str:
-    """Strip control characters and spacing; refuse empty and over-long questions with one clear line."""
+    """Strip control characters and spacing; refuse empty, over-long and undecodable questions with one line."""
+    if any("\ud800" <= ch <= "\udfff" for ch in question):  # bytes that were not UTF-8 (surrogateescape)
+        raise UsageError("the question is not valid UTF-8 text")
     text = " ".join(question.translate(_CONTROL).split())
     if not text:
         raise UsageError("the question is empty")

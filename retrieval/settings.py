@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     )
     telegram_webhook_port: int = Field(8443, description="Port the webhook listens on.")
     telegram_webhook_secret: SecretStr | None = Field(None, description="Secret token Telegram sends back.")
+    heartbeat_file: Path | None = Field(
+        None,
+        description="The bot touches this file after every successful poll of Telegram; "
+        "`python -m bot.health` checks its age (the container's health check).",
+    )
 
     @field_validator("telegram_allowed_ids", mode="before")
     @classmethod
