@@ -8,7 +8,6 @@ of value the question asks for (a number, a date, a name) that the question does
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
@@ -18,15 +17,13 @@ import numpy as np
 from langchain_core.documents import Document
 
 from retrieval.lexical import LexicalIndex
-from retrieval.question import AnswerType, MetaField, QuestionInfo
+from retrieval.question import AnswerType, QuestionInfo
+from retrieval.replies import citation, metadata_answer, refuse
 from retrieval.text import STOPWORDS, names_in, stem, words
-from retrieval.types import Answer, Citation, Language
+from retrieval.types import Answer, Language
 
-REFUSAL: dict[Language, str] = {
-    "da": "Det kan jeg ikke finde i artiklerne.",
-    "en": "I can't find that in the articles.",
-}
 MAX_WORDS = 60
+ANSWER_DOCS = 3  # the articles of the best-ranked chunks whose sentences are read
 _NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
 _YEAR = re.compile(r"^(1[89]|20)\d\d$")
 _MONTHS = [
@@ -150,7 +147,7 @@ class Candidate:
 class Tuning:
     """Weights and floors of the sentence choice, kept together so they are tuned in one place."""
 
-    docs: int = 3
+    docs: int = ANSWER_DOCS
     w_dense: float = 1.0
     w_lexical: float = 1.6
     w_window: float = 0.5
@@ -243,7 +240,7 @@ class ExtractiveAnswerer:
             return self.refuse(info, "nothing retrieved")
         chunks, sentences = parts
         if info.meta_fields:
-            return self.metadata_answer(info, docs, chunks)
+            return self.metadata_answer(info, docs, parts)
         candidates = self._candidates(sentences)
         if not candidates:
             return self.refuse(info, "no sentences")
@@ -255,13 +252,7 @@ class ExtractiveAnswerer:
         return self._compose(info, chosen, chunks, docs)
 
     def refuse(self, info: QuestionInfo, reason: str) -> Answer:
-        return Answer(
-            question=info.text,
-            text=REFUSAL[info.language],
-            refused=True,
-            language=info.language,
-            reason=reason,
-        )
+        return refuse(info, reason)
 
     def _candidates(self, sentences: dict[str, Any]) -> list[Candidate]:
         out = []
@@ -416,7 +407,7 @@ class ExtractiveAnswerer:
         citations = []
         for cid, n in numbers.items():
             lo, hi, ctext, cstart, meta = spans[cid]
-            citations.append(_citation(n, cid, meta, ctext[lo - cstart : hi - cstart]))
+            citations.append(citation(n, cid, meta, ctext[lo - cstart : hi - cstart]))
         body = " ".join(pieces)
         if info.language != self.corpus_language:
             body = (
@@ -426,74 +417,13 @@ class ExtractiveAnswerer:
             question=info.text, text=body, refused=False, language=info.language, citations=citations
         )
 
-    def metadata_answer(self, info: QuestionInfo, docs: list[Document], chunks: dict[str, Any]) -> Answer:
-        """Who wrote it, when and where it was published: from the top article's front matter, cited."""
-        top = str(docs[0].metadata["doc_id"])
-        target = next(
-            (
-                Document(id=cid, page_content=text or "", metadata={**(meta or {}), "chunk_id": cid})
-                for cid, text, meta in zip(
-                    chunks["ids"], chunks["documents"], chunks["metadatas"], strict=True
-                )
-                if (meta or {}).get("kind") == "meta" and (meta or {}).get("doc_id") == top
-            ),
-            None,
-        )
-        if target is None:
-            return self.refuse(info, "no front matter for the article")
-        meta = target.metadata
-        values = {f: meta.get(f) for f in info.meta_fields}
-        if not all(values.values()):
-            return self.refuse(info, f"the article does not name its {', '.join(info.meta_fields)}")
-        title = str(meta.get("title", ""))
-        phrases = [_meta_phrase(f, str(v), info.language) for f, v in values.items()]
-        joined = " og ".join(phrases) if info.language == "da" else " and ".join(phrases)
-        text = f"«{title}» {joined} [1]." if info.language == "da" else f"“{title}” {joined} [1]."
-        lines = [
-            line for line in target.page_content.split("\n") if any(str(v) in line for v in values.values())
-        ]
-        first = target.page_content.index(lines[0])
-        last = target.page_content.index(lines[-1]) + len(lines[-1])
-        citation = _citation(1, str(meta.get("chunk_id", target.id)), meta, target.page_content[first:last])
-        return Answer(
-            question=info.text, text=text, refused=False, language=info.language, citations=[citation]
-        )
+    def metadata_answer(
+        self, info: QuestionInfo, docs: list[Document], parts: tuple[dict[str, Any], dict[str, Any]]
+    ) -> Answer:
+        return metadata_answer(info, docs, parts[0], parts[1], idf=self.lexical_idf, language=self.corpus_language)
 
-
-def _citation(n: int, chunk_id: str, meta: dict[str, Any], quote: str) -> Citation:
-    return Citation(
-        n=n,
-        doc_id=str(meta["doc_id"]),
-        chunk_id=chunk_id,
-        title=str(meta.get("title", meta["doc_id"])),
-        date=meta.get("date"),
-        url=meta.get("url"),
-        quote=quote,
-        publisher=meta.get("publisher"),
-        author=meta.get("author"),
-    )
-
-
-def _meta_phrase(field: MetaField, value: str, language: Language) -> str:
-    if field == "date":
-        value = human_date(value, language)
-    phrases: dict[MetaField, tuple[str, str]] = {
-        "author": ("er skrevet af {}", "was written by {}"),
-        "date": ("blev udgivet {}", "was published on {}"),
-        "publisher": ("er udgivet af {}", "was published by {}"),
-        "url": ("findes på {}", "is at {}"),
-    }
-    return phrases[field][0 if language == "da" else 1].format(value)
-
-
-def human_date(value: str, language: Language) -> str:
-    try:
-        day = dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return value
-    if language == "da":
-        return f"{day.day}. {_MONTHS[day.month - 1]} {day.year} ({value})"
-    return f"{day.day} {_MONTHS[12 + day.month - 1].capitalize()} {day.year} ({value})"
+    def lexical_idf(self, term: str) -> float:
+        return self.lexical.idf(stem(term))
 
 
 def _lead_end(cands: list[Candidate], cand: Candidate) -> int:

@@ -21,7 +21,6 @@ from urllib.parse import urlsplit, urlunsplit
 from langchain_core.messages import BaseMessage, BaseMessageChunk, HumanMessage, SystemMessage
 
 from prompts import fill, prompt_messages
-from retrieval.answer import REFUSAL
 from retrieval.citations import (
     REFUSAL_MARKER,
     answer_language,
@@ -36,6 +35,7 @@ from retrieval.citations import (
     without_refusal_marker,
 )
 from retrieval.errors import ModelError, UsageError
+from retrieval.replies import REFUSAL
 from retrieval.support import check_answer
 from retrieval.text import guess_language
 from retrieval.types import Answer, Language, Turn

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from retrieval.text import content_terms, guess_language, names_in, stem
+from retrieval.lemmas import content_lemmas, detect_language, lemma
+from retrieval.text import content_terms, names_in, stem
 from retrieval.types import Language
 
 AnswerType = Literal["money", "age", "number", "duration", "date", "person", "name", "place", "any"]
@@ -46,6 +47,8 @@ _TYPE_CUES: list[tuple[AnswerType, re.Pattern[str]]] = [
     ("person", re.compile(r"\b(hvem|who|whom)\b")),
     ("name", re.compile(r"\b(hvilket parti|which party|what party|hvad hedder|what is the name)\b")),
 ]
+# Types whose cue words only frame the question; a money or age cue ("koster", "løn") is what it is about.
+_FRAME_TYPES = frozenset(["name", "person", "place", "date", "number"])
 # "hvor mange kommuner": the counted noun, which the number in the answer should stand next to.
 _COUNTED = re.compile(r"\b(?:hvor mange|how many)\s+([\wæøå-]+)")
 _META_CUES: list[tuple[MetaField, re.Pattern[str]]] = [
@@ -77,7 +80,8 @@ _CATEGORY = re.compile(
     r"([\wæøå-]+)"
 )
 _ARTICLE_WORDS = re.compile(
-    r"\b(artikl\w*|reportage\w*|interview\w*|historie\w*|indlæg\w*|nyhed\w*|tekst\w*|article|story|piece|report|post|text)\b"
+    r"\b(artikl\w*|reportage\w*|interview\w*|historie\w*|indlæg\w*|nyhed\w*|tekst\w*|portræt\w*|kronik\w*|"
+    r"klumme\w*|anmeldelse\w*|article|story|piece|report|post|text|profile|column|review|editorial)\b"
 )
 
 
@@ -94,19 +98,23 @@ class QuestionInfo:
     counted: str | None = None
     role: str | None = None  # "Hvem er formand for ...": the role the person in the answer must hold
     focus: str | None = None  # the first content word: what the question is about ("koster", "løn")
+    frame: str = ""  # the words that told the answer type ("hvad hedder", "how many")
 
 
 def analyse(question: str) -> QuestionInfo:
     lowered = question.lower()
-    language = guess_language(question)
+    language = detect_language(question)
     answer_type: AnswerType = "any"
+    frame = ""
     for kind, cue in _TYPE_CUES:
-        if cue.search(lowered):
-            answer_type = kind
+        found = cue.search(lowered)
+        if found:
+            answer_type, frame = kind, found.group()
             break
     meta_fields: list[MetaField] = [f for f, cue in _META_CUES if cue.search(lowered)]
-    # "Hvornår blev aftalen indgået?" is about the story, not the article: a date cue needs an article word.
-    if meta_fields == ["date"] and not _ARTICLE_WORDS.search(lowered):
+    # "Hvornår blev aftalen indgået?", "Who wrote the novel?", "What is Link's sword?" are about the subject,
+    # not the article: a question about the article's own facts names the article.
+    if not _ARTICLE_WORDS.search(lowered):
         meta_fields = []
     terms = content_terms(question)
     names = [n for n in names_in(question) if n.lower() not in {"hvem", "hvad", "hvor", "who", "what"}]
@@ -121,6 +129,28 @@ def analyse(question: str) -> QuestionInfo:
         category_terms=[stem(w) for w in _CATEGORY.findall(lowered)],
         counted=next((stem(w) for w in _COUNTED.findall(lowered)), None),
         role=_role(question, terms, names) if answer_type == "person" else None,
+        focus=terms[0] if terms else None,
+        frame=frame,
+    )
+
+
+def lemma_view(info: QuestionInfo) -> QuestionInfo:
+    """The question with simplemma lemmas in place of stems and without the words that only frame it ("hvad
+    hedder", "what is the name"), as the fitted answerer matches words."""
+    lowered = info.text.lower()
+    terms = list(dict.fromkeys(content_lemmas(info.text, info.language)))
+    if info.answer_type in _FRAME_TYPES:
+        framing = set(content_lemmas(info.frame, info.language))
+        terms = [t for t in terms if t not in framing]
+    name_words = {w for n in info.names for w in re.findall(r"[\wæøå-]+", n.lower())}
+    return replace(
+        info,
+        terms=terms,
+        category_terms=[lemma(w, info.language) for w in _CATEGORY.findall(lowered)],
+        counted=next((lemma(w, info.language) for w in _COUNTED.findall(lowered)), None),
+        role=next((t for t in terms if t not in name_words and not t.isdigit()), None)
+        if info.answer_type == "person"
+        else None,
         focus=terms[0] if terms else None,
     )
 

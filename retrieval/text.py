@@ -377,12 +377,7 @@ _STOPWORDS_EN = frozenset(
 # Words that say how or where, not what: a question may use them although the articles never do.
 _GENERIC = frozenset(
     [
-        "hidtil",
         "præcis",
-        "præcist",
-        "henholdsvis",
-        "nuværende",
-        "oprindeligt",
         "oprindelig",
         "egentlig",
         "egentligt",

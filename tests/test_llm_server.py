@@ -24,11 +24,11 @@ from rich.console import Console
 
 from bot.render import plain
 from bot.streaming import MessageStreamer, answer_in_terminal, live_answer
-from retrieval.answer import REFUSAL
 from retrieval.embeddings import FakeEmbeddings
 from retrieval.errors import ModelError
 from retrieval.generate import build_llm_generator
 from retrieval.ingest import ingest
+from retrieval.replies import REFUSAL
 from retrieval.service import Service, build_service
 from retrieval.settings import Settings
 from retrieval.types import Answer, Turn
