@@ -1,235 +1,150 @@
-"""The offline answerer: picks the sentences that answer the question, cites their chunks, or refuses.
+"""The fitted offline answerer (opt-in: `KILDE_ANSWERER=fitted`): picks a sentence, cites its chunk, or refuses.
 
-No language model. The hard part is not finding the article but choosing the sentence and refusing near misses,
-so a sentence must (1) be close to the question, (2) contain the question's key words nearby, and (3) hold the kind
-of value the question asks for (a number, a date, a name) that the question does not already contain.
+No language model. Each sentence of the retrieved passages gets general features (`retrieval.features`); a
+ranker fitted on labelled questions picks the best, and an answerability model, also fitted, with a threshold
+calibrated on data, decides whether that sentence holds what was asked or the question must be refused. Both
+come from `retrieval/answer_params.json` (see `benchmarks/fit_answerer.py`). What the models cannot see is
+checked explicitly: a question about what a named person says must quote that person, and a question about an
+article's author or date must first name an article the corpus has.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import re
-from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from langchain_core.documents import Document
 
+from retrieval.features import (
+    Candidate,
+    DocStats,
+    QueryTerms,
+    answerability_features,
+    candidate_pool,
+    candidates_from,
+    doc_stats,
+    query_terms,
+    sentence_features,
+)
+from retrieval.fitted import DEFAULT_PARAMS, AnswerParams, load_params
+from retrieval.lemmas import content_lemmas
 from retrieval.lexical import LexicalIndex
-from retrieval.question import AnswerType, MetaField, QuestionInfo
-from retrieval.text import STOPWORDS, names_in, stem, words
-from retrieval.types import Answer, Citation, Language
+from retrieval.question import QuestionInfo, lemma_view
+from retrieval.replies import citation, metadata_answer, refuse
+from retrieval.text import stem
+from retrieval.types import Answer, Language
 
-REFUSAL: dict[Language, str] = {
-    "da": "Det kan jeg ikke finde i artiklerne.",
-    "en": "I can't find that in the articles.",
-}
+FRAME: dict[Language, str] = {"da": "Artiklerne siger: ", "en": "The articles say (in Danish): "}
+LONG_WORDS = 40  # a longer sentence is cut to its 40-word window richest in the question's rare words
+SHORT_WORDS = 20  # a shorter one gets the next-best sentence beside it
 MAX_WORDS = 60
-_NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
-_YEAR = re.compile(r"^(1[89]|20)\d\d$")
-_MONTHS = [
-    "januar",
-    "februar",
-    "marts",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "august",
-    "september",
-    "oktober",
-    "november",
-    "december",
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-]
-_DATE_WORDS = re.compile(r"\b(" + "|".join(_MONTHS) + r"|\d{4}|i går|i dag|i år|sidste år|forår|efterår)\b")
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[\wæøåÆØÅ-]+|[.]")
-_NUMBER_WORDS = frozenset(
-    [
-        "to",
-        "tre",
-        "fire",
-        "fem",
-        "seks",
-        "syv",
-        "otte",
-        "ni",
-        "ti",
-        "elleve",
-        "tolv",
-        "tyve",
-        "hundrede",
-        "tusind",
-        "halvdelen",
-        "tredjedel",
-        "flertal",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "twenty",
-        "hundred",
-        "thousand",
-        "half",
-        "majority",
-    ]
-)
-_DURATION = re.compile(
-    r"\b((\d+|et|en|to|tre|fire|fem|seks|syv|otte|ni|ti|halvandet|mange|flere|one|two|three|four|five|many|"
-    r"several)\s+(år|måned\w*|uge\w*|dage?|timer?|years?|months?|weeks?|days?)|siden\s+\d{4}|since\s+\d{4})\b"
-)
-_MONEY = re.compile(
-    r"\d[\d.,]*\s*(kr\.?|kroner|mio\.?|millioner|milliarder|mia\.?|euro|€|\$|dollars?|DKK)"
-    r"|(kr\.|DKK|€|\$)\s*\d",
+_QUOTE_START = re.compile(r"^\s*(?:[-–—]\s|[”\"«»„])")
+_SPEAKER_CUE = re.compile(
+    r"\b(siger|sagde|fortæller|fortalte|mener|mente|synes|ifølge|understreger|forklarer|forklarede|udtaler|"
+    r"lyder det fra|tilføjer|påpeger|says|said|tells|told|according to|thinks|believes|adds|added|explains)\b",
     re.IGNORECASE,
 )
-_AGE = re.compile(r"\b\d{1,3}\s*(år|years?)\s*(gammel|old)?\b|\b\d{1,3}-årig|\baged?\s+\d{1,3}\b")
-_INSTITUTION_WORDS = frozenset(
-    [
-        "kommune",
-        "kommunes",
-        "kommunal",
-        "region",
-        "regionen",
-        "universitet",
-        "ministeriet",
-        "ministerium",
-        "udvalg",
-        "center",
-        "centre",
-        "kontor",
-        "parti",
-        "partiet",
-        "council",
-        "municipality",
-        "ministry",
-        "university",
-        "department",
-    ]
-)
-_PLACE = re.compile(r"\b(?:i|in|på|at|ved)\s+([A-ZÆØÅ][\wæøå-]+)")
-_QUOTE_START = re.compile(r"^\s*(?:[-–—]\s|[”\"«»„])")
-_ATTRIBUTION = re.compile(r"\b(siger|sagde|fortæller|mener|lyder det|says|said)\b")
 
 
 @dataclass
-class Candidate:
-    doc_id: str
-    start: int
-    end: int
-    text: str
-    vector: np.ndarray
-    meta: dict[str, Any]
-    terms: set[str]
-    score: float = 0.0
-    dense: float = 0.0
-    coverage: float = 0.0
+class Evidence:
+    """What the answerer found for one question: the scored candidates and how answerable it looks."""
+
+    info: QuestionInfo
+    terms: QueryTerms
+    cands: list[Candidate]
+    pool: list[int]  # the candidates inside retrieved chunks, in the row order of `x`
+    x: np.ndarray
+    stats: DocStats
+    scores: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    answerability: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    probability: float = 0.0
+    threshold: float = 0.5
+
+    @property
+    def pool_docs(self) -> list[str]:
+        return [self.cands[i].doc_id for i in self.pool]
+
+    @property
+    def best(self) -> int:
+        """Index into `cands` of the best-scored sentence."""
+        return self.pool[int(np.argmax(self.scores))]
 
 
-@dataclass(frozen=True)
-class Tuning:
-    """Weights and floors of the sentence choice, kept together so they are tuned in one place."""
-
-    docs: int = 3
-    w_dense: float = 1.0
-    w_lexical: float = 1.6
-    w_window: float = 0.5
-    w_type: float = 1.2
-    w_chunk: float = 0.4
-    w_context: float = 0.4
-    min_coverage: float = 0.4
-    max_unknown_share: float = 0.34
-    min_dense_foreign: float = 0.82  # a question in another language than the articles has only the vector
-
-
-class ExtractiveAnswerer:
+class FittedAnswerer:
     def __init__(
-        self, lexical: LexicalIndex, corpus_language: Language, tuning: Tuning | None = None
+        self,
+        lexical: LexicalIndex,
+        corpus_language: Language,
+        params: AnswerParams | None = None,
+        params_path: Path = DEFAULT_PARAMS,
     ) -> None:
+        self.params_path = params_path
         self.lexical = lexical
         self.corpus_language = corpus_language
-        self.tuning = tuning or Tuning()
-        self._vocab = sorted(lexical.doc_freq)
-        self._vocab_set = set(self._vocab)
+        self._params = params
+        self._vocab = set(lexical.doc_freq)
+        self._max_idf = lexical.idf("\x00never")
+        self._avg_words = 25.0
 
-    # -- term matching -------------------------------------------------------------------------------------------
+    @property
+    def params(self) -> AnswerParams:
+        if self._params is None:
+            self._params = load_params(self.params_path)
+        return self._params
+
+    # -- term statistics ---------------------------------------------------------------------------------------
+
+    def idf(self, term: str) -> float:
+        return self.lexical.idf(stem(term))
 
     def known(self, term: str) -> bool:
-        """Is the term in the corpus, whole or as part of a compound word?"""
-        if term in self._vocab_set:
+        """Is the lemma in the corpus, whole or as the head or a part of a compound?"""
+        key = stem(term)
+        if key in self._vocab or term in self._vocab:
             return True
-        if len(term) < 4:
+        if len(key) < 4:
             return False
-        # Another form of the same word ("repræsenterer" / "repræsentanter") shares a long prefix.
-        prefix = term[: max(6, len(term) - 2)]
-        i = bisect_left(self._vocab, prefix)
-        if i < len(self._vocab) and self._vocab[i].startswith(prefix):
-            return True
-        # A compound ("regelforenkling") whose head or modifier the articles use on its own.
-        return any(
-            term[j:] in self._vocab_set or term[:-j] in self._vocab_set for j in range(1, len(term) - 3)
-        )
+        return any(key[j:] in self._vocab or key[:-j] in self._vocab for j in range(1, len(key) - 3))
 
-    @staticmethod
-    def match(term: str, terms: set[str]) -> float:
-        if term in terms:
-            return 1.0
-        if len(term) >= 4:
-            for other in terms:
-                if len(other) >= 4 and (other.endswith(term) or term.endswith(other)):
-                    return 0.7  # the head of a compound: "holdt" / "afholdes"
-                if len(term) >= 5 and len(other) >= 5 and (term in other or other in term):
-                    return 0.7
-        return 0.0
+    # -- answering ---------------------------------------------------------------------------------------------
 
-    def unknown_share(self, info: QuestionInfo, unknown: list[str]) -> float:
-        weights = self.weights(info.terms)  # an unknown term gets the weight of the rarest
-        return sum(weights[t] for t in unknown) / (sum(weights.values()) or 1.0)
-
-    def weights(self, terms: list[str]) -> dict[str, float]:
-        return {t: self.lexical.idf(t) for t in terms}
-
-    def coverage(
+    def evidence(
         self,
-        weights: dict[str, float],
-        terms: set[str],
-        background: set[str] | None = None,
-        bonus: frozenset[str] = frozenset(),
-    ) -> float:
-        """Weighted share of the question's terms found in `terms` (half credit for `background`, the rest
-        of the article). `bonus` terms (the category a "which X" question asks for) count only when found."""
-        total = sum(w for t, w in weights.items() if t not in bonus)
-        if total <= 0:
-            return 0.0
-        got = 0.0
-        for term, weight in weights.items():
-            hit = self.match(term, terms)
-            if hit == 0.0 and background:
-                hit = 0.5 * self.match(term, background)
-            got += weight * hit
-        return min(1.0, got / total)
+        info: QuestionInfo,
+        docs: list[Document],
+        sentences: dict[str, Any],
+        query_vector: Iterable[float],
+    ) -> Evidence | None:
+        """The features of every sentence of the retrieved chunks (not yet scored); None when there are none."""
+        info = lemma_view(info)
+        if info.language != self.corpus_language:  # the counted noun or role of the question is in another language
+            info = dataclasses.replace(info, counted=None, role=None)
+        cands = candidates_from(sentences, self.corpus_language)
+        qvec = np.asarray(list(query_vector), dtype=np.float32)
+        pool = candidate_pool(cands, docs, qvec)
+        if not pool:
+            return None
+        q = query_terms(info, self.corpus_language, self.idf, self.known)
+        avg = float(np.mean([cands[i].n_words for i in pool]))
+        x = sentence_features(info, q, cands, pool, docs, qvec=qvec, avg_words=avg)
+        return Evidence(info, q, cands, pool, x, doc_stats(q, cands))
 
-    # -- answering -----------------------------------------------------------------------------------------------
+    def judge(self, found: Evidence, params: AnswerParams | None = None) -> Evidence:
+        """Score the candidates with the fitted ranker and the best one's answerability."""
+        models = (params or self.params).models(found.terms.cross_language)
+        found.scores = models.ranker.logit(found.x)
+        found.answerability = answerability_features(
+            found.info, found.terms, found.cands, found.pool, found.stats, x=found.x, scores=found.scores
+        )
+        found.probability = float(models.answerable.probability(found.answerability[None, :])[0])
+        found.threshold = models.threshold
+        return found
 
     def answer(
         self,
@@ -243,153 +158,54 @@ class ExtractiveAnswerer:
             return self.refuse(info, "nothing retrieved")
         chunks, sentences = parts
         if info.meta_fields:
-            return self.metadata_answer(info, docs, chunks)
-        candidates = self._candidates(sentences)
-        if not candidates:
-            return self.refuse(info, "no sentences")
-        chosen, reason = self._choose(
-            info, candidates, docs, np.asarray(query_vector, dtype=np.float32), context
-        )
-        if not chosen:
-            return self.refuse(info, reason)
-        return self._compose(info, chosen, chunks, docs)
+            return self.metadata_answer(info, docs, chunks, sentences)
+        found = self.evidence(info, docs, sentences, query_vector)
+        if found is None:
+            return self.refuse(info, "no sentences in the retrieved passages")
+        missing = found.stats.names_missing + found.stats.numbers_missing
+        if missing:  # a name or number the question gives that no article has: the strongest refusal evidence
+            return self.refuse(info, f"{missing} name(s) or number(s) of the question are in no article")
+        self.judge(found)
+        speaker = attribution_target(info, context)
+        if speaker:
+            allowed = [k for k, i in enumerate(found.pool) if spoken_by(found.cands, i, speaker)]
+            if not allowed:
+                return self.refuse(info, f"no passage quotes {speaker} on this")
+            masked = np.full_like(found.scores, -np.inf)
+            masked[allowed] = found.scores[allowed]
+            found.scores = masked
+        if found.probability < found.threshold:
+            return self.refuse(info, f"answerability {found.probability:.2f} < {found.threshold:.2f}")
+        return self._compose(info, found, chunks, docs)
 
     def refuse(self, info: QuestionInfo, reason: str) -> Answer:
-        return Answer(
-            question=info.text,
-            text=REFUSAL[info.language],
-            refused=True,
-            language=info.language,
-            reason=reason,
-        )
+        return refuse(info, reason)
 
-    def _candidates(self, sentences: dict[str, Any]) -> list[Candidate]:
-        out = []
-        embeddings = sentences.get("embeddings")
-        if embeddings is None:
-            return []
-        for text, raw_meta, vector in zip(
-            sentences["documents"], sentences["metadatas"], embeddings, strict=True
-        ):
-            meta = dict(raw_meta or {})
-            out.append(
-                Candidate(
-                    doc_id=str(meta["doc_id"]),
-                    start=int(meta["start"]),
-                    end=int(meta["end"]),
-                    text=text or "",
-                    vector=np.asarray(vector, dtype=np.float32),
-                    meta=meta,
-                    terms={stem(w) for w in words(text or "") if w not in STOPWORDS},
-                )
-            )
-        out.sort(key=lambda c: (c.doc_id, c.start))
-        return out
-
-    def _choose(
-        self, info: QuestionInfo, cands: list[Candidate], docs: list[Document], qvec: np.ndarray, context: str
-    ) -> tuple[list[Candidate], str]:
-        t = self.tuning
-        same_language = info.language == self.corpus_language
-        if not same_language:  # the counted noun or role of an English question will not be in Danish text
-            info = dataclasses.replace(info, counted=None, role=None)
-        weights = self.weights(info.terms)
-        # "hvilket parti": the answer names a party, it need not say "parti"
-        bonus = frozenset(info.category_terms)
-        doc_terms: dict[str, set[str]] = {}
-        for cand in cands:
-            doc_terms.setdefault(cand.doc_id, set()).update(cand.terms)
-        context_weights = self.weights([s for s in (stem(w) for w in words(context)) if s not in weights])
-        matrix = np.stack([c.vector for c in cands])
-        dense = matrix @ qvec
-        lo, hi = float(dense.min()), float(dense.max())
-        chunk_rank = _chunk_ranks(docs)
-        for i, cand in enumerate(cands):
-            window = _window(cands, i)
-            window_terms = set().union(*(c.terms for c in window))
-            cand.dense = float(dense[i])
-            cand.coverage = self.coverage(weights, window_terms, doc_terms[cand.doc_id], bonus)
-            if same_language:
-                lexical, window_lex = self.coverage(weights, cand.terms, None, bonus), cand.coverage
-            else:  # only names and numbers carry over; the lead of a news article states its point
-                lexical = 0.2 * _name_overlap(info, cand.text) + 0.3 * (cand.start < _lead_end(cands, cand))
-                window_lex = 0.0
-            rank = chunk_rank(cand)
-            cand.score = (
-                t.w_dense * (cand.dense - lo) / (hi - lo + 1e-6)
-                + t.w_lexical * lexical
-                + t.w_window * window_lex
-                + t.w_type * _has_type(info, cand.text)
-                + t.w_chunk * (1.0 / (1 + rank) if rank is not None else 0.0)
-                + t.w_context * self.coverage(context_weights, window_terms)
-                - (0.6 if len(cand.text.split()) < 5 else 0.0)
-            )
-        best_i = max(range(len(cands)), key=lambda i: cands[i].score)
-        best = cands[best_i]
-        window = _window(cands, best_i)
-        reason = self._unsupported(info, best, window, same_language)
-        if reason:
-            return [], reason
-        chosen = [best]
-        words_used = len(best.text.split())
-        # A quote often names its speaker only in the next sentence; a short sentence needs its neighbour.
-        nxt = (
-            cands[best_i + 1] if best_i + 1 < len(cands) and cands[best_i + 1].doc_id == best.doc_id else None
-        )
-        if nxt is not None and words_used + len(nxt.text.split()) <= MAX_WORDS:
-            needs_speaker = _QUOTE_START.match(best.text) and not _ATTRIBUTION.search(best.text)
-            if needs_speaker or words_used < 12:
-                chosen.append(nxt)
-                words_used += len(nxt.text.split())
-        # A second, separate sentence for what the first leaves open ("... i henholdsvis 2018 og 2019?").
-        covered = set().union(*(c.terms for c in chosen))
-        open_weights = {t: w for t, w in weights.items() if self.match(t, covered) == 0.0}
-        if same_language and open_weights and sum(open_weights.values()) >= 0.15 * sum(weights.values()):
-            others = [c for c in cands if c not in chosen and c not in window]
-            gains = {id(c): self.coverage(open_weights, c.terms, None, bonus) for c in others}
-            runner = max(others, key=lambda c: (gains[id(c)], c.score), default=None)
-            if (
-                runner is not None
-                and gains[id(runner)] >= 0.5
-                and runner.score >= 0.6 * best.score
-                and words_used + len(runner.text.split()) <= MAX_WORDS
-                and _has_type(info, runner.text)
-            ):
-                chosen.append(runner)
-        return chosen, ""
-
-    def _unsupported(
-        self, info: QuestionInfo, best: Candidate, window: list[Candidate], same_language: bool
-    ) -> str:
-        """Why the evidence does not hold what the question asks for ("" when it does): refuses near misses."""
-        t = self.tuning
-        if same_language:
-            unknown = [t for t in info.terms if t not in info.category_terms and not self.known(t)]
-            # An unknown word the question is about ("Hvad koster ...") means the articles cannot answer it;
-            # an unknown describing word ("den mangeårige fagforeningsmand X") is tolerated in small measure.
-            if unknown and (info.focus in unknown or self.unknown_share(info, unknown) > t.max_unknown_share):
-                return f"not in the articles: {', '.join(unknown)}"
-            if best.coverage < t.min_coverage:
-                return f"question covered {best.coverage:.2f} < {t.min_coverage}"
+    def chosen_spans(self, found: Evidence) -> list[tuple[Candidate, int, int]]:
+        """The sentence(s) to quote, each as (candidate, start, end) offsets into its article."""
+        best = found.cands[found.best]
+        if best.n_words > LONG_WORDS:
+            start, end = _richest_window(best, found.terms)
+            return [(best, start, end)]
+        spans = [(best, best.start, best.end)]
+        if best.n_words >= SHORT_WORDS and not _needs_speaker(best.text):
+            return spans
+        i = found.best
+        nxt = found.cands[i + 1] if i + 1 < len(found.cands) else None
+        extra: Candidate | None = None
+        if nxt is not None and nxt.doc_id == best.doc_id and _needs_speaker(best.text):
+            extra = nxt  # a quote names its speaker in the next sentence
         else:
-            unknown = [
-                w
-                for name in info.names
-                for w in words(name)
-                if w not in STOPWORDS and not self.known(stem(w))
-            ]
-            if unknown:
-                return f"not in the articles: {', '.join(unknown)}"
-            if best.dense < t.min_dense_foreign:
-                return f"similarity {best.dense:.2f} < {t.min_dense_foreign}"
-        if not any(_has_type(info, c.text) for c in window):
-            return f"no {info.answer_type} in the best passage"
-        return ""
+            ranked = [k for k in np.argsort(-found.scores, kind="stable") if np.isfinite(found.scores[k])]
+            extra = found.cands[found.pool[ranked[1]]] if len(ranked) > 1 else None
+        if extra is not None and best.n_words + extra.n_words <= MAX_WORDS:
+            spans.append((extra, extra.start, extra.end))
+        return spans
 
     def _compose(
-        self, info: QuestionInfo, chosen: list[Candidate], chunks: dict[str, Any], docs: list[Document]
+        self, info: QuestionInfo, found: Evidence, chunks: dict[str, Any], docs: list[Document]
     ) -> Answer:
-        chosen = sorted(chosen, key=lambda c: (c.doc_id, c.start))
+        spans = sorted(self.chosen_spans(found), key=lambda s: (s[0].doc_id, s[1]))
         by_doc: dict[str, list[tuple[str, str, int, int, dict[str, Any]]]] = {}
         for cid, text, raw_meta in zip(chunks["ids"], chunks["documents"], chunks["metadatas"], strict=True):
             meta = dict(raw_meta or {})
@@ -399,189 +215,110 @@ class ExtractiveAnswerer:
                 )
         ranked = [str(d.metadata.get("chunk_id", d.id)) for d in docs]
         numbers: dict[str, int] = {}
-        spans: dict[str, tuple[int, int, str, int, dict[str, Any]]] = {}
+        quotes: dict[str, tuple[int, int, str, int, dict[str, Any]]] = {}
         pieces = []
-        for cand in chosen:
-            containing = [c for c in by_doc.get(cand.doc_id, []) if c[2] <= cand.start and cand.end <= c[3]]
+        for cand, start, end in spans:
+            containing = [c for c in by_doc.get(cand.doc_id, []) if c[2] <= start and end <= c[3]]
             if not containing:
                 continue
             containing.sort(key=lambda c: ranked.index(c[0]) if c[0] in ranked else len(ranked) + c[2])
             cid, ctext, cstart, _cend, cmeta = containing[0]
             n = numbers.setdefault(cid, len(numbers) + 1)
-            lo, hi = spans.get(cid, (cand.start, cand.end, ctext, cstart, cmeta))[:2]
-            spans[cid] = (min(lo, cand.start), max(hi, cand.end), ctext, cstart, cmeta)
-            pieces.append(f"{cand.text} [{n}]")
+            lo, hi = quotes.get(cid, (start, end, ctext, cstart, cmeta))[:2]
+            quotes[cid] = (min(lo, start), max(hi, end), ctext, cstart, cmeta)
+            text = ctext[start - cstart : end - cstart]
+            if (start, end) != (cand.start, cand.end):
+                text = ("… " if start > cand.start else "") + text + (" …" if end < cand.end else "")
+            pieces.append(f"{text} [{n}]")
         if not pieces:
             return self.refuse(info, "no chunk holds the chosen sentence")
-        citations = []
-        for cid, n in numbers.items():
-            lo, hi, ctext, cstart, meta = spans[cid]
-            citations.append(_citation(n, cid, meta, ctext[lo - cstart : hi - cstart]))
+        citations = [
+            citation(n, cid, quotes[cid][4], quotes[cid][2][quotes[cid][0] - quotes[cid][3] : quotes[cid][1] - quotes[cid][3]])
+            for cid, n in numbers.items()
+        ]
         body = " ".join(pieces)
         if info.language != self.corpus_language:
-            body = (
-                "The articles say (in Danish): " if info.language == "en" else "Artiklerne siger: "
-            ) + body
+            body = FRAME[info.language] + body
         return Answer(
             question=info.text, text=body, refused=False, language=info.language, citations=citations
         )
 
-    def metadata_answer(self, info: QuestionInfo, docs: list[Document], chunks: dict[str, Any]) -> Answer:
-        """Who wrote it, when and where it was published: from the top article's front matter, cited."""
-        top = str(docs[0].metadata["doc_id"])
-        target = next(
-            (
-                Document(id=cid, page_content=text or "", metadata={**(meta or {}), "chunk_id": cid})
-                for cid, text, meta in zip(
-                    chunks["ids"], chunks["documents"], chunks["metadatas"], strict=True
-                )
-                if (meta or {}).get("kind") == "meta" and (meta or {}).get("doc_id") == top
-            ),
-            None,
-        )
-        if target is None:
-            return self.refuse(info, "no front matter for the article")
-        meta = target.metadata
-        values = {f: meta.get(f) for f in info.meta_fields}
-        if not all(values.values()):
-            return self.refuse(info, f"the article does not name its {', '.join(info.meta_fields)}")
-        title = str(meta.get("title", ""))
-        phrases = [_meta_phrase(f, str(v), info.language) for f, v in values.items()]
-        joined = " og ".join(phrases) if info.language == "da" else " and ".join(phrases)
-        text = f"«{title}» {joined} [1]." if info.language == "da" else f"“{title}” {joined} [1]."
-        lines = [
-            line for line in target.page_content.split("\n") if any(str(v) in line for v in values.values())
-        ]
-        first = target.page_content.index(lines[0])
-        last = target.page_content.index(lines[-1]) + len(lines[-1])
-        citation = _citation(1, str(meta.get("chunk_id", target.id)), meta, target.page_content[first:last])
-        return Answer(
-            question=info.text, text=text, refused=False, language=info.language, citations=[citation]
-        )
+    def metadata_answer(
+        self, info: QuestionInfo, docs: list[Document], chunks: dict[str, Any], sentences: dict[str, Any]
+    ) -> Answer:
+        return metadata_answer(info, docs, chunks, sentences, idf=self.idf, language=self.corpus_language)
 
 
-def _citation(n: int, chunk_id: str, meta: dict[str, Any], quote: str) -> Citation:
-    return Citation(
-        n=n,
-        doc_id=str(meta["doc_id"]),
-        chunk_id=chunk_id,
-        title=str(meta.get("title", meta["doc_id"])),
-        date=meta.get("date"),
-        url=meta.get("url"),
-        quote=quote,
-        publisher=meta.get("publisher"),
-        author=meta.get("author"),
-    )
+def attribution_target(info: QuestionInfo, context: str) -> str | None:
+    """The person whose view the question asks for ("Hvad mener X om ...?"), or None."""
+    if not _VIEW_CUE.search(info.text):
+        return None
+    people = [n for n in info.names if len(n.split()) >= 2]
+    if people:
+        return people[0]
+    if _PRONOUN.search(info.text):
+        carried = [m.group() for m in _NAME_ANYWHERE.finditer(context) if len(m.group().split()) >= 2]
+        if carried:
+            return carried[0]
+    return None
 
 
-def _meta_phrase(field: MetaField, value: str, language: Language) -> str:
-    if field == "date":
-        value = human_date(value, language)
-    phrases: dict[MetaField, tuple[str, str]] = {
-        "author": ("er skrevet af {}", "was written by {}"),
-        "date": ("blev udgivet {}", "was published on {}"),
-        "publisher": ("er udgivet af {}", "was published by {}"),
-        "url": ("findes på {}", "is at {}"),
-    }
-    return phrases[field][0 if language == "da" else 1].format(value)
+_VIEW_CUE = re.compile(
+    r"\b(mener|mente|synes|syntes|siger|sagde|sagt|udtaler|udtalte|fortæller|fortalte|tænker|holdning|syn på|"
+    r"think|thinks|thought|say|says|said|believe|believes|view|views|opinion|feel|feels)\b",
+    re.IGNORECASE,
+)
+_PRONOUN = re.compile(r"\b(han|hun|he|she)\b", re.IGNORECASE)
 
 
-def human_date(value: str, language: Language) -> str:
-    try:
-        day = dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return value
-    if language == "da":
-        return f"{day.day}. {_MONTHS[day.month - 1]} {day.year} ({value})"
-    return f"{day.day} {_MONTHS[12 + day.month - 1].capitalize()} {day.year} ({value})"
+def spoken_by(cands: list[Candidate], i: int, person: str) -> bool:
+    """Is sentence `i` the person's own words: a speaker cue next to their name in it, or in the sentence
+    that opens or closes the quote it belongs to?"""
+    surname = person.rsplit(maxsplit=1)[-1].lower()
+    cand = cands[i]
+    if _speaker(cand.text) is not None:
+        return surname in (_speaker(cand.text) or "").lower()
+    for j in (i + 1, i - 1):
+        if 0 <= j < len(cands) and cands[j].doc_id == cand.doc_id:
+            quoted = _QUOTE_START.match(cand.text) or _QUOTE_START.match(cands[j].text)
+            speaker = _speaker(cands[j].text)
+            if quoted and speaker is not None:
+                return surname in speaker.lower()
+    return False
 
 
-def _lead_end(cands: list[Candidate], cand: Candidate) -> int:
-    """End offset of an article's first two sentences."""
-    doc = [c for c in cands if c.doc_id == cand.doc_id]
-    return doc[min(1, len(doc) - 1)].end
+def _speaker(text: str) -> str | None:
+    """The name nearest a speaker cue in the text ("siger Jens Ive", "ifølge X", "X mener"), if any."""
+    cue = _SPEAKER_CUE.search(text)
+    if cue is None:
+        return None
+    names = [(m.start(), m.group()) for m in _NAME_ANYWHERE.finditer(text)]
+    names = [(p, n) for p, n in names if n.lower() not in _NOT_SPEAKERS]
+    if not names:
+        return ""  # "siger han": a pronoun; not a named speaker
+    return min(names, key=lambda pn: abs(pn[0] - cue.start()))[1]
 
 
-def _window(cands: list[Candidate], i: int) -> list[Candidate]:
-    doc = cands[i].doc_id
-    return [cands[j] for j in (i - 1, i, i + 1) if 0 <= j < len(cands) and cands[j].doc_id == doc]
+_NAME_ANYWHERE = re.compile(r"\b[A-ZÆØÅ][\wæøåÆØÅ'’-]+(?:\s+[A-ZÆØÅ][\wæøåÆØÅ'’.-]*)*")
+_NOT_SPEAKERS = frozenset(["det", "de", "der", "men", "og", "jeg", "vi", "han", "hun", "the", "it", "but"])
 
 
-def _chunk_ranks(docs: list[Document]) -> Any:
-    spans = [
-        (int(d.metadata.get("start", 0)), int(d.metadata.get("end", 0)), str(d.metadata.get("doc_id")), rank)
-        for rank, d in enumerate(docs)
-        if d.metadata.get("kind") == "body"
-    ]
-
-    def rank_of(cand: Candidate) -> int | None:
-        ranks = [r for s, e, doc, r in spans if doc == cand.doc_id and s <= cand.start and cand.end <= e]
-        return min(ranks) if ranks else None
-
-    return rank_of
+def _needs_speaker(text: str) -> bool:
+    return bool(_QUOTE_START.match(text)) and not _SPEAKER_CUE.search(text)
 
 
-def _name_overlap(info: QuestionInfo, text: str) -> float:
-    """For a question in another language: the share of its names and numbers found in the text."""
-    keys = [w for name in info.names for w in words(name)] + info.numbers
-    if not keys:
-        return 0.0
-    found = {stem(w) for w in words(text)}
-    return sum(stem(k) in found for k in keys) / len(keys)
-
-
-def _has_type(info: QuestionInfo, text: str) -> float:
-    """1.0 when the text holds a value of the kind asked for that the question does not already give."""
-    kind: AnswerType = info.answer_type
-    if kind == "any":
-        return 1.0
-    asked = {stem(w) for n in info.names for w in words(n)} | set(info.numbers)
-    lowered = text.lower()
-    if kind == "number":
-        return 1.0 if _numbers(info, text, asked) else 0.0
-    if kind == "money":
-        return 1.0 if _MONEY.search(text) else 0.0
-    if kind == "age":
-        return 1.0 if _AGE.search(lowered) else 0.0
-    if kind == "duration":
-        return 1.0 if _DURATION.search(lowered) else 0.0
-    if kind == "date":
-        return 1.0 if any(m not in asked for m in _DATE_WORDS.findall(lowered)) else 0.0
-    if kind == "place":
-        return 1.0 if any(stem(w) not in asked for w in _PLACE.findall(text)) else 0.0
-    new_names = [n for n in names_in(text) if not {stem(w) for w in words(n)} <= asked]
-    if kind == "person":
-        people = [n for n in new_names if _is_person(n)]
-        role_ok = info.role is None or ExtractiveAnswerer.match(info.role, {stem(w) for w in words(text)}) > 0
-        if people and role_ok:
-            return 1.0
-        # "Hvem er Troels Lund Poulsen?" asks about the named person: a sentence about them will do.
-        about_name = info.names and all(t in asked for t in info.terms)
-        return 1.0 if about_name and any(stem(w) in asked for n in names_in(text) for w in words(n)) else 0.0
-    return 1.0 if new_names else 0.0
-
-
-def _numbers(info: QuestionInfo, text: str, asked: set[str]) -> list[str]:
-    """Numbers in the text that could answer "how many": not years, not dates, not given by the question, and
-    next to the counted noun when the question names one ("hvor mange kommuner" -> "88 kommuner")."""
-    tokens = _TOKEN.findall(text)
-    found = []
-    for i, token in enumerate(tokens):
-        low = token.lower()
-        is_number = bool(_NUMBER.fullmatch(token)) or low in _NUMBER_WORDS
-        if not is_number or token in asked or _YEAR.match(token):
-            continue
-        after = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
-        if after == "." and i + 2 < len(tokens) and tokens[i + 2].lower() in _MONTHS:
-            continue  # "1. marts" is a date
-        if info.counted:
-            near = {stem(t) for t in tokens[i + 1 : i + 4]}
-            if not any(ExtractiveAnswerer.match(info.counted, {n}) for n in near):
-                continue
-        found.append(token)
-    return found
-
-
-def _is_person(name: str) -> bool:
-    parts = name.split()
-    return len(parts) >= 2 and parts[-1].lower() not in _INSTITUTION_WORDS
+def _richest_window(cand: Candidate, q: QueryTerms) -> tuple[int, int]:
+    """Offsets of the LONG_WORDS-word stretch of the sentence holding the most question weight."""
+    tokens = list(re.finditer(r"\S+", cand.text))
+    weight = dict(zip(q.terms, q.weights, strict=True))
+    gains = []
+    for t in tokens:
+        lem = content_lemmas(t.group(), "da") + content_lemmas(t.group(), "en")
+        gains.append(max((weight.get(x, 0.0) for x in lem), default=0.0))
+    best_start, best_gain = 0, -1.0
+    for s in range(0, max(1, len(tokens) - LONG_WORDS + 1)):
+        gain = sum(gains[s : s + LONG_WORDS])
+        if gain > best_gain:
+            best_start, best_gain = s, gain
+    last = tokens[min(len(tokens), best_start + LONG_WORDS) - 1]
+    return cand.start + tokens[best_start].start(), cand.start + last.end()

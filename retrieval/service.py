@@ -14,15 +14,17 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from retrieval.answer import ExtractiveAnswerer
+from retrieval.answer import ANSWER_DOCS, ExtractiveAnswerer
 from retrieval.embeddings import make_embeddings
 from retrieval.errors import UsageError
+from retrieval.fitted import DEFAULT_PARAMS
+from retrieval.fitted_answer import FittedAnswerer
+from retrieval.lemmas import detect_language
 from retrieval.lexical import LEXICAL_VERSION, LexicalIndex
 from retrieval.question import analyse
 from retrieval.search import HybridRetriever, Query, condense
 from retrieval.settings import Settings
 from retrieval.store import Index, open_client, store_errors
-from retrieval.text import guess_language
 from retrieval.types import Answer, DocumentInfo, Generator, Retrieved, Turn
 
 _CONTROL = {c: None for c in range(32) if c not in (9, 10)} | {127: None}
@@ -51,11 +53,15 @@ class Service:
         self.index = index
         self.embeddings = embeddings
         self.lexical = self._load_lexical()
-        self.corpus_language = guess_language(index.sample_text()) if self.lexical.ids else "da"
+        self.corpus_language = detect_language(index.sample_text()) if self.lexical.ids else "da"
         self.retriever = HybridRetriever(
             index=index, lexical=self.lexical, embeddings=embeddings, k=settings.top_k
         )
-        self.extractive = ExtractiveAnswerer(self.lexical, self.corpus_language)
+        self.extractive: ExtractiveAnswerer | FittedAnswerer = (
+            FittedAnswerer(self.lexical, self.corpus_language, params_path=settings.answer_params or DEFAULT_PARAMS)
+            if settings.answerer == "fitted"
+            else ExtractiveAnswerer(self.lexical, self.corpus_language)
+        )
         self._vectors: OrderedDict[str, list[float]] = OrderedDict()
         self._lock = threading.Lock()
         self.chain = self._build_chain()
@@ -116,9 +122,7 @@ class Service:
             docs: list[Document] = inputs["docs"]
             query: Query = inputs["query"]
             info = analyse(query.question)
-            top_docs = list(dict.fromkeys(str(d.metadata["doc_id"]) for d in docs))[
-                : self.extractive.tuning.docs
-            ]
+            top_docs = list(dict.fromkeys(str(d.metadata["doc_id"]) for d in docs))[:ANSWER_DOCS]
             parts = self.index.doc_parts(top_docs) if top_docs else ({}, {})
 
             def extractive() -> Answer:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator
@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     top_k: int = Field(6, ge=1, le=50, description="Chunks passed to the answerer.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are rejected.")
     history_turns: int = Field(6, ge=0, description="Earlier turns kept per chat for follow-ups.")
+    answerer: Literal["rules", "fitted"] = Field(
+        "rules",
+        description="Offline answerer: `rules` (hand-set, the default while it scores better on the held-out "
+        "prompts) or `fitted` (learned sentence ranker and answerability model, see benchmarks/fit_answerer.py).",
+    )
+    answer_params: Path | None = Field(
+        None, description="Fitted answerer parameters (JSON); default: the file shipped with kilde."
+    )
 
     chroma_url: str | None = Field(
         None, description="Use a Chroma server at this url instead of the embedded store."
