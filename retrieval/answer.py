@@ -21,110 +21,22 @@ from retrieval.question import AnswerType, QuestionInfo
 from retrieval.replies import citation, metadata_answer, refuse
 from retrieval.text import STOPWORDS, names_in, stem, words
 from retrieval.types import Answer, Language
+from retrieval.value_types import (  # general vocabulary of value types, shared with the fitted answerer
+    _AGE,
+    _DATE_WORDS,
+    _DURATION,
+    _INSTITUTION_WORDS,
+    _MONEY,
+    _MONTHS,
+    _NUMBER,
+    _NUMBER_WORDS,
+    _PLACE,
+    _TOKEN,
+    _YEAR,
+)
 
 MAX_WORDS = 60
 ANSWER_DOCS = 3  # the articles of the best-ranked chunks whose sentences are read
-_NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
-_YEAR = re.compile(r"^(1[89]|20)\d\d$")
-_MONTHS = [
-    "januar",
-    "februar",
-    "marts",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "august",
-    "september",
-    "oktober",
-    "november",
-    "december",
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-]
-_DATE_WORDS = re.compile(r"\b(" + "|".join(_MONTHS) + r"|\d{4}|i går|i dag|i år|sidste år|forår|efterår)\b")
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[\wæøåÆØÅ-]+|[.]")
-_NUMBER_WORDS = frozenset(
-    [
-        "to",
-        "tre",
-        "fire",
-        "fem",
-        "seks",
-        "syv",
-        "otte",
-        "ni",
-        "ti",
-        "elleve",
-        "tolv",
-        "tyve",
-        "hundrede",
-        "tusind",
-        "halvdelen",
-        "tredjedel",
-        "flertal",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "twenty",
-        "hundred",
-        "thousand",
-        "half",
-        "majority",
-    ]
-)
-_DURATION = re.compile(
-    r"\b((\d+|et|en|to|tre|fire|fem|seks|syv|otte|ni|ti|halvandet|mange|flere|one|two|three|four|five|many|"
-    r"several)\s+(år|måned\w*|uge\w*|dage?|timer?|years?|months?|weeks?|days?)|siden\s+\d{4}|since\s+\d{4})\b"
-)
-_MONEY = re.compile(
-    r"\d[\d.,]*\s*(kr\.?|kroner|mio\.?|millioner|milliarder|mia\.?|euro|€|\$|dollars?|DKK)"
-    r"|(kr\.|DKK|€|\$)\s*\d",
-    re.IGNORECASE,
-)
-_AGE = re.compile(r"\b\d{1,3}\s*(år|years?)\s*(gammel|old)?\b|\b\d{1,3}-årig|\baged?\s+\d{1,3}\b")
-_INSTITUTION_WORDS = frozenset(
-    [
-        "kommune",
-        "kommunes",
-        "kommunal",
-        "region",
-        "regionen",
-        "universitet",
-        "ministeriet",
-        "ministerium",
-        "udvalg",
-        "center",
-        "centre",
-        "kontor",
-        "parti",
-        "partiet",
-        "council",
-        "municipality",
-        "ministry",
-        "university",
-        "department",
-    ]
-)
-_PLACE = re.compile(r"\b(?:i|in|på|at|ved)\s+([A-ZÆØÅ][\wæøå-]+)")
 _QUOTE_START = re.compile(r"^\s*(?:[-–—]\s|[”\"«»„])")
 _ATTRIBUTION = re.compile(r"\b(siger|sagde|fortæller|mener|lyder det|says|said)\b")
 

@@ -17,37 +17,12 @@ from retrieval.lemmas import content_lemmas, lemma, part_match
 from retrieval.question import MetaField, QuestionInfo, lemma_view
 from retrieval.text import words
 from retrieval.types import Answer, Citation, Language
+from retrieval.value_types import _MONTHS
 
 REFUSAL: dict[Language, str] = {
     "da": "Det kan jeg ikke finde i artiklerne.",
     "en": "I can't find that in the articles.",
 }
-_MONTHS = [
-    "januar",
-    "februar",
-    "marts",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "august",
-    "september",
-    "oktober",
-    "november",
-    "december",
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-]
 
 # Words that ask for an article's facts rather than name its subject (general vocabulary, as lemmas).
 _META_WORDS = frozenset(
