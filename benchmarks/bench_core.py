@@ -41,16 +41,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--smoke", action="store_true", help="one repetition, for CI")
+    parser.add_argument("--answerer", choices=["rules", "fitted"], default="rules")
     args = parser.parse_args()
     repeat = 1 if args.smoke else args.repeat
     data = Path(tempfile.mkdtemp(prefix="kilde-bench-"))
-    settings = Settings(data_dir=data)
+    settings = Settings(data_dir=data, answerer=args.answerer)
 
     started = time.perf_counter()
     report = ingest(settings, [settings.corpus_dir], build_embeddings(settings))
     index_s = time.perf_counter() - started
 
-    env = {**os.environ, "KILDE_DATA_DIR": str(data)}
+    env = {**os.environ, "KILDE_DATA_DIR": str(data), "KILDE_ANSWERER": args.answerer}
     cold = []
     for _ in range(max(1, repeat // 2 + 1)):
         started = time.perf_counter()
@@ -75,7 +76,7 @@ def main() -> None:
             warm.append(answer.timings_ms["total"])
             retrieve.append(answer.timings_ms["retrieve"])
 
-    print(f"machine: {os.cpu_count()} cores; corpus: {len(report.added)} articles, {report.chunks_added} chunks")
+    print(f"answerer: {args.answerer}; machine: {os.cpu_count()} cores; corpus: {len(report.added)} articles, {report.chunks_added} chunks")
     print(f"questions: {len(cases)} x {repeat}\n")
     print("| measure | value | target | ratio |\n|---|---|---|---|")
     print(row("index the bundled corpus (empty cache)", index_s, "s", 30))

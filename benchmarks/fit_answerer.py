@@ -1,7 +1,7 @@
 """Fit the offline answerer: a sentence ranker and an answerability model with a calibrated refusal threshold.
 
-    uv run python benchmarks/fit_answerer.py --work /tmp/kilde-fit            # fit, cross-validate, write params
-    uv run python benchmarks/fit_answerer.py --work /tmp/kilde-fit --cv-only  # figures only
+    uv run --group fit python benchmarks/fit_answerer.py --work /tmp/kilde-fit   # fit, cross-validate, write params
+    uv run --group fit python benchmarks/fit_answerer.py --work /tmp/kilde-fit --cv-only
 
 Training data (never the held-out prompt files): the SQuAD 2.0 articles in ../shared/eval/squad (English, with
 unanswerable near misses) and ../shared/eval/squad-more (answerable only: used for the ranker, not for refusal,
@@ -404,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         same_language=same_models,
         cross_language=cross_models,
         provenance={
-            "command": "uv run python benchmarks/fit_answerer.py --work DIR"
+            "command": "uv run --group fit python benchmarks/fit_answerer.py --work DIR"
             + "".join(f" --without {w}" for w in args.without),
             "date": dt.date.today().isoformat(),
             "training_files": {

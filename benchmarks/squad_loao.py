@@ -1,6 +1,6 @@
 """Leave-one-article-out on the outside SQuAD set, measured with `kilde eval` itself.
 
-    uv run python benchmarks/squad_loao.py --work /tmp/kilde-fit
+    uv run --group fit python benchmarks/squad_loao.py --work /tmp/kilde-fit
 
 For each of the four articles in ../shared/eval/squad: fit the answerer without it (benchmarks/fit_answerer.py
 --without, from the cached candidates), then score its questions with `kilde eval` over the whole SQuAD index
