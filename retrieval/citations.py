@@ -14,6 +14,7 @@ from typing import Any
 
 from langchain_core.documents import Document
 
+from retrieval.replies import citation as chunk_citation
 from retrieval.text import content_terms, guess_language, names_in, split_sentences, words
 from retrieval.types import Citation, Language, Turn
 
@@ -181,18 +182,7 @@ def quote_for(chunk_text: str, claim_texts: Sequence[str]) -> str:
 
 
 def citation(n: int, doc: Document, quote: str) -> Citation:
-    meta = doc.metadata
-    return Citation(
-        n=n,
-        doc_id=str(meta["doc_id"]),
-        chunk_id=str(meta.get("chunk_id", doc.id)),
-        title=str(meta.get("title", meta["doc_id"])),
-        date=meta.get("date"),
-        url=meta.get("url"),
-        quote=quote,
-        publisher=meta.get("publisher"),
-        author=meta.get("author"),
-    )
+    return chunk_citation(n, str(doc.metadata.get("chunk_id", doc.id)), doc.metadata, quote)
 
 
 def build_citations(text: str, used: Sequence[int], docs: Sequence[Document]) -> list[Citation]:
