@@ -171,7 +171,8 @@ def as_cross_language(record: Record) -> Record | None:
     )
     info = dataclasses.replace(found.info, counted=None, role=None)
     avg = float(np.mean([found.cands[i].n_words for i in found.pool]))
-    x = sentence_features(info, terms, found.cands, found.pool, record.docs, qvec=record.qvec, avg_words=avg)
+    closeness = np.stack([c.vector for c in found.cands]) @ record.qvec
+    x = sentence_features(info, terms, found.cands, found.pool, record.docs, closeness=closeness, avg_words=avg)
     evidence = Evidence(info, terms, found.cands, found.pool, x, doc_stats(terms, found.cands))
     return dataclasses.replace(record, evidence=evidence)
 

@@ -163,12 +163,13 @@ def candidates_from(sentences: dict[str, Any], language: Language) -> list[Candi
     return out
 
 
-def candidate_pool(cands: list[Candidate], docs: list[Document], qvec: np.ndarray, nearest: int = 10) -> list[int]:
+def candidate_pool(
+    cands: list[Candidate], docs: list[Document], closeness: np.ndarray, nearest: int = 10
+) -> list[int]:
     """The sentences worth scoring: those inside a retrieved chunk, and the `nearest` closest to the question
     of the retrieved articles (a long chunk dilutes a short answer sentence; the rankings miss it)."""
     inside = set(in_retrieved(cands, docs))
-    if cands:
-        closeness = np.stack([c.vector for c in cands]) @ qvec
+    if len(closeness):
         inside.update(int(i) for i in np.argsort(-closeness, kind="stable")[:nearest])
     return sorted(inside)
 
@@ -212,13 +213,11 @@ def sentence_features(
     pool: list[int],
     docs: list[Document],
     *,
-    qvec: np.ndarray,
+    closeness: np.ndarray,
     avg_words: float,
 ) -> np.ndarray:
-    """One row of `SENTENCE_FEATURES` per candidate in `pool`."""
-    matrix = np.stack([c.vector for c in cands])
-    cos_all = matrix @ qvec
-    cos = cos_all[pool]
+    """One row of `SENTENCE_FEATURES` per candidate in `pool`; `closeness`: every candidate's cosine to the question."""
+    cos = closeness[pool]
     order = np.argsort(-cos, kind="stable")
     cos_rank = np.empty(len(pool))
     cos_rank[order] = np.arange(len(pool))
@@ -239,7 +238,7 @@ def sentence_features(
         coverages.append(coverage)
         rank, dense = chunk_of(cand)
         lowered = {w for w in words(cand.text)}
-        neighbours = [cos_all[j] for j in win if j != i]
+        neighbours = [closeness[j] for j in win if j != i]
         rows.append(
             [
                 float(cos[k]),

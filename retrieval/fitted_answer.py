@@ -67,10 +67,6 @@ class Evidence:
     threshold: float = 0.5
 
     @property
-    def pool_docs(self) -> list[str]:
-        return [self.cands[i].doc_id for i in self.pool]
-
-    @property
     def best(self) -> int:
         """Index into `cands` of the best-scored sentence."""
         return self.pool[int(np.argmax(self.scores))]
@@ -127,12 +123,13 @@ class FittedAnswerer:
             info = dataclasses.replace(info, counted=None, role=None)
         cands = candidates_from(sentences, self.corpus_language)
         qvec = np.asarray(list(query_vector), dtype=np.float32)
-        pool = candidate_pool(cands, docs, qvec)
+        closeness = np.stack([c.vector for c in cands]) @ qvec if cands else np.zeros(0)
+        pool = candidate_pool(cands, docs, closeness)
         if not pool:
             return None
         q = query_terms(info, self.corpus_language, self.idf, self.known)
         avg = float(np.mean([cands[i].n_words for i in pool]))
-        x = sentence_features(info, q, cands, pool, docs, qvec=qvec, avg_words=avg)
+        x = sentence_features(info, q, cands, pool, docs, closeness=closeness, avg_words=avg)
         return Evidence(info, q, cands, pool, x, doc_stats(q, cands))
 
     def judge(self, found: Evidence, params: AnswerParams | None = None) -> Evidence:
@@ -276,8 +273,9 @@ def spoken_by(cands: list[Candidate], i: int, person: str) -> bool:
     that opens or closes the quote it belongs to?"""
     surname = person.rsplit(maxsplit=1)[-1].lower()
     cand = cands[i]
-    if _speaker(cand.text) is not None:
-        return surname in (_speaker(cand.text) or "").lower()
+    own = _speaker(cand.text)
+    if own is not None:
+        return surname in own.lower()
     for j in (i + 1, i - 1):
         if 0 <= j < len(cands) and cands[j].doc_id == cand.doc_id:
             quoted = _QUOTE_START.match(cand.text) or _QUOTE_START.match(cands[j].text)
