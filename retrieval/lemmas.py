@@ -14,7 +14,7 @@ from collections.abc import Set as AbstractSet
 
 import simplemma
 
-from retrieval.text import STOPWORDS, words
+from retrieval.text import STOPWORDS, stem, words
 from retrieval.types import Language
 
 _MIN_PART = 4  # the shortest compound part that counts: "job" would match far too much
@@ -42,14 +42,15 @@ def lemma(word: str, language: Language) -> str:
     """The dictionary form of one lower-cased word; an unknown Danish compound gets its known head's lemma."""
     if word.isdigit() or len(word) < 3:
         return word
+    # Lower-cased: the dictionary gives names capitalised ("rudersdals" -> "Rudersdal"), the question's words are not.
     if simplemma.is_known(word, lang=language):
-        return str(simplemma.lemmatize(word, lang=language))
+        return str(simplemma.lemmatize(word, lang=language)).lower()
     if language == "da":  # "jobcentrene" -> "jobcenter": lemmatise the longest known tail
         for cut in range(_MIN_PART - 1, len(word) - _MIN_PART + 1):
             head = word[cut:]
             if simplemma.is_known(head, lang="da"):
-                return word[:cut] + str(simplemma.lemmatize(head, lang="da"))
-    return str(simplemma.lemmatize(word, lang=language))
+                return word[:cut] + str(simplemma.lemmatize(head, lang="da")).lower()
+    return str(simplemma.lemmatize(word, lang=language)).lower()
 
 
 def content_lemmas(text: str, language: Language) -> list[str]:
@@ -77,3 +78,14 @@ def part_match(term: str, lemmas: AbstractSet[str]) -> float:
         if "-" in other and term in other.split("-"):
             return 0.8
     return 0.0
+
+
+def in_vocabulary(term: str, vocab: AbstractSet[str]) -> bool:
+    """Is a lemma in a corpus whose words are keyed by Snowball stem (the lexical index's `doc_freq`): whole, or
+    as a compound whose head or modifier the corpus uses on its own ("regelforenkling": "forenkling")?"""
+    key = stem(term)
+    if key in vocab or term in vocab:
+        return True
+    if len(key) < _MIN_PART:
+        return False
+    return any(key[j:] in vocab or key[:-j] in vocab for j in range(1, len(key) - _MIN_PART + 1))

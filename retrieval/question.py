@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from retrieval.lemmas import content_lemmas, detect_language, lemma
-from retrieval.text import content_terms, names_in, stem
+from retrieval.text import STOPWORDS, content_terms, names_in, stem
 from retrieval.types import Language
 
 AnswerType = Literal["money", "age", "number", "duration", "date", "person", "name", "place", "any"]
@@ -147,7 +147,8 @@ def lemma_view(info: QuestionInfo) -> QuestionInfo:
         info,
         terms=terms,
         category_terms=[lemma(w, info.language) for w in _CATEGORY.findall(lowered)],
-        counted=next((lemma(w, info.language) for w in _COUNTED.findall(lowered)), None),
+        # "hvor mange af ...": a function word is no counted noun
+        counted=next((lemma(w, info.language) for w in _COUNTED.findall(lowered) if w not in STOPWORDS), None),
         role=next((t for t in terms if t not in name_words and not t.isdigit()), None)
         if info.answer_type == "person"
         else None,

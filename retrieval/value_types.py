@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from retrieval.lemmas import content_lemmas, part_match
+from retrieval.lemmas import content_lemmas, lemma, part_match
 from retrieval.question import AnswerType, QuestionInfo
 from retrieval.text import names_in, words
 
@@ -131,9 +131,12 @@ def has_type(info: QuestionInfo, text: str, asked: set[str]) -> float:
         return 1.0 if _DURATION.search(lowered) else 0.0
     if kind == "date":
         return 1.0 if any(m not in asked for m in _DATE_WORDS.findall(lowered)) else 0.0
+    def given(word: str) -> bool:  # "Rudersdals" gives "Rudersdal": as written or as its lemma
+        return word in asked or lemma(word, info.language) in asked
+
     if kind == "place":
-        return 1.0 if any(w.lower() not in asked for w in _PLACE.findall(text)) else 0.0
-    new_names = [n for n in names_in(text) if not set(words(n)) <= asked]
+        return 1.0 if any(not given(w.lower()) for w in _PLACE.findall(text)) else 0.0
+    new_names = [n for n in names_in(text) if not all(given(w) for w in words(n))]
     if kind == "person":
         people = [n for n in new_names if _is_person(n)]
         role_ok = info.role is None or part_match(info.role, set(content_lemmas(text, info.language))) > 0
@@ -141,7 +144,7 @@ def has_type(info: QuestionInfo, text: str, asked: set[str]) -> float:
             return 1.0
         # "Hvem er Troels Lund Poulsen?" asks about the named person: a sentence about them will do.
         about_name = info.names and all(t in asked for t in info.terms)
-        return 1.0 if about_name and any(w in asked for n in names_in(text) for w in words(n)) else 0.0
+        return 1.0 if about_name and any(given(w) for n in names_in(text) for w in words(n)) else 0.0
     return 1.0 if new_names else 0.0
 
 
