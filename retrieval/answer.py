@@ -3,37 +3,30 @@
 No language model. The hard part is not finding the article but choosing the sentence and refusing near misses,
 so a sentence must (1) be close to the question, (2) contain the question's key words nearby, and (3) hold the kind
 of value the question asks for (a number, a date, a name) that the question does not already contain.
+Words are matched as simplemma lemmas, Danish compounds by their parts (`retrieval.lemmas`), as the fitted answerer
+does; the question's terms, their rarity and presence come from the same `query_terms`, the value types from
+`retrieval.value_types`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from bisect import bisect_left
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from langchain_core.documents import Document
 
+from retrieval.features import query_terms, sentence_lemmas
+from retrieval.lemmas import content_lemmas, in_vocabulary, lemma, part_match
 from retrieval.lexical import LexicalIndex
-from retrieval.question import AnswerType, QuestionInfo
-from retrieval.replies import citation, metadata_answer, refuse
-from retrieval.text import STOPWORDS, names_in, stem, words
+from retrieval.question import QuestionInfo, lemma_view
+from retrieval.replies import Quote, compose, metadata_answer, refuse
+from retrieval.text import STOPWORDS, stem, words
 from retrieval.types import Answer, Language
-from retrieval.value_types import (  # general vocabulary of value types, shared with the fitted answerer
-    _AGE,
-    _DATE_WORDS,
-    _DURATION,
-    _INSTITUTION_WORDS,
-    _MONEY,
-    _MONTHS,
-    _NUMBER,
-    _NUMBER_WORDS,
-    _PLACE,
-    _TOKEN,
-    _YEAR,
-)
+from retrieval.value_types import has_type
 
 MAX_WORDS = 60
 ANSWER_DOCS = 3  # the articles of the best-ranked chunks whose sentences are read
@@ -49,7 +42,7 @@ class Candidate:
     text: str
     vector: np.ndarray
     meta: dict[str, Any]
-    terms: set[str]
+    terms: frozenset[str]  # lemmas of its content words
     score: float = 0.0
     dense: float = 0.0
     coverage: float = 0.0
@@ -78,51 +71,25 @@ class ExtractiveAnswerer:
         self.lexical = lexical
         self.corpus_language = corpus_language
         self.tuning = tuning or Tuning()
-        self._vocab = sorted(lexical.doc_freq)
-        self._vocab_set = set(self._vocab)
+        self._vocab = set(lexical.doc_freq)
 
     # -- term matching -------------------------------------------------------------------------------------------
 
     def known(self, term: str) -> bool:
-        """Is the term in the corpus, whole or as part of a compound word?"""
-        if term in self._vocab_set:
-            return True
-        if len(term) < 4:
-            return False
-        # Another form of the same word ("repræsenterer" / "repræsentanter") shares a long prefix.
-        prefix = term[: max(6, len(term) - 2)]
-        i = bisect_left(self._vocab, prefix)
-        if i < len(self._vocab) and self._vocab[i].startswith(prefix):
-            return True
-        # A compound ("regelforenkling") whose head or modifier the articles use on its own.
-        return any(
-            term[j:] in self._vocab_set or term[:-j] in self._vocab_set for j in range(1, len(term) - 3)
-        )
+        """Is the lemma in the corpus, whole, as a compound of its words, or as a part of one of its compounds?"""
+        return in_vocabulary(term, self._vocab) or part_match(stem(term), self._vocab) > 0
 
-    @staticmethod
-    def match(term: str, terms: set[str]) -> float:
-        if term in terms:
-            return 1.0
-        if len(term) >= 4:
-            for other in terms:
-                if len(other) >= 4 and (other.endswith(term) or term.endswith(other)):
-                    return 0.7  # the head of a compound: "holdt" / "afholdes"
-                if len(term) >= 5 and len(other) >= 5 and (term in other or other in term):
-                    return 0.7
-        return 0.0
+    match = staticmethod(part_match)
 
-    def unknown_share(self, info: QuestionInfo, unknown: list[str]) -> float:
-        weights = self.weights(info.terms)  # an unknown term gets the weight of the rarest
-        return sum(weights[t] for t in unknown) / (sum(weights.values()) or 1.0)
-
-    def weights(self, terms: list[str]) -> dict[str, float]:
-        return {t: self.lexical.idf(t) for t in terms}
+    def idf(self, term: str) -> float:
+        """Rarity of a lemma; the lexical index keys words by their stem."""
+        return self.lexical.idf(stem(term))
 
     def coverage(
         self,
         weights: dict[str, float],
-        terms: set[str],
-        background: set[str] | None = None,
+        terms: AbstractSet[str],
+        background: AbstractSet[str] | None = None,
         bonus: frozenset[str] = frozenset(),
     ) -> float:
         """Weighted share of the question's terms found in `terms` (half credit for `background`, the rest
@@ -157,11 +124,12 @@ class ExtractiveAnswerer:
         if not candidates:
             return self.refuse(info, "no sentences")
         chosen, reason = self._choose(
-            info, candidates, docs, np.asarray(query_vector, dtype=np.float32), context
+            lemma_view(info), candidates, docs, np.asarray(query_vector, dtype=np.float32), context
         )
         if not chosen:
             return self.refuse(info, reason)
-        return self._compose(info, chosen, chunks, docs)
+        quotes = [Quote(c.doc_id, c.start, c.end, c.start, c.end) for c in chosen]
+        return compose(info, quotes, chunks, docs, self.corpus_language)
 
     def refuse(self, info: QuestionInfo, reason: str) -> Answer:
         return refuse(info, reason)
@@ -183,7 +151,7 @@ class ExtractiveAnswerer:
                     text=text or "",
                     vector=np.asarray(vector, dtype=np.float32),
                     meta=meta,
-                    terms={stem(w) for w in words(text or "") if w not in STOPWORDS},
+                    terms=sentence_lemmas(text or "", self.corpus_language),
                 )
             )
         out.sort(key=lambda c: (c.doc_id, c.start))
@@ -196,13 +164,19 @@ class ExtractiveAnswerer:
         same_language = info.language == self.corpus_language
         if not same_language:  # the counted noun or role of an English question will not be in Danish text
             info = dataclasses.replace(info, counted=None, role=None)
-        weights = self.weights(info.terms)
+        q = query_terms(info, self.corpus_language, self.idf, self.known)
+        weights = dict(zip(q.terms, (float(w) for w in q.weights), strict=True)) if same_language else {}
+        known = dict(zip(q.terms, (bool(k) for k in q.known), strict=True))
+        # What the answer must add to, not repeat: the question's names (as written and as lemmas) and numbers.
+        asked = set(q.names) | {lemma(w, self.corpus_language) for w in q.names} | set(q.numbers)
         # "hvilket parti": the answer names a party, it need not say "parti"
         bonus = frozenset(info.category_terms)
         doc_terms: dict[str, set[str]] = {}
         for cand in cands:
             doc_terms.setdefault(cand.doc_id, set()).update(cand.terms)
-        context_weights = self.weights([s for s in (stem(w) for w in words(context)) if s not in weights])
+        context_weights = {
+            t: self.idf(t) for t in content_lemmas(context, self.corpus_language) if t not in weights
+        }
         matrix = np.stack([c.vector for c in cands])
         dense = matrix @ qvec
         lo, hi = float(dense.min()), float(dense.max())
@@ -222,7 +196,7 @@ class ExtractiveAnswerer:
                 t.w_dense * (cand.dense - lo) / (hi - lo + 1e-6)
                 + t.w_lexical * lexical
                 + t.w_window * window_lex
-                + t.w_type * _has_type(info, cand.text)
+                + t.w_type * has_type(info, cand.text, asked)
                 + t.w_chunk * (1.0 / (1 + rank) if rank is not None else 0.0)
                 + t.w_context * self.coverage(context_weights, window_terms)
                 - (0.6 if len(cand.text.split()) < 5 else 0.0)
@@ -230,7 +204,9 @@ class ExtractiveAnswerer:
         best_i = max(range(len(cands)), key=lambda i: cands[i].score)
         best = cands[best_i]
         window = _window(cands, best_i)
-        reason = self._unsupported(info, best, window, same_language)
+        reason = self._unsupported(
+            info, best, window, same_language, weights=weights, known=known, asked=asked
+        )
         if reason:
             return [], reason
         chosen = [best]
@@ -256,83 +232,51 @@ class ExtractiveAnswerer:
                 and gains[id(runner)] >= 0.5
                 and runner.score >= 0.6 * best.score
                 and words_used + len(runner.text.split()) <= MAX_WORDS
-                and _has_type(info, runner.text)
+                and has_type(info, runner.text, asked)
             ):
                 chosen.append(runner)
         return chosen, ""
 
     def _unsupported(
-        self, info: QuestionInfo, best: Candidate, window: list[Candidate], same_language: bool
+        self,
+        info: QuestionInfo,
+        best: Candidate,
+        window: list[Candidate],
+        same_language: bool,
+        *,
+        weights: dict[str, float],
+        known: dict[str, bool],
+        asked: set[str],
     ) -> str:
         """Why the evidence does not hold what the question asks for ("" when it does): refuses near misses."""
         t = self.tuning
         if same_language:
-            unknown = [t for t in info.terms if t not in info.category_terms and not self.known(t)]
+            unknown = [t for t in weights if t not in info.category_terms and not known.get(t, True)]
             # An unknown word the question is about ("Hvad koster ...") means the articles cannot answer it;
             # an unknown describing word ("den mangeårige fagforeningsmand X") is tolerated in small measure.
-            if unknown and (info.focus in unknown or self.unknown_share(info, unknown) > t.max_unknown_share):
+            share = sum(weights[u] for u in unknown) / (sum(weights.values()) or 1.0)
+            if unknown and (info.focus in unknown or share > t.max_unknown_share):
                 return f"not in the articles: {', '.join(unknown)}"
             if best.coverage < t.min_coverage:
                 return f"question covered {best.coverage:.2f} < {t.min_coverage}"
         else:
             unknown = [
-                w
-                for name in info.names
-                for w in words(name)
-                if w not in STOPWORDS and not self.known(stem(w))
+                w for name in info.names for w in words(name) if w not in STOPWORDS and not self.known(w)
             ]
             if unknown:
                 return f"not in the articles: {', '.join(unknown)}"
             if best.dense < t.min_dense_foreign:
                 return f"similarity {best.dense:.2f} < {t.min_dense_foreign}"
-        if not any(_has_type(info, c.text) for c in window):
+        if not any(has_type(info, c.text, asked) for c in window):
             return f"no {info.answer_type} in the best passage"
         return ""
-
-    def _compose(
-        self, info: QuestionInfo, chosen: list[Candidate], chunks: dict[str, Any], docs: list[Document]
-    ) -> Answer:
-        chosen = sorted(chosen, key=lambda c: (c.doc_id, c.start))
-        by_doc: dict[str, list[tuple[str, str, int, int, dict[str, Any]]]] = {}
-        for cid, text, raw_meta in zip(chunks["ids"], chunks["documents"], chunks["metadatas"], strict=True):
-            meta = dict(raw_meta or {})
-            if meta.get("kind") == "body":
-                by_doc.setdefault(str(meta["doc_id"]), []).append(
-                    (cid, text or "", int(meta["start"]), int(meta["end"]), meta)
-                )
-        ranked = [str(d.metadata.get("chunk_id", d.id)) for d in docs]
-        numbers: dict[str, int] = {}
-        spans: dict[str, tuple[int, int, str, int, dict[str, Any]]] = {}
-        pieces = []
-        for cand in chosen:
-            containing = [c for c in by_doc.get(cand.doc_id, []) if c[2] <= cand.start and cand.end <= c[3]]
-            if not containing:
-                continue
-            containing.sort(key=lambda c: ranked.index(c[0]) if c[0] in ranked else len(ranked) + c[2])
-            cid, ctext, cstart, _cend, cmeta = containing[0]
-            n = numbers.setdefault(cid, len(numbers) + 1)
-            lo, hi = spans.get(cid, (cand.start, cand.end, ctext, cstart, cmeta))[:2]
-            spans[cid] = (min(lo, cand.start), max(hi, cand.end), ctext, cstart, cmeta)
-            pieces.append(f"{cand.text} [{n}]")
-        if not pieces:
-            return self.refuse(info, "no chunk holds the chosen sentence")
-        citations = []
-        for cid, n in numbers.items():
-            lo, hi, ctext, cstart, meta = spans[cid]
-            citations.append(citation(n, cid, meta, ctext[lo - cstart : hi - cstart]))
-        body = " ".join(pieces)
-        if info.language != self.corpus_language:
-            body = (
-                "The articles say (in Danish): " if info.language == "en" else "Artiklerne siger: "
-            ) + body
-        return Answer(
-            question=info.text, text=body, refused=False, language=info.language, citations=citations
-        )
 
     def metadata_answer(
         self, info: QuestionInfo, docs: list[Document], parts: tuple[dict[str, Any], dict[str, Any]]
     ) -> Answer:
-        return metadata_answer(info, docs, parts[0], parts[1], idf=self.lexical_idf, language=self.corpus_language)
+        return metadata_answer(
+            info, docs, parts[0], parts[1], idf=self.lexical_idf, language=self.corpus_language
+        )
 
     def lexical_idf(self, term: str) -> float:
         return self.lexical.idf(stem(term))
@@ -370,60 +314,3 @@ def _name_overlap(info: QuestionInfo, text: str) -> float:
         return 0.0
     found = {stem(w) for w in words(text)}
     return sum(stem(k) in found for k in keys) / len(keys)
-
-
-def _has_type(info: QuestionInfo, text: str) -> float:
-    """1.0 when the text holds a value of the kind asked for that the question does not already give."""
-    kind: AnswerType = info.answer_type
-    if kind == "any":
-        return 1.0
-    asked = {stem(w) for n in info.names for w in words(n)} | set(info.numbers)
-    lowered = text.lower()
-    if kind == "number":
-        return 1.0 if _numbers(info, text, asked) else 0.0
-    if kind == "money":
-        return 1.0 if _MONEY.search(text) else 0.0
-    if kind == "age":
-        return 1.0 if _AGE.search(lowered) else 0.0
-    if kind == "duration":
-        return 1.0 if _DURATION.search(lowered) else 0.0
-    if kind == "date":
-        return 1.0 if any(m not in asked for m in _DATE_WORDS.findall(lowered)) else 0.0
-    if kind == "place":
-        return 1.0 if any(stem(w) not in asked for w in _PLACE.findall(text)) else 0.0
-    new_names = [n for n in names_in(text) if not {stem(w) for w in words(n)} <= asked]
-    if kind == "person":
-        people = [n for n in new_names if _is_person(n)]
-        role_ok = info.role is None or ExtractiveAnswerer.match(info.role, {stem(w) for w in words(text)}) > 0
-        if people and role_ok:
-            return 1.0
-        # "Hvem er Troels Lund Poulsen?" asks about the named person: a sentence about them will do.
-        about_name = info.names and all(t in asked for t in info.terms)
-        return 1.0 if about_name and any(stem(w) in asked for n in names_in(text) for w in words(n)) else 0.0
-    return 1.0 if new_names else 0.0
-
-
-def _numbers(info: QuestionInfo, text: str, asked: set[str]) -> list[str]:
-    """Numbers in the text that could answer "how many": not years, not dates, not given by the question, and
-    next to the counted noun when the question names one ("hvor mange kommuner" -> "88 kommuner")."""
-    tokens = _TOKEN.findall(text)
-    found = []
-    for i, token in enumerate(tokens):
-        low = token.lower()
-        is_number = bool(_NUMBER.fullmatch(token)) or low in _NUMBER_WORDS
-        if not is_number or token in asked or _YEAR.match(token):
-            continue
-        after = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
-        if after == "." and i + 2 < len(tokens) and tokens[i + 2].lower() in _MONTHS:
-            continue  # "1. marts" is a date
-        if info.counted:
-            near = {stem(t) for t in tokens[i + 1 : i + 4]}
-            if not any(ExtractiveAnswerer.match(info.counted, {n}) for n in near):
-                continue
-        found.append(token)
-    return found
-
-
-def _is_person(name: str) -> bool:
-    parts = name.split()
-    return len(parts) >= 2 and parts[-1].lower() not in _INSTITUTION_WORDS

@@ -32,14 +32,13 @@ from retrieval.features import (
     sentence_features,
 )
 from retrieval.fitted import DEFAULT_PARAMS, AnswerParams, load_params
-from retrieval.lemmas import content_lemmas
+from retrieval.lemmas import content_lemmas, in_vocabulary
 from retrieval.lexical import LexicalIndex
 from retrieval.question import QuestionInfo, lemma_view
-from retrieval.replies import citation, metadata_answer, refuse
+from retrieval.replies import Quote, compose, metadata_answer, refuse
 from retrieval.text import stem
 from retrieval.types import Answer, Language
 
-FRAME: dict[Language, str] = {"da": "Artiklerne siger: ", "en": "The articles say (in Danish): "}
 LONG_WORDS = 40  # a longer sentence is cut to its 40-word window richest in the question's rare words
 SHORT_WORDS = 20  # a shorter one gets the next-best sentence beside it
 MAX_WORDS = 60
@@ -101,12 +100,7 @@ class FittedAnswerer:
 
     def known(self, term: str) -> bool:
         """Is the lemma in the corpus, whole or as the head or a part of a compound?"""
-        key = stem(term)
-        if key in self._vocab or term in self._vocab:
-            return True
-        if len(key) < 4:
-            return False
-        return any(key[j:] in self._vocab or key[:-j] in self._vocab for j in range(1, len(key) - 3))
+        return in_vocabulary(term, self._vocab)
 
     # -- answering ---------------------------------------------------------------------------------------------
 
@@ -173,7 +167,8 @@ class FittedAnswerer:
             found.scores = masked
         if found.probability < found.threshold:
             return self.refuse(info, f"answerability {found.probability:.2f} < {found.threshold:.2f}")
-        return self._compose(info, found, chunks, docs)
+        quotes = [Quote(c.doc_id, start, end, c.start, c.end) for c, start, end in self.chosen_spans(found)]
+        return compose(info, quotes, chunks, docs, self.corpus_language)
 
     def refuse(self, info: QuestionInfo, reason: str) -> Answer:
         return refuse(info, reason)
@@ -198,47 +193,6 @@ class FittedAnswerer:
         if extra is not None and best.n_words + extra.n_words <= MAX_WORDS:
             spans.append((extra, extra.start, extra.end))
         return spans
-
-    def _compose(
-        self, info: QuestionInfo, found: Evidence, chunks: dict[str, Any], docs: list[Document]
-    ) -> Answer:
-        spans = sorted(self.chosen_spans(found), key=lambda s: (s[0].doc_id, s[1]))
-        by_doc: dict[str, list[tuple[str, str, int, int, dict[str, Any]]]] = {}
-        for cid, text, raw_meta in zip(chunks["ids"], chunks["documents"], chunks["metadatas"], strict=True):
-            meta = dict(raw_meta or {})
-            if meta.get("kind") == "body":
-                by_doc.setdefault(str(meta["doc_id"]), []).append(
-                    (cid, text or "", int(meta["start"]), int(meta["end"]), meta)
-                )
-        ranked = [str(d.metadata.get("chunk_id", d.id)) for d in docs]
-        numbers: dict[str, int] = {}
-        quotes: dict[str, tuple[int, int, str, int, dict[str, Any]]] = {}
-        pieces = []
-        for cand, start, end in spans:
-            containing = [c for c in by_doc.get(cand.doc_id, []) if c[2] <= start and end <= c[3]]
-            if not containing:
-                continue
-            containing.sort(key=lambda c: ranked.index(c[0]) if c[0] in ranked else len(ranked) + c[2])
-            cid, ctext, cstart, _cend, cmeta = containing[0]
-            n = numbers.setdefault(cid, len(numbers) + 1)
-            lo, hi = quotes.get(cid, (start, end, ctext, cstart, cmeta))[:2]
-            quotes[cid] = (min(lo, start), max(hi, end), ctext, cstart, cmeta)
-            text = ctext[start - cstart : end - cstart]
-            if (start, end) != (cand.start, cand.end):
-                text = ("… " if start > cand.start else "") + text + (" …" if end < cand.end else "")
-            pieces.append(f"{text} [{n}]")
-        if not pieces:
-            return self.refuse(info, "no chunk holds the chosen sentence")
-        citations = [
-            citation(n, cid, quotes[cid][4], quotes[cid][2][quotes[cid][0] - quotes[cid][3] : quotes[cid][1] - quotes[cid][3]])
-            for cid, n in numbers.items()
-        ]
-        body = " ".join(pieces)
-        if info.language != self.corpus_language:
-            body = FRAME[info.language] + body
-        return Answer(
-            question=info.text, text=body, refused=False, language=info.language, citations=citations
-        )
 
     def metadata_answer(
         self, info: QuestionInfo, docs: list[Document], chunks: dict[str, Any], sentences: dict[str, Any]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.documents import Document
@@ -135,3 +136,62 @@ def human_date(value: str, language: Language) -> str:
     return f"{day.day} {_MONTHS[12 + day.month - 1].capitalize()} {day.year} ({value})"
 
 
+FRAME: dict[Language, str] = {"da": "Artiklerne siger: ", "en": "The articles say (in Danish): "}
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A stretch of an article to quote: `start`-`end`, cut from the sentence at `sentence_start`-`sentence_end`."""
+
+    doc_id: str
+    start: int
+    end: int
+    sentence_start: int
+    sentence_end: int
+
+
+def compose(
+    info: QuestionInfo,
+    quotes: list[Quote],
+    chunks: dict[str, Any],
+    docs: list[Document],
+    corpus_language: Language,
+) -> Answer:
+    """The answer quoting each stretch in reading order ("…" where a sentence is cut), each cited by the
+    best-ranked body chunk that holds it; a refusal when no chunk holds any."""
+    by_doc: dict[str, list[tuple[str, str, int, int, dict[str, Any]]]] = {}
+    for cid, text, raw_meta in zip(chunks["ids"], chunks["documents"], chunks["metadatas"], strict=True):
+        meta = dict(raw_meta or {})
+        if meta.get("kind") == "body":
+            by_doc.setdefault(str(meta["doc_id"]), []).append(
+                (cid, text or "", int(meta["start"]), int(meta["end"]), meta)
+            )
+    ranked = [str(d.metadata.get("chunk_id", d.id)) for d in docs]
+    numbers: dict[str, int] = {}
+    spans: dict[str, tuple[int, int, str, int, dict[str, Any]]] = {}
+    pieces = []
+    for quote in sorted(quotes, key=lambda q: (q.doc_id, q.start)):
+        start, end = quote.start, quote.end
+        containing = [c for c in by_doc.get(quote.doc_id, []) if c[2] <= start and end <= c[3]]
+        if not containing:
+            continue
+        containing.sort(key=lambda c: ranked.index(c[0]) if c[0] in ranked else len(ranked) + c[2])
+        cid, ctext, cstart, _cend, cmeta = containing[0]
+        n = numbers.setdefault(cid, len(numbers) + 1)
+        lo, hi = spans.get(cid, (start, end, ctext, cstart, cmeta))[:2]
+        spans[cid] = (min(lo, start), max(hi, end), ctext, cstart, cmeta)
+        text = ctext[start - cstart : end - cstart]
+        if (start, end) != (quote.sentence_start, quote.sentence_end):
+            cut_before, cut_after = start > quote.sentence_start, end < quote.sentence_end
+            text = ("… " if cut_before else "") + text + (" …" if cut_after else "")
+        pieces.append(f"{text} [{n}]")
+    if not pieces:
+        return refuse(info, "no chunk holds the chosen sentence")
+    citations = []
+    for cid, n in numbers.items():
+        lo, hi, ctext, cstart, meta = spans[cid]
+        citations.append(citation(n, cid, meta, ctext[lo - cstart : hi - cstart]))
+    body = " ".join(pieces)
+    if info.language != corpus_language:
+        body = FRAME[info.language] + body
+    return Answer(question=info.text, text=body, refused=False, language=info.language, citations=citations)
