@@ -72,11 +72,11 @@ VOLUME ["/data"]
 EXPOSE 8443
 
 # Healthy while the bot polls Telegram: it touches $KILDE_HEARTBEAT_FILE after every successful long poll
-# (about every 10 s), and `python -m bot.health` (standard library only, ~50 ms) fails once that is older than
+# (about every 10 s), and `python -m bot.telegram.health` (standard library only, ~50 ms) fails once that is older than
 # 120 s. The heartbeat lives in the container, not in the /data volume, so an old one cannot vouch for a new
 # bot. The start period covers indexing a changed corpus and the bot's retries while Telegram is unreachable.
 # (A one-off `docker run … kilde chat` writes no heartbeat: add --no-healthcheck there, or ignore its status.)
 HEALTHCHECK --interval=30s --timeout=10s --start-period=180s --retries=3 \
-    CMD ["python", "-m", "bot.health"]
+    CMD ["python", "-m", "bot.telegram.health"]
 
 CMD ["kilde", "bot"]

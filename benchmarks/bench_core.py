@@ -21,7 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrieval.ingest import ingest  # noqa: E402
+from retrieval.index.ingest import ingest  # noqa: E402
 from retrieval.service import build_embeddings, build_service  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
 from retrieval.types import Turn  # noqa: E402

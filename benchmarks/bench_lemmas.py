@@ -3,7 +3,7 @@
     uv run python benchmarks/bench_lemmas.py
 
 Ways: Snowball stems alone; Snowball after the hand-written irregular-verb table (the first answerer's `stem`);
-simplemma lemmas; simplemma lemmas plus compound parts (`retrieval.lemmas.part_match`). Questions: the project's
+simplemma lemmas; simplemma lemmas plus compound parts (`retrieval.answering.language.part_match`). Questions: the project's
 tuning prompts (Danish, over corpus/) and the SQuAD set (English, over its articles). Only answerable
 same-language questions count. Prints the share of question words found, per set and way.
 """
@@ -19,9 +19,9 @@ sys.path.insert(0, str(ROOT))
 
 import Stemmer  # noqa: E402
 
-from retrieval.documents import load_articles  # noqa: E402
-from retrieval.evaluation import load_cases  # noqa: E402
-from retrieval.lemmas import detect_language, lemma, part_match  # noqa: E402
+from retrieval.answering.language import detect_language, lemma, part_match  # noqa: E402
+from retrieval.evaluation.runner import load_cases  # noqa: E402
+from retrieval.index.articles import load_articles  # noqa: E402
 from retrieval.text import STOPWORDS, words  # noqa: E402
 from retrieval.text import lemma as irregular  # noqa: E402
 

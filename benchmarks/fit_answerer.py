@@ -8,7 +8,7 @@ unanswerable near misses) and ../shared/eval/squad-more (answerable only: used f
 or the refusal model would learn "which article"), and the project's Danish tuning prompts over corpus/.
 Each set is indexed once into `--work` with the real embedder (the embedding cache makes reruns quick); the
 candidates and their features are cached there too. Cross-validation leaves one article out at a time.
-Writes retrieval/answer_params.json with its provenance (files and hashes, date, figures).
+Writes retrieval/answering/answer_params.json with its provenance (files and hashes, date, figures).
 """
 
 from __future__ import annotations
@@ -31,9 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from langchain_core.documents import Document  # noqa: E402
 
-from retrieval.answer import ANSWER_DOCS  # noqa: E402
-from retrieval.evaluation import Case, load_cases  # noqa: E402
-from retrieval.features import (  # noqa: E402
+from retrieval.answering.extractive import ANSWER_DOCS  # noqa: E402
+from retrieval.answering.features import (  # noqa: E402
     ANSWERABILITY_FEATURES,
     SENTENCE_FEATURES,
     answerability_features,
@@ -41,10 +40,11 @@ from retrieval.features import (  # noqa: E402
     sentence_features,
     window,
 )
-from retrieval.fitted import DEFAULT_PARAMS, AnswerParams, Linear, Models  # noqa: E402
-from retrieval.fitted_answer import Evidence, FittedAnswerer  # noqa: E402
-from retrieval.question import analyse  # noqa: E402
-from retrieval.search import condense  # noqa: E402
+from retrieval.answering.fitted import Evidence, FittedAnswerer  # noqa: E402
+from retrieval.answering.parameters import DEFAULT_PARAMS, AnswerParams, Linear, Models  # noqa: E402
+from retrieval.answering.question import analyse  # noqa: E402
+from retrieval.evaluation.runner import Case, load_cases  # noqa: E402
+from retrieval.index.search import condense  # noqa: E402
 from retrieval.service import Service  # noqa: E402
 from retrieval.types import Turn  # noqa: E402
 
@@ -82,7 +82,7 @@ class Record:
 
 
 def _service(dataset: Dataset, work: Path) -> Service:
-    from bot.cli import run_ingest
+    from bot.cli.indexing import run_ingest
     from retrieval.service import build_service
     from retrieval.settings import Settings
 

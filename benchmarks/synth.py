@@ -31,10 +31,10 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrieval.chunking import article_sentences, chunk_article  # noqa: E402
-from retrieval.documents import Article, load_articles  # noqa: E402
+from retrieval.index.articles import Article, load_articles  # noqa: E402
+from retrieval.index.chunks import article_sentences, chunk_article  # noqa: E402
+from retrieval.index.tokens import count_tokens  # noqa: E402
 from retrieval.text import STOPWORDS  # noqa: E402
-from retrieval.tokens import count_tokens  # noqa: E402
 
 CORPUS = ROOT / "corpus"
 PROMPTS = ROOT / "tests" / "prompts"
@@ -210,7 +210,7 @@ def needle_test(prompts: Path = PROMPTS) -> Callable[[str], bool]:
     """Whether a real sentence restates a test prompt's answer: it holds one of the prompt's expected strings
     (`must_include`) or at least 60% of a question's content words. A needle-free corpus leaves those out, so
     its distractors are on the same topics without stating the same facts about other names."""
-    from retrieval.lexical import terms
+    from retrieval.index.lexical import terms
 
     expected: set[str] = set()
     questions: list[set[str]] = []
@@ -328,7 +328,7 @@ def make_article(
 
 
 def count_chunks(path: Path, text: str) -> int:
-    from retrieval.documents import parse_article
+    from retrieval.index.articles import parse_article
 
     return len(chunk_article(parse_article(path, text.encode()), CHUNK_TOKENS, OVERLAP_TOKENS))
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
-from retrieval.corpus import indexed_corpus
-from retrieval.datadir import is_writable
 from retrieval.errors import KildeError
-from retrieval.ingest import corpus_fingerprint, ingest
+from retrieval.index.corpus import indexed_corpus
+from retrieval.index.datadir import is_writable
+from retrieval.index.ingest import corpus_fingerprint, ingest
+from retrieval.index.store import IngestReport, read_state
 from retrieval.service import Service, build_embeddings, build_generator, build_service
 from retrieval.settings import Settings
-from retrieval.store import IngestReport, read_state
 from retrieval.types import Answer, DocumentInfo, Generator, Turn
 
 Notify = Callable[[str], None]

@@ -14,17 +14,17 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from retrieval.answer import ANSWER_DOCS, ExtractiveAnswerer
-from retrieval.embeddings import make_embeddings
+from retrieval.answering.extractive import ANSWER_DOCS, ExtractiveAnswerer
+from retrieval.answering.fitted import FittedAnswerer
+from retrieval.answering.language import detect_language
+from retrieval.answering.parameters import DEFAULT_PARAMS
+from retrieval.answering.question import analyse
 from retrieval.errors import UsageError
-from retrieval.fitted import DEFAULT_PARAMS
-from retrieval.fitted_answer import FittedAnswerer
-from retrieval.lemmas import detect_language
-from retrieval.lexical import LEXICAL_VERSION, LexicalIndex
-from retrieval.question import analyse
-from retrieval.search import HybridRetriever, Query, condense
+from retrieval.index.embeddings import make_embeddings
+from retrieval.index.lexical import LEXICAL_VERSION, LexicalIndex
+from retrieval.index.search import HybridRetriever, Query, condense
+from retrieval.index.store import Index, open_client, store_errors
 from retrieval.settings import Settings
-from retrieval.store import Index, open_client, store_errors
 from retrieval.types import Answer, DocumentInfo, Generator, Retrieved, Turn
 
 _CONTROL = {c: None for c in range(32) if c not in (9, 10)} | {127: None}
@@ -185,7 +185,7 @@ def build_generator(settings: Settings) -> Generator | None:
     """The language-model answerer when `KILDE_LLM_BASE_URL` is set; otherwise None (extractive answers)."""
     if not settings.llm_base_url:
         return None
-    from retrieval.generate import build_llm_generator
+    from retrieval.answering.generated import build_llm_generator
 
     generator: Generator = build_llm_generator(settings)
     return generator

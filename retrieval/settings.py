@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     heartbeat_file: Path | None = Field(
         None,
         description="The bot touches this file after every successful poll of Telegram; "
-        "`python -m bot.health` checks its age (the container's health check).",
+        "`python -m bot.telegram.health` checks its age (the container's health check).",
     )
 
     @field_validator("telegram_allowed_ids", mode="before")

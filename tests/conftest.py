@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.embeddings import make_embeddings
-from retrieval.ingest import ingest
+from retrieval.index.embeddings import make_embeddings
+from retrieval.index.ingest import ingest
 from retrieval.service import Service, build_service
 from retrieval.settings import PROJECT_ROOT, Settings
 

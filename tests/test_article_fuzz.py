@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.documents import load_articles
-from retrieval.embeddings import FakeEmbeddings
-from retrieval.ingest import ingest
+from retrieval.index.articles import load_articles
+from retrieval.index.embeddings import FakeEmbeddings
+from retrieval.index.ingest import ingest
 from retrieval.settings import Settings
 
 KEYS = ["title", "date", "author", "url", "publisher", "tags", "x", "? [a]", "'q'", "&k key", "<<"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from retrieval.features import Candidate
-from retrieval.fitted_answer import attribution_target, spoken_by
-from retrieval.question import analyse
+from retrieval.answering.features import Candidate
+from retrieval.answering.fitted import attribution_target, spoken_by
+from retrieval.answering.question import analyse
 
 
 def _cands(*texts: str) -> list[Candidate]:

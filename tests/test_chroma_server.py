@@ -21,13 +21,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
-from retrieval import embeddings as embeddings_module
-from retrieval.chunking import chunk_article, sentence_records
-from retrieval.documents import load_articles
-from retrieval.embeddings import FakeEmbeddings
+from bot.cli.main import cli
 from retrieval.errors import StoreError
-from retrieval.ingest import ingest
+from retrieval.index import embeddings as embeddings_module
+from retrieval.index.articles import load_articles
+from retrieval.index.chunks import chunk_article, sentence_records
+from retrieval.index.embeddings import FakeEmbeddings
+from retrieval.index.ingest import ingest
 from retrieval.service import build_embeddings, open_index
 from retrieval.settings import PROJECT_ROOT, Settings
 from tests.conftest import CORPUS
@@ -147,7 +147,7 @@ def test_ingest_ask_and_chat_against_the_server(
     assert "Pia Lund Jeppesen" in answer["answer"]
     assert answer["citations"][0]["doc_id"] == "velfaerdskommuner-hk-kommunal"
 
-    # The chat in a process of its own (bot.terminal binds sys.stdin when first imported).
+    # The chat in a process of its own (bot.terminal.chat binds sys.stdin when first imported).
     chat = subprocess.run(
         [sys.executable, "-m", "bot", "--data-dir", data, "chat"],
         input="Hvem er Troels Lund Poulsen?\n",
@@ -246,7 +246,7 @@ def test_an_unreachable_server_is_one_line(
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:notaport", "ftp://host:21", "http://user:s3cret@:80"])
 def test_a_malformed_url_is_one_line(tmp_path: Path, url: str) -> None:
-    from retrieval.store import open_client
+    from retrieval.index.store import open_client
 
     settings = Settings(data_dir=tmp_path, embedder="fake", chroma_url=url)
     with pytest.raises(StoreError, match="not a url") as caught:

@@ -1,9 +1,9 @@
 from itertools import pairwise
 from pathlib import Path
 
-from retrieval.chunking import chunk_article, sentence_records
-from retrieval.documents import load_articles
-from retrieval.tokens import count_tokens, get_encoding
+from retrieval.index.articles import load_articles
+from retrieval.index.chunks import chunk_article, sentence_records
+from retrieval.index.tokens import count_tokens, get_encoding
 from tests.conftest import CORPUS
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-import bot.telegram_liveness as liveness
-from bot.health import heartbeat_age
+import bot.telegram.liveness as liveness
+from bot.telegram.health import heartbeat_age
 from retrieval.settings import PROJECT_ROOT, Settings
 from tests.fakes.telegram_server import FakeTelegramServer
 from tests.test_telegram import ALICE, TOKEN, FakeService, running
@@ -92,7 +92,7 @@ def test_the_bot_waits_for_a_healthy_chroma() -> None:
 
 def test_the_bot_image_checks_its_heartbeat() -> None:
     healthcheck = re.search(r"^HEALTHCHECK .*?CMD (\[.*?\])$", DOCKERFILE, re.MULTILINE | re.DOTALL)
-    assert healthcheck and healthcheck.group(1) == '["python", "-m", "bot.health"]'
+    assert healthcheck and healthcheck.group(1) == '["python", "-m", "bot.telegram.health"]'
     assert re.search(r"KILDE_HEARTBEAT_FILE=/tmp/\S+", DOCKERFILE)  # in the container, not the /data volume
     assert "healthcheck" not in COMPOSE["services"]["bot"]  # compose keeps the image's check
 
@@ -102,7 +102,7 @@ def health(heartbeat: Path | None) -> subprocess.CompletedProcess[str]:
     if heartbeat is not None:
         env["KILDE_HEARTBEAT_FILE"] = str(heartbeat)
     return subprocess.run(
-        [sys.executable, "-m", "bot.health"],
+        [sys.executable, "-m", "bot.telegram.health"],
         capture_output=True,
         text=True,
         env=env,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from bot.cli import cli
-from retrieval.embeddings import FakeEmbeddings
+from bot.cli.main import cli
+from retrieval.index.embeddings import FakeEmbeddings
 from retrieval.service import open_index
 from retrieval.settings import Settings
 

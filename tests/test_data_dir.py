@@ -13,9 +13,9 @@ import pytest
 from chromadb.api.shared_system_client import SharedSystemClient
 from click.testing import CliRunner, Result
 
-from bot.cli import cli
-from retrieval import embeddings as embeddings_module
-from retrieval import ingest as ingest_module
+from bot.cli.main import cli
+from retrieval.index import embeddings as embeddings_module
+from retrieval.index import ingest as ingest_module
 
 QUESTION = "Hvem er næstformand i HK Kommunal?"
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.documents import ArticleError, load_articles, parse_article
+from retrieval.index.articles import ArticleError, load_articles, parse_article
 
 
 def test_front_matter_fields(tmp_path: Path) -> None:
@@ -108,8 +108,7 @@ def test_huge_front_matter_is_refused(tmp_path: Path) -> None:
 
 
 def test_any_unexpected_failure_is_a_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from retrieval import documents
-
+    from retrieval.index import articles as documents
     def boom(path: Path, raw: bytes) -> documents.Article:
         if path.name == "bad.md":
             raise MemoryError
@@ -174,8 +173,8 @@ def test_a_lone_surrogate_in_front_matter_is_replaced_not_fatal(tmp_path: Path) 
 
 def test_an_article_replaced_by_a_link_out_of_the_corpus_leaves_the_index(tmp_path: Path) -> None:
     """A broken file keeps what the index had for it; a link out of the corpus must not (an older kilde followed it)."""
-    from retrieval.embeddings import FakeEmbeddings
-    from retrieval.ingest import ingest
+    from retrieval.index.embeddings import FakeEmbeddings
+    from retrieval.index.ingest import ingest
     from retrieval.settings import Settings
 
     corpus = tmp_path / "corpus"

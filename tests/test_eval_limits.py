@@ -10,11 +10,18 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import bot.cli_eval as cli_eval
-from bot.cli import cli
+import bot.cli.evaluate as cli_eval
+from bot.cli.main import cli
 from retrieval.errors import UsageError
-from retrieval.eval_limits import ALL, Threshold, check_limits, check_scopes, check_threshold, load_floors
-from retrieval.evaluation import Evaluation
+from retrieval.evaluation.limits import (
+    ALL,
+    Threshold,
+    check_limits,
+    check_scopes,
+    check_threshold,
+    load_floors,
+)
+from retrieval.evaluation.runner import Evaluation
 from tests.test_evaluation import GOOD, FakeService, good_service, hand_made, write
 
 HELDOUT = GOOD.replace("q1", "h1").replace("q2", "h2").replace("Hvem er næstformand", "Hvem er formand")
@@ -253,7 +260,7 @@ def test_corpus_with_unknown_sources_exits_2(tmp_path: Path, monkeypatch: pytest
 
 
 def test_the_ci_floors_cover_every_bundled_prompt_file() -> None:
-    from retrieval.evaluation import load_cases
+    from retrieval.evaluation.runner import load_cases
     from retrieval.settings import PROJECT_ROOT
     from tests.test_evaluation import PROMPTS
 
@@ -265,8 +272,8 @@ def test_the_ci_floors_cover_every_bundled_prompt_file() -> None:
 def test_the_terminal_lists_only_missed_limits_when_there_are_many() -> None:
     from rich.console import Console
 
-    from retrieval.eval_limits import ThresholdResult
-    from retrieval.eval_report import thresholds_table
+    from retrieval.evaluation.limits import ThresholdResult
+    from retrieval.evaluation.reports import thresholds_table
 
     met = [ThresholdResult(Threshold("overall", 0.5, "min", s), 0.6) for s in ("dev", "heldout") * 7]
     assert thresholds_table(met) == "Limits (dev, heldout): 14 of 14 met"

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from retrieval.eval_report import render_html, render_markdown
-from retrieval.evaluation import (
+from retrieval.evaluation.reports import render_html, render_markdown
+from retrieval.evaluation.runner import (
     Case,
     CaseResult,
     Evaluation,
@@ -202,10 +202,10 @@ def test_a_sample_is_the_same_for_a_seed_and_keeps_file_order() -> None:
 
 
 def test_the_baseline_cites_whole_chunks_so_its_facts_are_cited() -> None:
-    from benchmarks.baseline import TutorialBaseline
-    from retrieval.documents import load_articles
-    from retrieval.embeddings import make_embeddings
-    from retrieval.evaluation import evaluate, load_cases
+    from retrieval.evaluation.baseline import TutorialBaseline
+    from retrieval.evaluation.runner import evaluate, load_cases
+    from retrieval.index.articles import load_articles
+    from retrieval.index.embeddings import make_embeddings
     from tests.conftest import CORPUS
     from tests.test_evaluation import PROMPTS
 

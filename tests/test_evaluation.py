@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import bot.cli_eval as cli_eval
-from bot.cli import cli
+import bot.cli.evaluate as cli_eval
+from bot.cli.main import cli
 from retrieval.errors import ModelError, UsageError
-from retrieval.eval_limits import Threshold, check_thresholds
-from retrieval.eval_report import render_html, render_markdown
-from retrieval.evaluation import (
+from retrieval.evaluation.limits import Threshold, check_thresholds
+from retrieval.evaluation.reports import render_html, render_markdown
+from retrieval.evaluation.runner import (
     Case,
     CaseResult,
     CaseRun,
@@ -669,9 +669,9 @@ def test_reports_and_baseline_side_by_side(
 
 
 def test_the_baseline_scores_like_the_service() -> None:
-    from benchmarks.baseline import TutorialBaseline
-    from retrieval.documents import load_articles
-    from retrieval.embeddings import make_embeddings
+    from retrieval.evaluation.baseline import TutorialBaseline
+    from retrieval.index.articles import load_articles
+    from retrieval.index.embeddings import make_embeddings
 
     articles, problems = load_articles([CORPUS])
     assert not problems

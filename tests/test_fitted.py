@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retrieval.answering.features import ANSWERABILITY_FEATURES, SENTENCE_FEATURES
+from retrieval.answering.parameters import DEFAULT_PARAMS, AnswerParams, Linear, Models, load_params
 from retrieval.errors import KildeError
-from retrieval.features import ANSWERABILITY_FEATURES, SENTENCE_FEATURES
-from retrieval.fitted import DEFAULT_PARAMS, AnswerParams, Linear, Models, load_params
 
 
 def _linear(features: tuple[str, ...], weight: float) -> Linear:

@@ -14,10 +14,10 @@ from langchain_core.outputs import ChatResult
 from pydantic import Field, SecretStr
 
 from prompts import fill, load_prompt, prompt_messages
-from retrieval.citations import answer_language, format_sources, quote_for, renumber
+from retrieval.answering.citations import answer_language, format_sources, quote_for, renumber
+from retrieval.answering.generated import LLMGenerator, build_llm_generator, clean_query, public_url
+from retrieval.answering.replies import REFUSAL
 from retrieval.errors import ModelError, UsageError
-from retrieval.generate import LLMGenerator, build_llm_generator, clean_query, public_url
-from retrieval.replies import REFUSAL
 from retrieval.settings import Settings
 from retrieval.types import Answer, Citation, Turn
 

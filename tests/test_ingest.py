@@ -2,12 +2,12 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.embeddings import FakeEmbeddings
 from retrieval.errors import StoreError
-from retrieval.ingest import ingest
+from retrieval.index.embeddings import FakeEmbeddings
+from retrieval.index.ingest import ingest
+from retrieval.index.store import write_lock
 from retrieval.service import open_index
 from retrieval.settings import Settings
-from retrieval.store import write_lock
 
 
 class CountingEmbeddings(FakeEmbeddings):

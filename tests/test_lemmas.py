@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.lemmas import content_lemmas, detect_language, lemma, part_match
+from retrieval.answering.language import content_lemmas, detect_language, lemma, part_match
 
 
 @pytest.mark.parametrize(

@@ -11,13 +11,13 @@ import pytest
 from pydantic import SecretStr
 from rich.console import Console
 
-from bot.terminal import run_chat
-from retrieval.embeddings import FakeEmbeddings
-from retrieval.ingest import ingest
+from bot.terminal.chat import run_chat
+from retrieval.index.embeddings import FakeEmbeddings
+from retrieval.index.ingest import ingest
+from retrieval.index.store import IngestReport
 from retrieval.live import LiveService, build_live_service
 from retrieval.service import build_service
 from retrieval.settings import Settings
-from retrieval.store import IngestReport
 from retrieval.types import Answer
 
 STIGE = "---\ntitle: Stigen\n---\nBrandstationen i Humlebæk får en ny stige på 42 meter."

@@ -22,13 +22,14 @@ import pytest
 from pydantic import SecretStr
 from rich.console import Console
 
-from bot.render import plain
-from bot.streaming import MessageStreamer, answer_in_terminal, live_answer
-from retrieval.embeddings import FakeEmbeddings
+from bot.telegram.streaming import MessageStreamer
+from bot.terminal.render import plain
+from bot.terminal.streaming import answer_in_terminal, live_answer
+from retrieval.answering.generated import build_llm_generator
+from retrieval.answering.replies import REFUSAL
 from retrieval.errors import ModelError
-from retrieval.generate import build_llm_generator
-from retrieval.ingest import ingest
-from retrieval.replies import REFUSAL
+from retrieval.index.embeddings import FakeEmbeddings
+from retrieval.index.ingest import ingest
 from retrieval.service import Service, build_service
 from retrieval.settings import Settings
 from retrieval.types import Answer, Turn
@@ -190,7 +191,7 @@ async def test_a_bad_reply_shows_the_extractive_answer_instead(
 ) -> None:
     server.mode = mode
     service = make_service(indexed, server.base_url)
-    with caplog.at_level(logging.INFO, logger="retrieval.generate"):
+    with caplog.at_level(logging.INFO, logger="retrieval.answering.generated"):
         answer, _ = await ask(service, stream=stream)
     offline = extractive_only(service)
     assert answer.answerer == "extractive" and answer.repairs == repairs

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from langchain_core.documents import Document
 
-from bot.render import plain
-from retrieval.citations import format_sources
-from retrieval.generate import LLMGenerator
+from bot.terminal.render import plain
+from retrieval.answering.citations import format_sources
+from retrieval.answering.generated import LLMGenerator
 from tests.test_generate import DOCS, KIM, doc, extractive_for, generate, model
 
 
@@ -122,7 +122,7 @@ def test_the_terminal_never_shows_an_unchecked_sentence() -> None:
 
     from rich.console import Console
 
-    from bot.streaming import live_answer
+    from bot.terminal.streaming import live_answer
 
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=100, color_system=None)
@@ -137,8 +137,7 @@ def test_the_terminal_never_shows_an_unchecked_sentence() -> None:
 async def test_telegram_drafts_never_show_an_unchecked_sentence() -> None:
     import asyncio
 
-    from bot.streaming import MessageStreamer
-
+    from bot.telegram.streaming import MessageStreamer
     edits: list[str] = []
 
     async def edit(text: str) -> None:

@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-import bot.cli
-from bot.cli import cli
+import bot.cli.main
+from bot.cli.main import cli
 from bot.safe_text import safe_text
-from bot.telegram_render import answer_html, answer_plain, sources_html, start_html
-from bot.terminal import run_chat
+from bot.telegram.render import answer_html, answer_plain, sources_html, start_html
+from bot.terminal.chat import run_chat
 from retrieval.types import Answer, Citation, DocumentInfo, Turn
 
 OSC = "\x1b]0;pwned\x07"  # sets the terminal's title
@@ -72,7 +72,7 @@ def test_safe_text_removes_sequences_whole_and_keeps_the_text() -> None:
 @pytest.fixture
 def evil_cli(monkeypatch: pytest.MonkeyPatch) -> EvilService:
     service = EvilService()
-    monkeypatch.setattr(bot.cli, "_service", lambda settings, **_: service)
+    monkeypatch.setattr(bot.cli.main, "_service", lambda settings, **_: service)
     return service
 
 

@@ -1,4 +1,4 @@
-from bot.render import plain
+from bot.terminal.render import plain
 from retrieval.types import Answer, Citation
 
 

@@ -18,12 +18,12 @@ from click.testing import CliRunner
 from telegram import Update
 from telegram.error import NetworkError
 
-import bot.telegram_liveness as liveness
-from bot.cli import cli
-from bot.cli_telegram import bot_command
-from bot.telegram import build_application
-from retrieval.embeddings import FakeEmbeddings
-from retrieval.ingest import ingest
+import bot.telegram.liveness as liveness
+from bot.cli.main import cli
+from bot.cli.serve import bot_command
+from bot.telegram.app import build_application
+from retrieval.index.embeddings import FakeEmbeddings
+from retrieval.index.ingest import ingest
 from retrieval.settings import PROJECT_ROOT, Settings
 from tests.conftest import CORPUS
 from tests.fakes.openai_server import FakeOpenAIServer
@@ -121,7 +121,7 @@ def test_an_unreachable_bot_api_is_retried_with_backoff_then_one_line(
     import retrieval.service
 
     monkeypatch.setattr(retrieval.service, "build_service", lambda settings: FakeService())
-    monkeypatch.setattr("bot.cli.ensure_index", lambda settings: None, raising=False)
+    monkeypatch.setattr("bot.cli.indexing.ensure_index", lambda settings: None, raising=False)
     monkeypatch.setattr(liveness, "START_DELAYS", (0.01, 0.02, 0.04), raising=False)
     caplog.set_level(logging.INFO)
     settings = Settings(

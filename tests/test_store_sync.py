@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from retrieval import lexical, store
-from retrieval.chunking import chunk_article, sentence_records
-from retrieval.documents import load_articles
-from retrieval.embeddings import FakeEmbeddings
-from retrieval.ingest import ingest
-from retrieval.lexical import LexicalIndex, lexical_key, lexical_path
+from retrieval.index import lexical, store
+from retrieval.index.articles import load_articles
+from retrieval.index.chunks import chunk_article, sentence_records
+from retrieval.index.embeddings import FakeEmbeddings
+from retrieval.index.ingest import ingest
+from retrieval.index.lexical import LexicalIndex, lexical_key, lexical_path
 from retrieval.service import build_service, open_index
 from retrieval.settings import Settings
 
@@ -187,7 +187,7 @@ def test_incremental_bm25_matches_a_fresh_build(fake_settings: Settings) -> None
 def test_the_vectorised_bm25_is_bm25s_own(fake_settings: Settings) -> None:
     import bm25s
 
-    from retrieval.lexical import EMPTY, terms
+    from retrieval.index.lexical import EMPTY, terms
 
     articles, _ = load_articles([fake_settings.corpus_dir])
     chunks = [c for a in articles for c in chunk_article(a, 160, 40)]

@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 from telegram import Update
 
-import bot.telegram as tg
-from bot.cli_telegram import bot_command
-from bot.telegram import ALLOWED_UPDATES, App, build_application, check_settings
+import bot.telegram.app as tg
+from bot.cli.serve import bot_command
+from bot.telegram.app import ALLOWED_UPDATES, App, build_application, check_settings
 from retrieval.errors import UsageError
 from retrieval.settings import Settings
 from retrieval.types import Answer, Citation, DocumentInfo, Turn
@@ -533,7 +533,7 @@ async def test_a_failing_service_gets_an_apology_and_the_bot_keeps_running(
 async def test_a_user_who_blocked_the_bot_is_logged_in_one_line(
     app: App, server: FakeTelegramServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.telegram")
+    caplog.set_level(logging.INFO, logger="bot.telegram.app")
     server.fail_next("sendMessage", 1, 403, "Forbidden: bot was blocked by the user")
     server.message(ALICE, "Hvad er Jobcamp?")
     await settle(app, server)
@@ -546,7 +546,7 @@ async def test_polling_errors_are_one_warning_line(app: App, caplog: pytest.LogC
     from telegram.error import NetworkError
 
     await app.process_error(None, NetworkError("httpx.ConnectError: All connection attempts failed"))
-    [record] = [r for r in caplog.records if r.name == "bot.telegram"]
+    [record] = [r for r in caplog.records if r.name == "bot.telegram.app"]
     assert record.levelno == logging.WARNING and not record.exc_text
     assert record.getMessage() == (
         "fetching updates failed, retrying: NetworkError: httpx.ConnectError: All connection attempts failed"
@@ -629,7 +629,7 @@ def test_a_rejected_token_is_one_line_without_the_token(
     import retrieval.service
 
     monkeypatch.setattr(retrieval.service, "build_service", lambda settings: FakeService())
-    monkeypatch.setattr("bot.cli.ensure_index", lambda settings: None, raising=False)
+    monkeypatch.setattr("bot.cli.indexing.ensure_index", lambda settings: None, raising=False)
     with server_in_a_thread("1:a-different-token") as fake:
         settings = Settings(
             data_dir=tmp_path,

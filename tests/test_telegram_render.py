@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from bot.telegram_render import (
+from bot.telegram.render import (
     MAX_MESSAGE,
     answer_html,
     answer_plain,

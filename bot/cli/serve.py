@@ -1,0 +1,57 @@
+"""`kilde bot`: serve the articles as a Telegram bot. Registered in `bot.cli.main` with `cli.add_command(bot_command)`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from retrieval.errors import KildeError
+from retrieval.settings import Settings
+from retrieval.types import AnswerService
+
+
+@click.command("bot")
+@click.pass_obj
+def bot_command(settings: Settings) -> None:
+    """Answer questions in Telegram (long polling, or a webhook when KILDE_TELEGRAM_WEBHOOK_URL is set).
+
+    Needs KILDE_TELEGRAM_TOKEN and either KILDE_TELEGRAM_ALLOWED_IDS or KILDE_TELEGRAM_OPEN=true.
+    """
+    from telegram.error import InvalidToken, TelegramError
+
+    from bot.telegram.app import check_settings, describe, protect_token, run_bot
+
+    try:
+        protect_token(check_settings(settings))  # before the (slow) service is built
+        run_bot(settings, _service(settings))
+    except InvalidToken:
+        _fail(KildeError("Telegram rejected the bot token: check KILDE_TELEGRAM_TOKEN"))
+    except TelegramError as exc:
+        _fail(KildeError(f"cannot talk to the Telegram Bot API at {_host(settings)}: {describe(exc)}"))
+    except KildeError as exc:
+        _fail(exc)
+
+
+def _service(settings: Settings) -> AnswerService:
+    """A live service: the bot follows edits to the article files (and /reload) without a restart."""
+    import logging
+
+    from bot.cli.indexing import ensure_index
+    from retrieval.live import build_live_service
+
+    ensure_index(settings)
+    return build_live_service(settings, logging.getLogger("bot.telegram.app").warning)
+
+
+def _host(settings: Settings) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(settings.telegram_api_url).netloc or settings.telegram_api_url
+
+
+def _fail(exc: KildeError) -> None:
+    from bot.telegram.app import redact
+
+    click.echo(f"kilde: error: {redact(str(exc))}", err=True)
+    sys.exit(exc.exit_code)

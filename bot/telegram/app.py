@@ -1,0 +1,592 @@
+"""`kilde bot`: the Telegram front end. Renders the service's `Answer`s; never searches or cites by itself.
+
+Updates of one chat are handled one after another (a per-chat lock in the update processor), different chats
+at the same time; the blocking service runs in a worker thread. History and the sources of recent answers
+live in a small SQLite file in the data directory, so follow-ups and "Sources" buttons survive a restart.
+The bot token is a secret: it is redacted from every log record and never put into an error message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    BaseRateLimiter,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import logs
+from bot.safe_text import safe_text
+from bot.telegram.chats import HISTORY_FILE, ChatStore, PerChatProcessor
+from bot.telegram.liveness import Heartbeat, HeartbeatRequest, beat_forever, wait_for_bot_api
+from bot.telegram.render import (
+    BUTTON,
+    SOURCES_PREFIX,
+    TEXTS,
+    answer_html,
+    html_to_plain,
+    sources_html,
+    split_message,
+    start_html,
+    text,
+    ui_language,
+)
+from bot.telegram.streaming import MessageStreamer
+from retrieval.errors import KildeError, UsageError
+from retrieval.settings import Settings
+from retrieval.types import Answer, AnswerService, Language
+
+App = Application[Any, Any, Any, Any, Any, Any]
+Context = ContextTypes.DEFAULT_TYPE
+T = TypeVar("T")
+
+LOG = logging.getLogger(__name__)
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]  # no edited messages, channel posts, ...
+ANSWER_THREADS = 32  # questions answered at the same time (each in a worker thread)
+SEND_ATTEMPTS = 3  # on transient network errors; 429s are retried by the rate limiter
+RETRY_DELAY = 0.5
+STREAM_EDIT_INTERVAL = 1.0  # seconds between edits of a streamed draft (Telegram allows about one a second)
+TYPING_EVERY = 4.5  # Telegram shows "typing" for about 5 s
+_STATE = "kilde"
+
+
+# -- settings and secrets ---------------------------------------------------------------------------------------
+
+
+def check_settings(settings: Settings) -> str:
+    """The bot token, or a one-line `UsageError` saying what is missing. Never echoes the token."""
+    token = settings.telegram_token.get_secret_value().strip() if settings.telegram_token else ""
+    if not token:
+        raise UsageError("no Telegram bot token: set KILDE_TELEGRAM_TOKEN (ask @BotFather for one)")
+    if re.search(r"[\s/]", token):
+        raise UsageError("KILDE_TELEGRAM_TOKEN does not look like a bot token (expected 123456:ABC-...)")
+    if not settings.telegram_open and not settings.telegram_allowed_ids:
+        raise UsageError(
+            "nobody may use the bot: set KILDE_TELEGRAM_ALLOWED_IDS to user or chat ids, "
+            "or KILDE_TELEGRAM_OPEN=true to answer anyone"
+        )
+    if not re.match(r"https?://", settings.telegram_api_url):
+        raise UsageError("KILDE_TELEGRAM_API_URL must start with http:// or https://")
+    return token
+
+
+def file_url(api_url: str) -> str:
+    """The file download url that goes with a Bot API url (".../bot" -> ".../file/bot")."""
+    head, sep, tail = api_url.rpartition("/bot")
+    return f"{head}/file/bot{tail}" if sep else api_url
+
+
+def redact(value: str) -> str:
+    return logs.redact(value)
+
+
+def protect_token(token: str) -> None:
+    """Redact `token` from every log record from now on, whichever logger or handler it goes through."""
+    logs.protect(token, "<token>")
+    for name in logs.HTTP_LOGGERS:  # they log every request url at INFO, and the Bot API url holds the token
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def describe(error: BaseException | None) -> str:
+    return f"{type(error).__name__}: {redact(str(error))}" if error else "unknown error"
+
+
+# -- application ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BotState:
+    settings: Settings
+    service: AnswerService
+    store: ChatStore
+    refused: set[int] = field(default_factory=set)  # chats that got their one polite refusal
+    heartbeat: asyncio.Task[None] | None = None  # webhook mode only; polling beats on each getUpdates
+
+
+def build_application(
+    settings: Settings,
+    service: AnswerService,
+    *,
+    rate_limiter: BaseRateLimiter[Any] | None = None,
+    max_concurrent_updates: int = 256,
+) -> App:
+    """The bot, wired to `service`, with its handlers. Raises `UsageError` for a missing token or allow-list."""
+    token = check_settings(settings)
+    protect_token(token)
+    store = ChatStore(settings.data_dir / HISTORY_FILE)
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram_api_url)
+        .base_file_url(file_url(settings.telegram_api_url))
+        .rate_limiter(rate_limiter or AIORateLimiter(max_retries=3))
+        .get_updates_request(HeartbeatRequest(_heartbeat(settings), connection_pool_size=1))
+        .concurrent_updates(PerChatProcessor(max_concurrent_updates))
+        .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    application.bot_data[_STATE] = BotState(settings, service, store)
+    only_new = filters.UpdateType.MESSAGE  # edited messages and channel posts are ignored
+    application.add_handler(TypeHandler(Update, gatekeeper), group=-1)
+    application.add_handlers(
+        [
+            CommandHandler("start", start, filters=only_new),
+            CommandHandler("help", help_command, filters=only_new),
+            CommandHandler("new", new, filters=only_new),
+            CommandHandler("sources", sources, filters=only_new),
+            CommandHandler("reload", reload_command, filters=only_new),
+            CommandHandler("ask", ask, filters=only_new),
+            CallbackQueryHandler(sources_button, pattern=f"^{SOURCES_PREFIX}"),
+            MessageHandler(only_new & filters.TEXT & ~filters.COMMAND, question),
+            MessageHandler(only_new & filters.COMMAND, unknown_command),
+            MessageHandler(only_new & ~filters.TEXT & ~filters.StatusUpdate.ALL, not_text),
+        ]
+    )
+    application.add_error_handler(on_error)
+    return application
+
+
+def _heartbeat(settings: Settings) -> Heartbeat | None:
+    return Heartbeat(settings.heartbeat_file) if settings.heartbeat_file else None
+
+
+def webhook_options(settings: Settings) -> dict[str, Any]:
+    """Arguments of `run_webhook` / `Updater.start_webhook` for `settings.telegram_webhook_url`."""
+    url = settings.telegram_webhook_url or ""
+    secret = settings.telegram_webhook_secret
+    return {
+        "listen": "0.0.0.0",  # noqa: S104 (inside a container, Telegram or a proxy must reach it)
+        "port": settings.telegram_webhook_port,
+        "url_path": urlsplit(url).path.strip("/"),
+        "webhook_url": url,
+        "secret_token": secret.get_secret_value() if secret else None,
+        "allowed_updates": ALLOWED_UPDATES,
+    }
+
+
+def run_bot(settings: Settings, service: AnswerService) -> None:
+    """Serve until interrupted: long polling, or a webhook when `telegram_webhook_url` is set."""
+    if settings.telegram_webhook_url and importlib.util.find_spec("tornado") is None:
+        raise UsageError(
+            "webhook mode needs python-telegram-bot[webhooks]; unset KILDE_TELEGRAM_WEBHOOK_URL to poll"
+        )
+    application = build_application(settings, service)
+    if settings.heartbeat_file:  # a heartbeat from an earlier run must not vouch for this one
+        with contextlib.suppress(OSError):
+            settings.heartbeat_file.unlink()
+    if settings.telegram_webhook_secret:
+        logs.protect(settings.telegram_webhook_secret.get_secret_value())
+    asyncio.run(wait_for_bot_api(partial(_probe, settings), urlsplit(settings.telegram_api_url).netloc))
+    # Should the API go away again between the probe and the start, PTB retries a few times by itself.
+    if settings.telegram_webhook_url:
+        application.run_webhook(**webhook_options(settings), bootstrap_retries=3)
+    else:
+        application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=3)
+
+
+async def _probe(settings: Settings) -> None:
+    """Ask the Bot API who the bot is (raises `NetworkError` when it cannot be reached)."""
+    bot = Bot(
+        check_settings(settings),
+        base_url=settings.telegram_api_url,
+        base_file_url=file_url(settings.telegram_api_url),
+    )
+    try:
+        await bot.initialize()
+    finally:
+        await bot.shutdown()
+
+
+async def _post_init(application: App) -> None:
+    # asyncio.to_thread's default pool has min(32, cores + 4) threads: with a language model taking seconds
+    # per answer, a handful of slow chats would make every other chat wait for a free thread.
+    pool = ThreadPoolExecutor(max_workers=ANSWER_THREADS, thread_name_prefix="kilde-answer")
+    asyncio.get_running_loop().set_default_executor(pool)
+    commands = {
+        "en": [
+            ("ask", "Ask a question"),
+            ("sources", "Passages behind the last answer"),
+            ("new", "Forget this conversation"),
+            ("reload", "Re-read the articles now"),
+            ("help", "Help"),
+        ],
+        "da": [
+            ("ask", "Stil et spørgsmål"),
+            ("sources", "Passagerne bag det sidste svar"),
+            ("new", "Glem samtalen"),
+            ("reload", "Læs artiklerne igen nu"),
+            ("help", "Hjælp"),
+        ],
+    }
+    try:
+        await application.bot.set_my_commands([BotCommand(*c) for c in commands["en"]])
+        await application.bot.set_my_commands([BotCommand(*c) for c in commands["da"]], language_code="da")
+    except TelegramError as exc:  # the command menu is a nicety; answering questions is not
+        LOG.warning("could not set the command menu: %s", describe(exc))
+    state = application.bot_data.get(_STATE)
+    if isinstance(state, BotState) and state.settings.telegram_webhook_url and state.settings.heartbeat_file:
+        state.heartbeat = asyncio.create_task(beat_forever(Heartbeat(state.settings.heartbeat_file)))
+    LOG.info("bot @%s ready", application.bot.username)
+
+
+async def _post_shutdown(application: App) -> None:
+    state = application.bot_data.get(_STATE)
+    if isinstance(state, BotState):
+        if state.heartbeat is not None:
+            state.heartbeat.cancel()
+        state.store.close()
+
+
+def _state(context: Context) -> BotState:
+    state = context.bot_data[_STATE]
+    assert isinstance(state, BotState)
+    return state
+
+
+def _language(update: Update) -> Language:
+    return ui_language(update.effective_user.language_code if update.effective_user else None)
+
+
+# -- who is talking to the bot ----------------------------------------------------------------------------------
+
+
+def is_allowed(update: Update, settings: Settings) -> bool:
+    if settings.telegram_open:
+        return True
+    allowed = set(settings.telegram_allowed_ids)
+    user, chat = update.effective_user, update.effective_chat
+    return bool((user and user.id in allowed) or (chat and chat.id in allowed))
+
+
+def is_addressed(message: Message, bot_id: int, username: str) -> bool:
+    """In a private chat always; in a group when @mentioned or when the message replies to the bot's.
+    (Commands are handled apart: `/ask@this_bot` or a bare `/ask` reach the bot in any chat.)"""
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    mentions = message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
+    for entity, value in mentions.items():
+        if entity.type == MessageEntity.MENTION and value.lower() == f"@{username.lower()}":
+            return True
+        if entity.user is not None and entity.user.id == bot_id:
+            return True
+    reply = message.reply_to_message
+    return bool(reply and reply.from_user and reply.from_user.id == bot_id)
+
+
+def _wants_bot(message: Message, bot_id: int, username: str) -> bool:
+    command = re.match(r"/\w+(@(\w+))?", message.text or "")
+    if command:
+        return command.group(2) is None or command.group(2).lower() == username.lower()
+    return is_addressed(message, bot_id, username)
+
+
+def _without_mention(value: str, username: str) -> str:
+    return re.sub(rf"@{re.escape(username)}\b", " ", value, flags=re.IGNORECASE).strip()
+
+
+async def gatekeeper(update: Update, context: Context) -> None:
+    """Runs before every handler: lets allowed users through; refuses others once per chat, politely."""
+    state = _state(context)
+    if is_allowed(update, state.settings):
+        return
+    language, user, chat = _language(update), update.effective_user, update.effective_chat
+    LOG.info("refused user %s in chat %s", user.id if user else "?", chat.id if chat else "?")
+    if update.callback_query:
+        await update.callback_query.answer(text("refused_short", language), show_alert=True)
+    elif (
+        update.message
+        and chat
+        and chat.id not in state.refused
+        and _wants_bot(update.message, context.bot.id, context.bot.username)
+    ):
+        if len(state.refused) > 10_000:
+            state.refused.clear()
+        state.refused.add(chat.id)
+        refusal = text("refused", language, user_id=user.id if user else "?")
+        await reply(update.message, refusal, html=False)
+    raise ApplicationHandlerStop
+
+
+# -- sending ----------------------------------------------------------------------------------------------------
+
+
+async def retrying(call: Callable[[], Awaitable[T]]) -> T:
+    """`call()`, again on transient network errors (a few times, with a growing pause)."""
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            return await call()
+        except BadRequest:
+            raise
+        except NetworkError as exc:  # includes TimedOut
+            if attempt == SEND_ATTEMPTS:
+                raise
+            LOG.warning("sending failed (%s); trying again", describe(exc))
+            await asyncio.sleep(RETRY_DELAY * attempt)
+    raise AssertionError("unreachable")
+
+
+def _is_markup_error(exc: BadRequest) -> bool:
+    return bool(re.search(r"parse entities|can't parse|entity|unsupported start tag", exc.message, re.I))
+
+
+async def reply(
+    message: Message,
+    body: str,
+    *,
+    html: bool = True,
+    keyboard: InlineKeyboardMarkup | None = None,
+    quote: bool | None = None,
+) -> None:
+    """Send `body` (Telegram HTML, or plain text when `html` is False) in as many parts as it takes, the
+    keyboard under the last part, the first part quoting `message` if `quote` (default: in groups, where it
+    shows whose question is answered). When Telegram rejects the markup, the text goes out as plain text."""
+    mode = ParseMode.HTML if html else None
+    parts = split_message(body, is_html=html)
+    quote_first = message.chat.type != ChatType.PRIVATE if quote is None else quote
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        send = partial(
+            message.reply_text,
+            part,
+            parse_mode=mode,
+            reply_markup=keyboard if last else None,
+            do_quote=quote_first and index == 0,
+        )
+        try:
+            await retrying(send)
+        except BadRequest as exc:
+            if not html or not _is_markup_error(exc):
+                raise
+            LOG.warning("Telegram rejected the HTML (%s); sending plain text", describe(exc))
+            pieces = split_message(html_to_plain(part), is_html=False)
+            for n, piece in enumerate(pieces):
+                under = keyboard if last and n == len(pieces) - 1 else None
+                await retrying(partial(message.reply_text, piece, reply_markup=under, do_quote=False))
+
+
+@contextlib.asynccontextmanager
+async def typing(message: Message) -> AsyncIterator[None]:
+    """Show "typing …" in the chat until the block ends."""
+
+    async def keep_typing() -> None:
+        while True:
+            with contextlib.suppress(TelegramError):
+                await message.chat.send_action(ChatAction.TYPING, message_thread_id=message.message_thread_id)
+            await asyncio.sleep(TYPING_EVERY)
+
+    task = asyncio.create_task(keep_typing())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def sources_markup(answer: Answer, answer_id: int) -> InlineKeyboardMarkup | None:
+    if answer.refused or not answer.citations:
+        return None
+    button = InlineKeyboardButton(BUTTON[answer.language], callback_data=f"{SOURCES_PREFIX}{answer_id}")
+    return InlineKeyboardMarkup([[button]])
+
+
+async def answer_question(message: Message, context: Context, question_text: str, language: Language) -> None:
+    """Ask the service (in a worker thread, with this chat's history) and send the answer."""
+    state = _state(context)
+    question_text = question_text.strip()
+    if not question_text:
+        await reply(message, text("empty", language), html=False)
+        return
+    limit = state.settings.max_question_chars
+    if len(question_text) > limit:
+        await reply(message, text("too_long", language, n=len(question_text), limit=limit), html=False)
+        return
+    history = state.store.history(message.chat_id, state.settings.history_turns)
+    draft: Message | None = None  # created by the first streamed text: only a language model streams
+
+    async def show_draft(draft_text: str) -> None:
+        nonlocal draft
+        if draft is None:
+            draft = await message.reply_text(draft_text, do_quote=message.chat.type != ChatType.PRIVATE)
+        else:
+            await draft.edit_text(draft_text)
+
+    async with typing(message):
+        try:
+            async with MessageStreamer(show_draft, interval=STREAM_EDIT_INTERVAL) as streamer:
+                answer = await asyncio.to_thread(
+                    state.service.answer, question_text, history, streamer.on_token
+                )
+        except KildeError as exc:  # a user error (e.g. an empty question): say so in one line
+            await reply(message, safe_text(redact(str(exc)), one_line=True), html=False)
+            return
+    answer_id = state.store.remember(message.chat_id, answer, state.settings.history_turns)
+    body, keyboard = answer_html(answer), sources_markup(answer, answer_id)
+    if draft is not None and len(split_message(body, is_html=True)) == 1:
+        final_draft = draft
+        try:  # the last edit carries the formatting and the sources button
+            await retrying(
+                partial(final_draft.edit_text, body, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+            )
+            return
+        except TelegramError as exc:
+            LOG.warning("could not finish the streamed answer in place (%s); sending it anew", describe(exc))
+    if draft is not None:
+        with contextlib.suppress(TelegramError):
+            await draft.delete()
+    await reply(message, body, keyboard=keyboard)
+
+
+# -- handlers ---------------------------------------------------------------------------------------------------
+
+
+async def start(update: Update, context: Context) -> None:
+    """/start: what the bot is and which articles it knows."""
+    assert update.message
+    documents = await asyncio.to_thread(_state(context).service.documents)
+    await reply(update.message, start_html(documents, _language(update)))
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """/help: the commands."""
+    assert update.message
+    await reply(update.message, TEXTS["help"][_language(update)], html=False)
+
+
+async def new(update: Update, context: Context) -> None:
+    """/new: forget this chat's history."""
+    assert update.message
+    _state(context).store.forget(update.message.chat_id)
+    await reply(update.message, text("new", _language(update)), html=False)
+
+
+async def sources(update: Update, context: Context) -> None:
+    """/sources: the quoted passages behind the last answer."""
+    assert update.message
+    stored = _state(context).store.answer(update.message.chat_id)
+    if stored is None:
+        await reply(update.message, text("no_answer_yet", _language(update)), html=False)
+        return
+    await reply(update.message, sources_html(stored.citations, stored.language))
+
+
+async def reload_command(update: Update, context: Context) -> None:
+    """/reload: re-read the article files now (a live service also does it by itself before each answer)."""
+    assert update.message
+    reload = getattr(_state(context).service, "reload", None)
+    if reload is None:
+        await reply(update.message, "The articles are fixed.", html=False)
+        return
+    try:
+        line = await asyncio.to_thread(reload)  # blocking; the service serialises syncs with a lock
+    except KildeError as exc:
+        line = str(exc)
+    await reply(update.message, redact(line), html=False)
+
+
+async def ask(update: Update, context: Context) -> None:
+    """/ask QUESTION (also the way to ask in a group without mentioning the bot)."""
+    assert update.message
+    parts = (update.message.text or "").split(None, 1)
+    question_text = _without_mention(parts[1], context.bot.username) if len(parts) > 1 else ""
+    if not question_text:
+        await reply(update.message, text("ask_usage", _language(update)), html=False)
+        return
+    await answer_question(update.message, context, question_text, _language(update))
+
+
+async def question(update: Update, context: Context) -> None:
+    """A text message: a question in a private chat; in a group only when the bot is addressed."""
+    message = update.message
+    assert message
+    if not is_addressed(message, context.bot.id, context.bot.username):
+        return
+    question_text = _without_mention(message.text or "", context.bot.username)
+    await answer_question(message, context, question_text, _language(update))
+
+
+async def sources_button(update: Update, context: Context) -> None:
+    """The "Sources" button under an answer: acknowledge the click, then send that answer's passages."""
+    query = update.callback_query
+    assert query
+    if update.effective_chat is None:  # a button under an inline message: there is no chat to answer in
+        await query.answer(text("sources_gone", _language(update)))
+        return
+    data = query.data or ""
+    answer_id = int(data[len(SOURCES_PREFIX) :]) if data[len(SOURCES_PREFIX) :].isdigit() else -1
+    stored = _state(context).store.answer(update.effective_chat.id, answer_id)
+    if stored is None:
+        await query.answer(text("sources_gone", _language(update)))
+        return
+    await query.answer()
+    body = sources_html(stored.citations, stored.language)
+    if isinstance(query.message, Message):
+        await reply(query.message, body, quote=True)  # under the answer the passages belong to
+    else:  # the answer is too old to reply to
+        for part in split_message(body):
+            await retrying(
+                partial(context.bot.send_message, update.effective_chat.id, part, parse_mode=ParseMode.HTML)
+            )
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    assert update.message
+    if update.message.chat.type == ChatType.PRIVATE:
+        await reply(update.message, text("unknown_command", _language(update)), html=False)
+
+
+async def not_text(update: Update, context: Context) -> None:
+    """Stickers, photos, voice, ...: in a private chat (or when replying to the bot) say text is needed."""
+    message = update.message
+    assert message
+    if is_addressed(message, context.bot.id, context.bot.username):
+        await reply(message, text("text_only", _language(update)), html=False)
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the failure (redacted) and tell the user something went wrong, without details."""
+    if update is None and isinstance(context.error, TelegramError):  # polling: PTB retries by itself
+        LOG.warning("fetching updates failed, retrying: %s", describe(context.error))
+        return
+    update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(context.error, Forbidden):  # the user blocked the bot, or it was removed from the group
+        LOG.info("update %s: cannot write to the chat: %s", update_id, describe(context.error))
+        return
+    LOG.error("update %s failed: %s", update_id, describe(context.error), exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat:
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_message(update.effective_chat.id, text("error", _language(update)))

@@ -1,0 +1,1 @@
+"""The terminal chat: the loop, rich rendering, live streaming."""

@@ -1,0 +1,1 @@
+"""Answering: question analysis, the extractive, fitted and generated answerers, citations."""

@@ -1,0 +1,316 @@
+"""The offline answerer: picks the sentences that answer the question, cites their chunks, or refuses.
+
+No language model. The hard part is not finding the article but choosing the sentence and refusing near misses,
+so a sentence must (1) be close to the question, (2) contain the question's key words nearby, and (3) hold the kind
+of value the question asks for (a number, a date, a name) that the question does not already contain.
+Words are matched as simplemma lemmas, Danish compounds by their parts (`retrieval.answering.language`), as the fitted answerer
+does; the question's terms, their rarity and presence come from the same `query_terms`, the value types from
+`retrieval.answering.value_types`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from langchain_core.documents import Document
+
+from retrieval.answering.features import query_terms, sentence_lemmas
+from retrieval.answering.language import content_lemmas, in_vocabulary, lemma, part_match
+from retrieval.answering.question import QuestionInfo, lemma_view
+from retrieval.answering.replies import Quote, compose, metadata_answer, refuse
+from retrieval.answering.value_types import has_type
+from retrieval.index.lexical import LexicalIndex
+from retrieval.text import STOPWORDS, stem, words
+from retrieval.types import Answer, Language
+
+MAX_WORDS = 60
+ANSWER_DOCS = 3  # the articles of the best-ranked chunks whose sentences are read
+_QUOTE_START = re.compile(r"^\s*(?:[-–—]\s|[”\"«»„])")
+_ATTRIBUTION = re.compile(r"\b(siger|sagde|fortæller|mener|lyder det|says|said)\b")
+
+
+@dataclass
+class Candidate:
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    vector: np.ndarray
+    meta: dict[str, Any]
+    terms: frozenset[str]  # lemmas of its content words
+    score: float = 0.0
+    dense: float = 0.0
+    coverage: float = 0.0
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Weights and floors of the sentence choice, kept together so they are tuned in one place."""
+
+    docs: int = ANSWER_DOCS
+    w_dense: float = 1.0
+    w_lexical: float = 1.6
+    w_window: float = 0.5
+    w_type: float = 1.2
+    w_chunk: float = 0.4
+    w_context: float = 0.4
+    min_coverage: float = 0.4
+    max_unknown_share: float = 0.34
+    min_dense_foreign: float = 0.82  # a question in another language than the articles has only the vector
+
+
+class ExtractiveAnswerer:
+    def __init__(
+        self, lexical: LexicalIndex, corpus_language: Language, tuning: Tuning | None = None
+    ) -> None:
+        self.lexical = lexical
+        self.corpus_language = corpus_language
+        self.tuning = tuning or Tuning()
+        self._vocab = set(lexical.doc_freq)
+
+    # -- term matching -------------------------------------------------------------------------------------------
+
+    def known(self, term: str) -> bool:
+        """Is the lemma in the corpus, whole, as a compound of its words, or as a part of one of its compounds?"""
+        return in_vocabulary(term, self._vocab) or part_match(stem(term), self._vocab) > 0
+
+    match = staticmethod(part_match)
+
+    def idf(self, term: str) -> float:
+        """Rarity of a lemma; the lexical index keys words by their stem."""
+        return self.lexical.idf(stem(term))
+
+    def coverage(
+        self,
+        weights: dict[str, float],
+        terms: AbstractSet[str],
+        background: AbstractSet[str] | None = None,
+        bonus: frozenset[str] = frozenset(),
+    ) -> float:
+        """Weighted share of the question's terms found in `terms` (half credit for `background`, the rest
+        of the article). `bonus` terms (the category a "which X" question asks for) count only when found."""
+        total = sum(w for t, w in weights.items() if t not in bonus)
+        if total <= 0:
+            return 0.0
+        got = 0.0
+        for term, weight in weights.items():
+            hit = self.match(term, terms)
+            if hit == 0.0 and background:
+                hit = 0.5 * self.match(term, background)
+            got += weight * hit
+        return min(1.0, got / total)
+
+    # -- answering -----------------------------------------------------------------------------------------------
+
+    def answer(
+        self,
+        info: QuestionInfo,
+        docs: list[Document],
+        parts: tuple[dict[str, Any], dict[str, Any]],
+        query_vector: list[float],
+        context: str = "",
+    ) -> Answer:
+        if not docs:
+            return self.refuse(info, "nothing retrieved")
+        chunks, sentences = parts
+        if info.meta_fields:
+            return self.metadata_answer(info, docs, parts)
+        candidates = self._candidates(sentences)
+        if not candidates:
+            return self.refuse(info, "no sentences")
+        chosen, reason = self._choose(
+            lemma_view(info), candidates, docs, np.asarray(query_vector, dtype=np.float32), context
+        )
+        if not chosen:
+            return self.refuse(info, reason)
+        quotes = [Quote(c.doc_id, c.start, c.end, c.start, c.end) for c in chosen]
+        return compose(info, quotes, chunks, docs, self.corpus_language)
+
+    def refuse(self, info: QuestionInfo, reason: str) -> Answer:
+        return refuse(info, reason)
+
+    def _candidates(self, sentences: dict[str, Any]) -> list[Candidate]:
+        out = []
+        embeddings = sentences.get("embeddings")
+        if embeddings is None:
+            return []
+        for text, raw_meta, vector in zip(
+            sentences["documents"], sentences["metadatas"], embeddings, strict=True
+        ):
+            meta = dict(raw_meta or {})
+            out.append(
+                Candidate(
+                    doc_id=str(meta["doc_id"]),
+                    start=int(meta["start"]),
+                    end=int(meta["end"]),
+                    text=text or "",
+                    vector=np.asarray(vector, dtype=np.float32),
+                    meta=meta,
+                    terms=sentence_lemmas(text or "", self.corpus_language),
+                )
+            )
+        out.sort(key=lambda c: (c.doc_id, c.start))
+        return out
+
+    def _choose(
+        self, info: QuestionInfo, cands: list[Candidate], docs: list[Document], qvec: np.ndarray, context: str
+    ) -> tuple[list[Candidate], str]:
+        t = self.tuning
+        same_language = info.language == self.corpus_language
+        if not same_language:  # the counted noun or role of an English question will not be in Danish text
+            info = dataclasses.replace(info, counted=None, role=None)
+        q = query_terms(info, self.corpus_language, self.idf, self.known)
+        weights = dict(zip(q.terms, (float(w) for w in q.weights), strict=True)) if same_language else {}
+        known = dict(zip(q.terms, (bool(k) for k in q.known), strict=True))
+        # What the answer must add to, not repeat: the question's names (as written and as lemmas) and numbers.
+        asked = set(q.names) | {lemma(w, self.corpus_language) for w in q.names} | set(q.numbers)
+        # "hvilket parti": the answer names a party, it need not say "parti"
+        bonus = frozenset(info.category_terms)
+        doc_terms: dict[str, set[str]] = {}
+        for cand in cands:
+            doc_terms.setdefault(cand.doc_id, set()).update(cand.terms)
+        context_weights = {
+            t: self.idf(t) for t in content_lemmas(context, self.corpus_language) if t not in weights
+        }
+        matrix = np.stack([c.vector for c in cands])
+        dense = matrix @ qvec
+        lo, hi = float(dense.min()), float(dense.max())
+        chunk_rank = _chunk_ranks(docs)
+        for i, cand in enumerate(cands):
+            window = _window(cands, i)
+            window_terms = set().union(*(c.terms for c in window))
+            cand.dense = float(dense[i])
+            cand.coverage = self.coverage(weights, window_terms, doc_terms[cand.doc_id], bonus)
+            if same_language:
+                lexical, window_lex = self.coverage(weights, cand.terms, None, bonus), cand.coverage
+            else:  # only names and numbers carry over; the lead of a news article states its point
+                lexical = 0.2 * _name_overlap(info, cand.text) + 0.3 * (cand.start < _lead_end(cands, cand))
+                window_lex = 0.0
+            rank = chunk_rank(cand)
+            cand.score = (
+                t.w_dense * (cand.dense - lo) / (hi - lo + 1e-6)
+                + t.w_lexical * lexical
+                + t.w_window * window_lex
+                + t.w_type * has_type(info, cand.text, asked)
+                + t.w_chunk * (1.0 / (1 + rank) if rank is not None else 0.0)
+                + t.w_context * self.coverage(context_weights, window_terms)
+                - (0.6 if len(cand.text.split()) < 5 else 0.0)
+            )
+        best_i = max(range(len(cands)), key=lambda i: cands[i].score)
+        best = cands[best_i]
+        window = _window(cands, best_i)
+        reason = self._unsupported(
+            info, best, window, same_language, weights=weights, known=known, asked=asked
+        )
+        if reason:
+            return [], reason
+        chosen = [best]
+        words_used = len(best.text.split())
+        # A quote often names its speaker only in the next sentence; a short sentence needs its neighbour.
+        nxt = (
+            cands[best_i + 1] if best_i + 1 < len(cands) and cands[best_i + 1].doc_id == best.doc_id else None
+        )
+        if nxt is not None and words_used + len(nxt.text.split()) <= MAX_WORDS:
+            needs_speaker = _QUOTE_START.match(best.text) and not _ATTRIBUTION.search(best.text)
+            if needs_speaker or words_used < 12:
+                chosen.append(nxt)
+                words_used += len(nxt.text.split())
+        # A second, separate sentence for what the first leaves open ("... i henholdsvis 2018 og 2019?").
+        covered = set().union(*(c.terms for c in chosen))
+        open_weights = {t: w for t, w in weights.items() if self.match(t, covered) == 0.0}
+        if same_language and open_weights and sum(open_weights.values()) >= 0.15 * sum(weights.values()):
+            others = [c for c in cands if c not in chosen and c not in window]
+            gains = {id(c): self.coverage(open_weights, c.terms, None, bonus) for c in others}
+            runner = max(others, key=lambda c: (gains[id(c)], c.score), default=None)
+            if (
+                runner is not None
+                and gains[id(runner)] >= 0.5
+                and runner.score >= 0.6 * best.score
+                and words_used + len(runner.text.split()) <= MAX_WORDS
+                and has_type(info, runner.text, asked)
+            ):
+                chosen.append(runner)
+        return chosen, ""
+
+    def _unsupported(
+        self,
+        info: QuestionInfo,
+        best: Candidate,
+        window: list[Candidate],
+        same_language: bool,
+        *,
+        weights: dict[str, float],
+        known: dict[str, bool],
+        asked: set[str],
+    ) -> str:
+        """Why the evidence does not hold what the question asks for ("" when it does): refuses near misses."""
+        t = self.tuning
+        if same_language:
+            unknown = [t for t in weights if t not in info.category_terms and not known.get(t, True)]
+            # An unknown word the question is about ("Hvad koster ...") means the articles cannot answer it;
+            # an unknown describing word ("den mangeårige fagforeningsmand X") is tolerated in small measure.
+            share = sum(weights[u] for u in unknown) / (sum(weights.values()) or 1.0)
+            if unknown and (info.focus in unknown or share > t.max_unknown_share):
+                return f"not in the articles: {', '.join(unknown)}"
+            if best.coverage < t.min_coverage:
+                return f"question covered {best.coverage:.2f} < {t.min_coverage}"
+        else:
+            unknown = [
+                w for name in info.names for w in words(name) if w not in STOPWORDS and not self.known(w)
+            ]
+            if unknown:
+                return f"not in the articles: {', '.join(unknown)}"
+            if best.dense < t.min_dense_foreign:
+                return f"similarity {best.dense:.2f} < {t.min_dense_foreign}"
+        if not any(has_type(info, c.text, asked) for c in window):
+            return f"no {info.answer_type} in the best passage"
+        return ""
+
+    def metadata_answer(
+        self, info: QuestionInfo, docs: list[Document], parts: tuple[dict[str, Any], dict[str, Any]]
+    ) -> Answer:
+        return metadata_answer(
+            info, docs, parts[0], parts[1], idf=self.lexical_idf, language=self.corpus_language
+        )
+
+    def lexical_idf(self, term: str) -> float:
+        return self.lexical.idf(stem(term))
+
+
+def _lead_end(cands: list[Candidate], cand: Candidate) -> int:
+    """End offset of an article's first two sentences."""
+    doc = [c for c in cands if c.doc_id == cand.doc_id]
+    return doc[min(1, len(doc) - 1)].end
+
+
+def _window(cands: list[Candidate], i: int) -> list[Candidate]:
+    doc = cands[i].doc_id
+    return [cands[j] for j in (i - 1, i, i + 1) if 0 <= j < len(cands) and cands[j].doc_id == doc]
+
+
+def _chunk_ranks(docs: list[Document]) -> Any:
+    spans = [
+        (int(d.metadata.get("start", 0)), int(d.metadata.get("end", 0)), str(d.metadata.get("doc_id")), rank)
+        for rank, d in enumerate(docs)
+        if d.metadata.get("kind") == "body"
+    ]
+
+    def rank_of(cand: Candidate) -> int | None:
+        ranks = [r for s, e, doc, r in spans if doc == cand.doc_id and s <= cand.start and cand.end <= e]
+        return min(ranks) if ranks else None
+
+    return rank_of
+
+
+def _name_overlap(info: QuestionInfo, text: str) -> float:
+    """For a question in another language: the share of its names and numbers found in the text."""
+    keys = [w for name in info.names for w in words(name)] + info.numbers
+    if not keys:
+        return 0.0
+    found = {stem(w) for w in words(text)}
+    return sum(stem(k) in found for k in keys) / len(keys)

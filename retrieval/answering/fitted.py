@@ -1,0 +1,276 @@
+"""The fitted offline answerer (opt-in: `KILDE_ANSWERER=fitted`): picks a sentence, cites its chunk, or refuses.
+
+No language model. Each sentence of the retrieved passages gets general features (`retrieval.answering.features`); a
+ranker fitted on labelled questions picks the best, and an answerability model, also fitted, with a threshold
+calibrated on data, decides whether that sentence holds what was asked or the question must be refused. Both
+come from `retrieval/answering/answer_params.json` (see `benchmarks/fit_answerer.py`). What the models cannot see is
+checked explicitly: a question about what a named person says must quote that person, and a question about an
+article's author or date must first name an article the corpus has.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.documents import Document
+
+from retrieval.answering.features import (
+    Candidate,
+    DocStats,
+    QueryTerms,
+    answerability_features,
+    candidate_pool,
+    candidates_from,
+    doc_stats,
+    query_terms,
+    sentence_features,
+)
+from retrieval.answering.language import content_lemmas, in_vocabulary
+from retrieval.answering.parameters import DEFAULT_PARAMS, AnswerParams, load_params
+from retrieval.answering.question import QuestionInfo, lemma_view
+from retrieval.answering.replies import Quote, compose, metadata_answer, refuse
+from retrieval.index.lexical import LexicalIndex
+from retrieval.text import stem
+from retrieval.types import Answer, Language
+
+LONG_WORDS = 40  # a longer sentence is cut to its 40-word window richest in the question's rare words
+SHORT_WORDS = 20  # a shorter one gets the next-best sentence beside it
+MAX_WORDS = 60
+_QUOTE_START = re.compile(r"^\s*(?:[-–—]\s|[”\"«»„])")
+_SPEAKER_CUE = re.compile(
+    r"\b(siger|sagde|fortæller|fortalte|mener|mente|synes|ifølge|understreger|forklarer|forklarede|udtaler|"
+    r"lyder det fra|tilføjer|påpeger|says|said|tells|told|according to|thinks|believes|adds|added|explains)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Evidence:
+    """What the answerer found for one question: the scored candidates and how answerable it looks."""
+
+    info: QuestionInfo
+    terms: QueryTerms
+    cands: list[Candidate]
+    pool: list[int]  # the candidates inside retrieved chunks, in the row order of `x`
+    x: np.ndarray
+    stats: DocStats
+    scores: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    answerability: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    probability: float = 0.0
+    threshold: float = 0.5
+
+    @property
+    def best(self) -> int:
+        """Index into `cands` of the best-scored sentence."""
+        return self.pool[int(np.argmax(self.scores))]
+
+
+class FittedAnswerer:
+    def __init__(
+        self,
+        lexical: LexicalIndex,
+        corpus_language: Language,
+        params: AnswerParams | None = None,
+        params_path: Path = DEFAULT_PARAMS,
+    ) -> None:
+        self.params_path = params_path
+        self.lexical = lexical
+        self.corpus_language = corpus_language
+        self._params = params
+        self._vocab = set(lexical.doc_freq)
+        self._max_idf = lexical.idf("\x00never")
+        self._avg_words = 25.0
+
+    @property
+    def params(self) -> AnswerParams:
+        if self._params is None:
+            self._params = load_params(self.params_path)
+        return self._params
+
+    # -- term statistics ---------------------------------------------------------------------------------------
+
+    def idf(self, term: str) -> float:
+        return self.lexical.idf(stem(term))
+
+    def known(self, term: str) -> bool:
+        """Is the lemma in the corpus, whole or as the head or a part of a compound?"""
+        return in_vocabulary(term, self._vocab)
+
+    # -- answering ---------------------------------------------------------------------------------------------
+
+    def evidence(
+        self,
+        info: QuestionInfo,
+        docs: list[Document],
+        sentences: dict[str, Any],
+        query_vector: Iterable[float],
+    ) -> Evidence | None:
+        """The features of every sentence of the retrieved chunks (not yet scored); None when there are none."""
+        info = lemma_view(info)
+        if info.language != self.corpus_language:  # the counted noun or role of the question is in another language
+            info = dataclasses.replace(info, counted=None, role=None)
+        cands = candidates_from(sentences, self.corpus_language)
+        qvec = np.asarray(list(query_vector), dtype=np.float32)
+        closeness = np.stack([c.vector for c in cands]) @ qvec if cands else np.zeros(0)
+        pool = candidate_pool(cands, docs, closeness)
+        if not pool:
+            return None
+        q = query_terms(info, self.corpus_language, self.idf, self.known)
+        avg = float(np.mean([cands[i].n_words for i in pool]))
+        x = sentence_features(info, q, cands, pool, docs, closeness=closeness, avg_words=avg)
+        return Evidence(info, q, cands, pool, x, doc_stats(q, cands))
+
+    def judge(self, found: Evidence, params: AnswerParams | None = None) -> Evidence:
+        """Score the candidates with the fitted ranker and the best one's answerability."""
+        models = (params or self.params).models(found.terms.cross_language)
+        found.scores = models.ranker.logit(found.x)
+        found.answerability = answerability_features(
+            found.info, found.terms, found.cands, found.pool, found.stats, x=found.x, scores=found.scores
+        )
+        found.probability = float(models.answerable.probability(found.answerability[None, :])[0])
+        found.threshold = models.threshold
+        return found
+
+    def answer(
+        self,
+        info: QuestionInfo,
+        docs: list[Document],
+        parts: tuple[dict[str, Any], dict[str, Any]],
+        query_vector: list[float],
+        context: str = "",
+    ) -> Answer:
+        if not docs:
+            return self.refuse(info, "nothing retrieved")
+        chunks, sentences = parts
+        if info.meta_fields:
+            return self.metadata_answer(info, docs, chunks, sentences)
+        found = self.evidence(info, docs, sentences, query_vector)
+        if found is None:
+            return self.refuse(info, "no sentences in the retrieved passages")
+        missing = found.stats.names_missing + found.stats.numbers_missing
+        if missing:  # a name or number the question gives that no article has: the strongest refusal evidence
+            return self.refuse(info, f"{missing} name(s) or number(s) of the question are in no article")
+        self.judge(found)
+        speaker = attribution_target(info, context)
+        if speaker:
+            allowed = [k for k, i in enumerate(found.pool) if spoken_by(found.cands, i, speaker)]
+            if not allowed:
+                return self.refuse(info, f"no passage quotes {speaker} on this")
+            masked = np.full_like(found.scores, -np.inf)
+            masked[allowed] = found.scores[allowed]
+            found.scores = masked
+        if found.probability < found.threshold:
+            return self.refuse(info, f"answerability {found.probability:.2f} < {found.threshold:.2f}")
+        quotes = [Quote(c.doc_id, start, end, c.start, c.end) for c, start, end in self.chosen_spans(found)]
+        return compose(info, quotes, chunks, docs, self.corpus_language)
+
+    def refuse(self, info: QuestionInfo, reason: str) -> Answer:
+        return refuse(info, reason)
+
+    def chosen_spans(self, found: Evidence) -> list[tuple[Candidate, int, int]]:
+        """The sentence(s) to quote, each as (candidate, start, end) offsets into its article."""
+        best = found.cands[found.best]
+        if best.n_words > LONG_WORDS:
+            start, end = _richest_window(best, found.terms)
+            return [(best, start, end)]
+        spans = [(best, best.start, best.end)]
+        if best.n_words >= SHORT_WORDS and not _needs_speaker(best.text):
+            return spans
+        i = found.best
+        nxt = found.cands[i + 1] if i + 1 < len(found.cands) else None
+        extra: Candidate | None = None
+        if nxt is not None and nxt.doc_id == best.doc_id and _needs_speaker(best.text):
+            extra = nxt  # a quote names its speaker in the next sentence
+        else:
+            ranked = [k for k in np.argsort(-found.scores, kind="stable") if np.isfinite(found.scores[k])]
+            extra = found.cands[found.pool[ranked[1]]] if len(ranked) > 1 else None
+        if extra is not None and best.n_words + extra.n_words <= MAX_WORDS:
+            spans.append((extra, extra.start, extra.end))
+        return spans
+
+    def metadata_answer(
+        self, info: QuestionInfo, docs: list[Document], chunks: dict[str, Any], sentences: dict[str, Any]
+    ) -> Answer:
+        return metadata_answer(info, docs, chunks, sentences, idf=self.idf, language=self.corpus_language)
+
+
+def attribution_target(info: QuestionInfo, context: str) -> str | None:
+    """The person whose view the question asks for ("Hvad mener X om ...?"), or None."""
+    if not _VIEW_CUE.search(info.text):
+        return None
+    people = [n for n in info.names if len(n.split()) >= 2]
+    if people:
+        return people[0]
+    if _PRONOUN.search(info.text):
+        carried = [m.group() for m in _NAME_ANYWHERE.finditer(context) if len(m.group().split()) >= 2]
+        if carried:
+            return carried[0]
+    return None
+
+
+_VIEW_CUE = re.compile(
+    r"\b(mener|mente|synes|syntes|siger|sagde|sagt|udtaler|udtalte|fortæller|fortalte|tænker|holdning|syn på|"
+    r"think|thinks|thought|say|says|said|believe|believes|view|views|opinion|feel|feels)\b",
+    re.IGNORECASE,
+)
+_PRONOUN = re.compile(r"\b(han|hun|he|she)\b", re.IGNORECASE)
+
+
+def spoken_by(cands: list[Candidate], i: int, person: str) -> bool:
+    """Is sentence `i` the person's own words: a speaker cue next to their name in it, or in the sentence
+    that opens or closes the quote it belongs to?"""
+    surname = person.rsplit(maxsplit=1)[-1].lower()
+    cand = cands[i]
+    own = _speaker(cand.text)
+    if own is not None:
+        return surname in own.lower()
+    for j in (i + 1, i - 1):
+        if 0 <= j < len(cands) and cands[j].doc_id == cand.doc_id:
+            quoted = _QUOTE_START.match(cand.text) or _QUOTE_START.match(cands[j].text)
+            speaker = _speaker(cands[j].text)
+            if quoted and speaker is not None:
+                return surname in speaker.lower()
+    return False
+
+
+def _speaker(text: str) -> str | None:
+    """The name nearest a speaker cue in the text ("siger Jens Ive", "ifølge X", "X mener"), if any."""
+    cue = _SPEAKER_CUE.search(text)
+    if cue is None:
+        return None
+    names = [(m.start(), m.group()) for m in _NAME_ANYWHERE.finditer(text)]
+    names = [(p, n) for p, n in names if n.lower() not in _NOT_SPEAKERS]
+    if not names:
+        return ""  # "siger han": a pronoun; not a named speaker
+    return min(names, key=lambda pn: abs(pn[0] - cue.start()))[1]
+
+
+_NAME_ANYWHERE = re.compile(r"\b[A-ZÆØÅ][\wæøåÆØÅ'’-]+(?:\s+[A-ZÆØÅ][\wæøåÆØÅ'’.-]*)*")
+_NOT_SPEAKERS = frozenset(["det", "de", "der", "men", "og", "jeg", "vi", "han", "hun", "the", "it", "but"])
+
+
+def _needs_speaker(text: str) -> bool:
+    return bool(_QUOTE_START.match(text)) and not _SPEAKER_CUE.search(text)
+
+
+def _richest_window(cand: Candidate, q: QueryTerms) -> tuple[int, int]:
+    """Offsets of the LONG_WORDS-word stretch of the sentence holding the most question weight."""
+    tokens = list(re.finditer(r"\S+", cand.text))
+    weight = dict(zip(q.terms, q.weights, strict=True))
+    gains = []
+    for t in tokens:
+        lem = content_lemmas(t.group(), "da") + content_lemmas(t.group(), "en")
+        gains.append(max((weight.get(x, 0.0) for x in lem), default=0.0))
+    best_start, best_gain = 0, -1.0
+    for s in range(0, max(1, len(tokens) - LONG_WORDS + 1)):
+        gain = sum(gains[s : s + LONG_WORDS])
+        if gain > best_gain:
+            best_start, best_gain = s, gain
+    last = tokens[min(len(tokens), best_start + LONG_WORDS) - 1]
+    return cand.start + tokens[best_start].start(), cand.start + last.end()

@@ -1,0 +1,398 @@
+"""The optional answerer backed by a language model behind an OpenAI-compatible endpoint.
+
+The model sees only the retrieved chunks, as numbered sources in a delimited block. Its reply is checked before
+anyone sees any of it: markers naming no given source are removed; a sentence without a valid marker, or not
+supported by the passage it cites, is dropped (`retrieval.answering.support`), the rest renumbered; an answer with nothing
+left, or in the wrong language, is replaced by the extractive answer; a refusal marker becomes the project's
+refusal. While the model streams, only sentences that passed the same check are passed on. Any failure of the
+model (unreachable, timeout, HTTP error, garbage, a cut stream) falls back to the extractive answer, or raises
+`ModelError` when fallback is off.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+from langchain_core.messages import BaseMessage, BaseMessageChunk, HumanMessage, SystemMessage
+
+from prompts import fill, prompt_messages
+from retrieval.answering.citations import (
+    REFUSAL_MARKER,
+    answer_language,
+    build_citations,
+    clean_reply,
+    format_history,
+    format_sources,
+    is_refusal,
+    neutralise,
+    renumber,
+    strip_reasoning,
+    without_refusal_marker,
+)
+from retrieval.answering.replies import REFUSAL
+from retrieval.answering.support import check_answer
+from retrieval.errors import ModelError, UsageError
+from retrieval.text import guess_language
+from retrieval.types import Answer, Language, Turn
+
+if TYPE_CHECKING:
+    from langchain_core.documents import Document
+    from langchain_core.language_models import BaseChatModel
+
+    from retrieval.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LANGUAGE_NAMES: dict[Language, str] = {"da": "Danish", "en": "English"}
+HISTORY_TURNS = 3
+HISTORY_CHARS = 400
+MAX_ANSWER_TOKENS = 512
+MAX_QUERY_CHARS = 500
+_TIMEOUTS = frozenset(["APITimeoutError", "TimeoutException", "TimeoutError"])
+# Errors after which the server is probably down or stuck: skip it for a while instead of waiting again.
+_UNREACHABLE = _TIMEOUTS | {"ConnectError", "ConnectionRefusedError"}
+
+
+class _Incomplete(Exception):
+    """The model's reply stopped before the end, or was empty."""
+
+
+class _Deadline(TimeoutError):
+    pass
+
+
+class LLMGenerator:
+    """Implements `retrieval.types.Generator` with any LangChain chat model (tests pass fakes)."""
+
+    def __init__(
+        self,
+        model: BaseChatModel,
+        *,
+        fallback: bool = True,
+        timeout: float = 60.0,
+        endpoint: str = "the language model",
+        secrets: Sequence[str] = (),
+        require_finish: bool = False,
+        cooldown: float = 30.0,
+    ) -> None:
+        self.model = model
+        self.fallback = fallback
+        self.timeout = timeout
+        self.endpoint = endpoint
+        self.secrets = [s for s in secrets if len(s) >= 4]
+        # OpenAI-compatible servers end a complete stream with a finish_reason; a cut one has none.
+        self.require_finish = require_finish
+        self.cooldown = cooldown
+        self._down_until = 0.0
+        self._lock = threading.Lock()
+
+    # -- the Generator protocol ----------------------------------------------------------------------------------
+
+    def condense(self, question: str, history: list[Turn]) -> str | None:
+        if not history or self._is_down():
+            return None
+        values = {
+            "history": format_history(history, HISTORY_TURNS, HISTORY_CHARS),
+            "question": neutralise(question),
+        }
+        try:
+            reply = self.model.invoke(self._messages("condense", values))
+        except Exception as exc:
+            self._note_failure(exc, "condensing the follow-up failed; using the rule-based query")
+            return None
+        return clean_query(_text(reply), question)
+
+    def generate(
+        self,
+        question: str,
+        history: list[Turn],
+        docs: list[Document],
+        extractive: Callable[[], Answer],
+        on_token: Callable[[str], None] | None,
+    ) -> Answer:
+        if not docs:
+            return extractive()  # nothing to answer from: the extractive answerer refuses without a call
+        language = guess_language(question)
+        if self._is_down():
+            return self._failed(f"it failed less than {self.cooldown:g} s ago", extractive, skipped=True)
+        values = {
+            "sources": format_sources(docs),
+            "history": _history_block(history),
+            "question": neutralise(question),
+            "language": LANGUAGE_NAMES[language],
+            "refusal": REFUSAL_MARKER,
+        }
+        messages = self._messages("answer", values)
+        try:
+            if on_token:
+                gate = TokenGate(on_token, [d.page_content for d in docs], question, language)
+                raw = self._stream(messages, gate)
+            else:
+                raw = self._invoke(messages)
+        except Exception as exc:
+            return self._failed(self._note_failure(exc, ""), extractive)
+        return self.verify(question, language, raw, docs, extractive)
+
+    # -- checking the reply --------------------------------------------------------------------------------------
+
+    def verify(
+        self,
+        question: str,
+        language: Language,
+        raw: str,
+        docs: Sequence[Document],
+        extractive: Callable[[], Answer],
+    ) -> Answer:
+        """Turn the model's raw reply into the Answer a user sees; nothing uncited or invented gets through."""
+        text = clean_reply(raw)
+        refused = is_refusal(text)
+        if refused:
+            text = without_refusal_marker(text)
+        cited = renumber(text, len(docs))
+        repairs = {"invalid_citations": cited.invalid} if cited.invalid else {}
+        if refused and not cited.sources:
+            return Answer(question, REFUSAL[language], True, language, answerer="llm", repairs=repairs)
+        if not cited.sources:
+            log.info("the model's answer cites no given source; using the extractive answer")
+            return _fallback(extractive, {**repairs, "uncited_replaced": 1})
+        written = answer_language(cited.text)
+        if written is not None and written != language:
+            log.info(
+                "the model answered in %s to a question in %s; using the extractive answer", written, language
+            )
+            return _fallback(extractive, {**repairs, "wrong_language": 1})
+        checked = check_answer(text, [d.page_content for d in docs], question)
+        if checked.dropped:
+            repairs["unsupported_sentences"] = checked.dropped
+        if not checked.sources:
+            log.info(
+                "no sentence of the model's answer is supported by its sources; using the extractive answer"
+            )
+            return _fallback(extractive, {**repairs, "uncited_replaced": 1})
+        citations = build_citations(checked.text, checked.sources, docs)
+        return Answer(
+            question, checked.text, False, language, citations=citations, answerer="llm", repairs=repairs
+        )
+
+    # -- calling the model ---------------------------------------------------------------------------------------
+
+    def _messages(self, prompt: str, values: dict[str, str]) -> list[BaseMessage]:
+        roles = {"system": SystemMessage, "user": HumanMessage}
+        return [roles[role](content=fill(template, values)) for role, template in prompt_messages(prompt)]
+
+    def _invoke(self, messages: list[BaseMessage]) -> str:
+        reply = self.model.invoke(messages)
+        text = _text(reply)
+        if not strip_reasoning(text).strip():
+            raise _Incomplete("the model sent an empty answer")
+        return text
+
+    def _stream(self, messages: list[BaseMessage], gate: TokenGate) -> str:
+        deadline = time.monotonic() + self.timeout
+        parts: list[str] = []
+        finished = False
+        stream: Iterator[BaseMessageChunk] = self.model.stream(messages)
+        try:
+            for chunk in stream:
+                delta = _text(chunk)
+                if delta:
+                    parts.append(delta)
+                    gate.feed(delta)
+                finished = finished or bool(chunk.response_metadata.get("finish_reason"))
+                if time.monotonic() > deadline:
+                    raise _Deadline(f"no complete answer within {self.timeout:g} s")
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        text = "".join(parts)
+        if self.require_finish and not finished:
+            raise _Incomplete("the answer stream stopped before the end")
+        if not strip_reasoning(text).strip():
+            raise _Incomplete("the model sent an empty answer")
+        gate.finish()
+        return text
+
+    # -- failures ------------------------------------------------------------------------------------------------
+
+    def _is_down(self) -> bool:
+        with self._lock:
+            return time.monotonic() < self._down_until
+
+    def _note_failure(self, exc: BaseException, what: str) -> str:
+        """Log one line about a failed call (never the key) and remember an unreachable server for a while."""
+        reason = self.describe(exc)
+        if _names(exc) & _UNREACHABLE and not _names(exc) & {"RemoteProtocolError", "ReadError"}:
+            with self._lock:
+                self._down_until = time.monotonic() + self.cooldown
+        if what:
+            log.warning("%s: %s", what, reason)
+        elif self.fallback:
+            log.warning(
+                "the language model at %s failed (%s); using the extractive answer", self.endpoint, reason
+            )
+        else:  # the ModelError raised next is the one line the user sees
+            log.info("the language model at %s failed (%s)", self.endpoint, reason)
+        return reason
+
+    def _failed(self, reason: str, extractive: Callable[[], Answer], skipped: bool = False) -> Answer:
+        message = f"the language model at {self.endpoint} " + (
+            f"was not asked: {reason}" if skipped else f"failed: {reason}"
+        )
+        if skipped:  # the failure itself was logged a moment ago
+            log.info(message)
+        if not self.fallback:
+            raise ModelError(message)
+        return _fallback(extractive, {"model_error": 1})
+
+    def describe(self, exc: BaseException) -> str:
+        """One short line about what went wrong, with any secret masked."""
+        names = _names(exc)
+        status = getattr(exc, "status_code", None)
+        if isinstance(exc, _Deadline | _Incomplete):
+            reason = str(exc)
+        elif names & _TIMEOUTS:
+            reason = f"no answer within {self.timeout:g} s"
+        elif names & {"RemoteProtocolError", "ReadError"}:
+            reason = "the connection broke off in the middle of the answer"
+        elif names & {"ConnectError", "ConnectionError", "APIConnectionError"}:
+            reason = "cannot connect to the server"
+        elif isinstance(status, int):
+            reason = f"HTTP {status}"
+        elif "JSONDecodeError" in names:
+            reason = "the server's reply is not valid JSON"
+        else:
+            first = (str(exc).strip().splitlines() or [""])[0]
+            reason = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+        for secret in self.secrets:
+            reason = reason.replace(secret, "***")
+        return reason[:200]
+
+
+def _names(exc: BaseException) -> set[str]:
+    """Class names of an exception and of the exceptions it was raised from (httpx under openai)."""
+    names: set[str] = set()
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        names.update(c.__name__ for c in type(seen).__mro__)
+        seen = seen.__cause__ or seen.__context__
+    return names
+
+
+class TokenGate:
+    """Passes streamed text on to the front end only once it has passed the checks of the final answer.
+
+    Each complete sentence is checked as it arrives (a valid marker, supported by the passage it cites) and
+    shown renumbered exactly as the final answer will show it; reasoning, a refusal marker, a leaked prompt,
+    an unsupported claim or an answer in the wrong language are never shown, not even for a moment. Until a sentence passes, the front end
+    keeps showing its neutral "thinking" state. A failing callback is logged once and then left alone, so a
+    broken display never breaks the answer.
+    """
+
+    def __init__(
+        self, sink: Callable[[str], None], passages: Sequence[str], question: str, language: Language
+    ) -> None:
+        self.sink: Callable[[str], None] | None = sink
+        self.passages = list(passages)
+        self.question = question
+        self.language = language
+        self.raw = ""
+        self.shown = ""
+
+    def feed(self, delta: str) -> None:
+        self.raw += delta
+        self._show(complete=False)
+
+    def finish(self) -> None:
+        """The stream ended normally: its last sentence is complete too."""
+        self._show(complete=True)
+
+    def _show(self, complete: bool) -> None:
+        if self.sink is None:
+            return
+        checked = check_answer(clean_reply(self.raw), self.passages, self.question, complete=complete)
+        # Only ever append: what was shown stays true (a re-split that would change it waits for the end).
+        if len(checked.text) <= len(self.shown) or not checked.text.startswith(self.shown):
+            return
+        if answer_language(checked.text) not in (None, self.language):  # the final answer will not be this
+            return
+        new, self.shown = checked.text[len(self.shown) :], checked.text
+        try:
+            self.sink(new)
+        except Exception as exc:
+            log.warning("showing the streamed answer failed (%s); the final answer still comes", exc)
+            self.sink = None
+
+
+def _text(message: BaseMessage) -> str:
+    return str(message.text)
+
+
+def _history_block(history: Sequence[Turn]) -> str:
+    text = format_history(history, HISTORY_TURNS, HISTORY_CHARS)
+    return f"\n<conversation>\n{text}\n</conversation>\n" if text else ""
+
+
+def _fallback(extractive: Callable[[], Answer], repairs: dict[str, int]) -> Answer:
+    answer = extractive()
+    answer.answerer = "extractive"
+    answer.repairs = {**answer.repairs, **repairs, "fallback": 1}
+    return answer
+
+
+def clean_query(reply: str, question: str) -> str | None:
+    """The standalone question from a condense reply: its first line, without labels or quotes; else None."""
+    text = clean_reply(reply)
+    line = next((s.strip() for s in text.splitlines() if s.strip()), "")
+    line = line.strip("\"'“”«»„ ").strip()
+    if not line or REFUSAL_MARKER in line or len(line) > max(MAX_QUERY_CHARS, 2 * len(question)):
+        return None
+    return line
+
+
+def public_url(url: str) -> str:
+    """The endpoint as it may be logged: without user, password or query string."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def build_llm_generator(settings: Settings) -> LLMGenerator:
+    """The generator for `KILDE_LLM_BASE_URL`, through langchain-openai (the optional `llm` extra)."""
+    if not settings.llm_base_url:
+        raise UsageError("set KILDE_LLM_BASE_URL to use a language model")
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError:
+        raise UsageError(
+            "KILDE_LLM_BASE_URL is set but langchain-openai is not installed: "
+            "pip install 'kilde[llm]' (or uv sync --extra llm)"
+        ) from None
+    model = ChatOpenAI(
+        base_url=settings.llm_base_url,
+        model=settings.llm_model,
+        api_key=settings.llm_api_key,
+        timeout=settings.llm_timeout,
+        max_retries=0,  # the timeout is the whole wait; a failure falls back at once
+        temperature=settings.llm_temperature,
+        # Sent as `max_tokens`, which Ollama, llama-server and vLLM all read (`max_completion_tokens`,
+        # what langchain-openai would send, is ignored by Ollama's OpenAI layer).
+        extra_body={"max_tokens": MAX_ANSWER_TOKENS},
+    )
+    return LLMGenerator(
+        model,
+        fallback=settings.llm_fallback,
+        timeout=settings.llm_timeout,
+        endpoint=public_url(settings.llm_base_url),
+        secrets=[settings.llm_api_key.get_secret_value()],
+        require_finish=True,
+    )

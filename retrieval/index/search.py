@@ -1,0 +1,130 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 rankings fused by reciprocal rank fusion."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from retrieval.index.lexical import LexicalIndex, rrf
+from retrieval.index.store import Index
+from retrieval.text import names_in
+from retrieval.types import Turn
+
+_PRONOUNS = frozenset(
+    [
+        "han",
+        "hun",
+        "de",
+        "den",
+        "det",
+        "ham",
+        "hende",
+        "dem",
+        "hans",
+        "hendes",
+        "deres",
+        "sin",
+        "sit",
+        "sine",
+        "dens",
+        "dets",
+        "he",
+        "she",
+        "they",
+        "him",
+        "her",
+        "them",
+        "his",
+        "hers",
+        "their",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Query:
+    """What to search for: the question, made standalone with the chat history when it needs it."""
+
+    question: str
+    text: str
+    context_terms: str = ""  # names carried over from the earlier turns, for the answerer
+
+
+def needs_history(question: str) -> bool:
+    tokens = re.findall(r"[\wæøå]+", question.lower())
+    return any(t in _PRONOUNS for t in tokens) or len(tokens) <= 4
+
+
+def condense(question: str, history: list[Turn] | None) -> Query:
+    """A standalone retrieval query, without a language model: a follow-up borrows the names of the last turn."""
+    if not history or not needs_history(question):
+        return Query(question, question)
+    last = history[-1]
+    carried = names_in(last.question) + names_in(last.answer.split("\n\n")[0])
+    carried = [n for n in dict.fromkeys(carried) if n.lower() not in question.lower()]
+    carried_text = " ".join(carried) if carried else last.question
+    return Query(question, f"{question} {carried_text}", carried_text)
+
+
+class HybridRetriever(BaseRetriever):
+    """Dense and BM25 chunk rankings, fused. Each Document's metadata holds its scores and rank."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    index: Index
+    lexical: LexicalIndex
+    embeddings: Embeddings
+    k: int = 6
+    depth: int = 30
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun | None = None
+    ) -> list[Document]:
+        return self.search(query, self.embeddings.embed_query(query))
+
+    def search(self, query: str, vector: list[float], k: int | None = None) -> list[Document]:
+        k = k or self.k
+        dense = self.index.dense_chunks(vector, self.depth)
+        lexical = self.lexical.search(query, self.depth)
+        by_id: dict[str, tuple[str, dict[str, Any]]] = {cid: (text, meta) for cid, text, meta, _ in dense}
+        dense_score = {cid: score for cid, _, _, score in dense}
+        lexical_score = dict(lexical)
+        fused = rrf([[cid for cid, *_ in dense], [cid for cid, _ in lexical]])
+        missing = [cid for cid, _ in fused[:k] if cid not in by_id]
+        if missing:
+            got = self.index.chunks.get(ids=missing, include=["documents", "metadatas"])
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                by_id[cid] = (text or "", dict(meta or {}))
+        docs = []
+        for rank, (cid, score) in enumerate(fused[:k]):
+            if cid not in by_id:
+                continue  # deleted between the two searches
+            text, meta = by_id[cid]
+            docs.append(
+                Document(
+                    id=cid,
+                    page_content=text,
+                    metadata={
+                        **meta,
+                        "chunk_id": cid,
+                        "rank": rank,
+                        "score": score,
+                        "dense": dense_score.get(cid),
+                        "bm25": lexical_score.get(cid),
+                    },
+                )
+            )
+        return docs
