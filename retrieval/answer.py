@@ -59,10 +59,12 @@ class Tuning:
     w_type: float = 1.2
     w_chunk: float = 0.4
     w_context: float = 0.4
+    # The four refusal thresholds: benchmarks/tune_rules.py chose them on dev+extra and SQuAD (18 settings; every
+    # leave-one-SQuAD-article-out fold picked the same); only `partial` moved (0.8 -> 0.7).
     min_coverage: float = 0.4
     max_unknown_share: float = 0.34
     min_dense_foreign: float = 0.82  # a question in another language than the articles has only the vector
-    partial: float = 0.8  # credit for a lemma found only as a part of a compound (see lemmas.part_match)
+    partial: float = 0.7  # credit for a lemma found only as a part of a compound (see lemmas.part_match)
 
 
 @dataclass(frozen=True)
