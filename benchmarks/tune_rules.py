@@ -33,8 +33,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from retrieval.answer import ExtractiveAnswerer, Support, Tuning  # noqa: E402
-from retrieval.evaluation import evaluate, load_cases  # noqa: E402
+from retrieval.answering.extractive import ExtractiveAnswerer, Support, Tuning  # noqa: E402
+from retrieval.evaluation.runner import evaluate, load_cases  # noqa: E402
 from retrieval.service import build_service  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
 
