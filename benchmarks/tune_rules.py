@@ -1,4 +1,4 @@
-"""Re-fit the refusal thresholds of the rules answerer (`retrieval.answer.Tuning`) on data.
+"""Re-fit the refusal thresholds of the rules answerer (`retrieval.answering.extractive.Tuning`) on data.
 
     uv run --frozen python benchmarks/tune_rules.py --data /tmp/wta/data --squad-data /tmp/wta/squad
 
