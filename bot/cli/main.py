@@ -19,6 +19,7 @@ from bot.cli.serve import bot_command
 from bot.safe_text import json_safe, safe_text
 from bot.terminal.render import plain
 from retrieval.errors import KildeError
+from retrieval.secrets import protect_settings
 from retrieval.settings import Settings
 
 
@@ -40,23 +41,7 @@ def cli(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
     logs.configure(verbose)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     ctx.obj = make_settings(data_dir)
-    protect_secrets(ctx.obj)
-
-
-def protect_secrets(settings: Settings) -> None:
-    """Mask every configured secret in the log, before anything can log it (HTTP clients log urls at -v)."""
-    if settings.llm_api_key.get_secret_value() != "not-needed":
-        logs.protect(settings.llm_api_key.get_secret_value())
-    for secret in (settings.chroma_token, settings.telegram_webhook_secret):
-        logs.protect(secret.get_secret_value() if secret else None)
-    if settings.telegram_token:
-        logs.protect(settings.telegram_token.get_secret_value().strip(), "<token>")
-    logs.protect_url(settings.llm_base_url)
-    logs.protect_url(settings.chroma_url)
-
-
-
-
+    protect_settings(ctx.obj)  # before anything can log a secret
 
 
 @cli.command()
