@@ -44,28 +44,27 @@ def cli(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
     protect_settings(ctx.obj)  # before anything can log a secret
 
 
-@cli.command()
+@cli.command("ingest")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--rebuild", is_flag=True, help="Move the index (and a damaged embedding cache) aside and build it anew."
 )
 @click.pass_obj
 @one_line_errors
-def ingest(settings: Settings, paths: tuple[Path, ...], rebuild: bool) -> None:
+def ingest_command(settings: Settings, paths: tuple[Path, ...], rebuild: bool) -> None:
     """Index articles: PATHS; else KILDE_CORPUS_DIR if set; else what the index holds (a new one: corpus/).
 
     Re-running embeds only what changed. The index then holds exactly these articles.
     """
-    from retrieval.index.corpus import indexed_corpus
+    from retrieval.indexer import Indexer
 
-    targets = list(paths) or indexed_corpus(settings).paths
+    indexer = Indexer(settings)
+    targets = list(paths) or indexer.corpus().paths
     missing = [p for p in targets if not p.exists()]
     if missing:
         raise KildeError(f"no such file or directory: {missing[0]}")
     if rebuild:
-        from retrieval.index.recovery import set_aside
-
-        aside = set_aside(settings)
+        aside = indexer.rebuild()
         if aside is not None:
             err.print(
                 f"kilde: moved the old index to {aside} (delete it once the new one works)", markup=False
