@@ -8,48 +8,15 @@ and a url such as `http://user:password@host/v1` or a Bot API url carries a secr
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
 
 from bot.safe_text import safe_text
+from retrieval.secrets import redact
 
-_USERINFO = re.compile(r"(?<=://)[^/\s@'\"<>]+@")
-_SECRETS: dict[str, str] = {}  # secret -> what is logged in its place
 _lock = threading.Lock()
 _installed = False
-# HTTP request logging shows whole urls; a Bot API url contains the bot token.
 HTTP_LOGGERS = ("httpx", "httpx2", "httpcore", "httpcore2")
-
-
-def redact(value: str) -> str:
-    """`value` with registered secrets and the user:password part of any url masked."""
-    value = _USERINFO.sub("***@", value)
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        value = value.replace(secret, _SECRETS[secret])
-    return value
-
-
-def protect(secret: str | None, placeholder: str = "***") -> None:
-    """Mask `secret` (and its url-quoted form) in every log record from now on."""
-    if secret and len(secret) >= 4:
-        with _lock:
-            _SECRETS[secret] = placeholder
-            _SECRETS[quote(secret, safe="")] = placeholder
-    _install()
-
-
-def protect_url(url: str | None) -> None:
-    """Mask the user name and password of `url`, wherever they show up without the url around them."""
-    if not url:
-        return
-    parts = urlsplit(url)
-    for value in (parts.username, parts.password):
-        if value:
-            protect(unquote(value))
-            protect(value)
-    _install()
 
 
 class Redactor(logging.Filter):
@@ -73,7 +40,8 @@ class Redactor(logging.Filter):
         return True
 
 
-def _install() -> None:
+def install_redactor() -> None:
+    """Mask the secrets registered in `retrieval.secrets` in every log record from now on."""
     global _installed  # noqa: PLW0603 (one record factory per process)
     with _lock:
         if _installed:
@@ -87,6 +55,13 @@ def _install() -> None:
 
         logging.setLogRecordFactory(factory)
         _installed = True
+
+
+def hide_request_urls() -> None:
+    """HTTP clients log every request url at INFO, and a Bot API url holds the bot token: log them at WARNING."""
+    install_redactor()
+    for name in HTTP_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class TerminalFormatter(logging.Formatter):
@@ -115,4 +90,4 @@ def configure(verbose: bool) -> None:
         root.addHandler(handler)
     root.setLevel(logging.INFO if verbose else logging.WARNING)
     logging.getLogger("telegram.ext").addFilter(OneLine())
-    _install()
+    install_redactor()

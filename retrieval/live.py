@@ -137,7 +137,7 @@ def build_live_service(
     embeddings: Embeddings | None = None,
     generator: Generator | None = None,
 ) -> LiveService:
-    """The service for front ends that stay open (chat, bot); the index should exist (`ensure_index`)."""
+    """The service for front ends that stay open (chat, bot); the index should exist (`Indexer.ensure`)."""
     embeddings = embeddings or build_embeddings(settings)
     generator = generator or build_generator(settings)
     return LiveService(

@@ -19,6 +19,7 @@ from retrieval.answering.fitted import FittedAnswerer
 from retrieval.answering.language import detect_language
 from retrieval.answering.parameters import DEFAULT_PARAMS
 from retrieval.answering.question import analyse
+from retrieval.conversation import trim
 from retrieval.errors import UsageError
 from retrieval.index.embeddings import make_embeddings
 from retrieval.index.lexical import LEXICAL_VERSION, LexicalIndex
@@ -152,7 +153,7 @@ class Service:
         """Answer one question; `on_token` receives the text as a language model streams it (if one is set)."""
         started = time.perf_counter()
         text = clean_question(question, self.settings.max_question_chars)
-        turns = list(history or [])[-self.settings.history_turns :] if self.settings.history_turns else []
+        turns = trim(history or [], self.settings.history_turns)
         result = self.chain.invoke({"question": text, "history": turns, "on_token": on_token})
         result.timings_ms["total"] = (time.perf_counter() - started) * 1000
         return result

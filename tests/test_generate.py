@@ -18,6 +18,7 @@ from retrieval.answering.citations import answer_language, format_sources, quote
 from retrieval.answering.generated import LLMGenerator, build_llm_generator, clean_query, public_url
 from retrieval.answering.replies import REFUSAL
 from retrieval.errors import ModelError, UsageError
+from retrieval.secrets import protect
 from retrieval.settings import Settings
 from retrieval.types import Answer, Citation, Turn
 
@@ -277,7 +278,8 @@ def test_a_model_failure_falls_back_and_logs_one_line_without_the_key(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     failing = Failing(messages=iter([]), error=RuntimeError("bad key sk-very-secret-123\ntraceback ..."))
-    gen = LLMGenerator(failing, secrets=["sk-very-secret-123"], endpoint="http://localhost:11434/v1")
+    protect("sk-very-secret-123")
+    gen = LLMGenerator(failing, endpoint="http://localhost:11434/v1")
     with caplog.at_level(logging.WARNING):
         answer = generate(gen)
     assert answer.answerer == "extractive" and answer.repairs == {"model_error": 1, "fallback": 1}
@@ -287,7 +289,8 @@ def test_a_model_failure_falls_back_and_logs_one_line_without_the_key(
 
 def test_without_fallback_a_failure_is_one_clear_model_error() -> None:
     failing = Failing(messages=iter([]), error=RuntimeError("boom sk-very-secret-123"))
-    gen = LLMGenerator(failing, fallback=False, secrets=["sk-very-secret-123"], endpoint="http://h:1/v1")
+    protect("sk-very-secret-123")
+    gen = LLMGenerator(failing, fallback=False, endpoint="http://h:1/v1")
     with pytest.raises(ModelError) as info:
         generate(gen)
     message = str(info.value)

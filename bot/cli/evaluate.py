@@ -107,19 +107,16 @@ def settings_of(ctx: click.Context) -> Settings:
 @contextmanager
 def corpus_settings(settings: Settings, corpus: Path, err: Console) -> Iterator[Settings]:
     """Settings whose index is a temporary one holding `corpus` only; the index is removed afterwards."""
-    from retrieval.index.ingest import ingest
-    from retrieval.index.store import prepare_data_dir
-    from retrieval.service import build_embeddings
+    from retrieval.indexer import Indexer
 
     with tempfile.TemporaryDirectory(prefix="kilde-eval-", ignore_cleanup_errors=True) as tmp:
         scratch = settings.model_copy(
             update={"data_dir": Path(tmp) / "data", "corpus_dir": corpus, "chroma_url": None}
         )
-        prepare_data_dir(scratch.data_dir)
         err.print(f"kilde: eval: indexing {corpus} into a temporary index …", markup=False)
         bar, update = progress_bar(err, "indexing")
         with bar:
-            report = ingest(scratch, [corpus], build_embeddings(scratch), update)
+            report = Indexer(scratch).ingest([corpus], update)
         for problem in report.problems:
             err.print(f"kilde: skipped {problem}", markup=False)
         if not report.added:

@@ -19,6 +19,7 @@ from bot.cli.serve import bot_command
 from bot.safe_text import json_safe, safe_text
 from bot.terminal.render import plain
 from retrieval.errors import KildeError
+from retrieval.secrets import protect_settings
 from retrieval.settings import Settings
 
 
@@ -40,47 +41,30 @@ def cli(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
     logs.configure(verbose)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     ctx.obj = make_settings(data_dir)
-    protect_secrets(ctx.obj)
+    protect_settings(ctx.obj)  # before anything can log a secret
 
 
-def protect_secrets(settings: Settings) -> None:
-    """Mask every configured secret in the log, before anything can log it (HTTP clients log urls at -v)."""
-    if settings.llm_api_key.get_secret_value() != "not-needed":
-        logs.protect(settings.llm_api_key.get_secret_value())
-    for secret in (settings.chroma_token, settings.telegram_webhook_secret):
-        logs.protect(secret.get_secret_value() if secret else None)
-    if settings.telegram_token:
-        logs.protect(settings.telegram_token.get_secret_value().strip(), "<token>")
-    logs.protect_url(settings.llm_base_url)
-    logs.protect_url(settings.chroma_url)
-
-
-
-
-
-
-@cli.command()
+@cli.command("ingest")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--rebuild", is_flag=True, help="Move the index (and a damaged embedding cache) aside and build it anew."
 )
 @click.pass_obj
 @one_line_errors
-def ingest(settings: Settings, paths: tuple[Path, ...], rebuild: bool) -> None:
+def ingest_command(settings: Settings, paths: tuple[Path, ...], rebuild: bool) -> None:
     """Index articles: PATHS; else KILDE_CORPUS_DIR if set; else what the index holds (a new one: corpus/).
 
     Re-running embeds only what changed. The index then holds exactly these articles.
     """
-    from retrieval.index.corpus import indexed_corpus
+    from retrieval.indexer import Indexer
 
-    targets = list(paths) or indexed_corpus(settings).paths
+    indexer = Indexer(settings)
+    targets = list(paths) or indexer.corpus().paths
     missing = [p for p in targets if not p.exists()]
     if missing:
         raise KildeError(f"no such file or directory: {missing[0]}")
     if rebuild:
-        from retrieval.index.recovery import set_aside
-
-        aside = set_aside(settings)
+        aside = indexer.rebuild()
         if aside is not None:
             err.print(
                 f"kilde: moved the old index to {aside} (delete it once the new one works)", markup=False

@@ -6,7 +6,9 @@ import sys
 
 import click
 
+from bot import logs
 from retrieval.errors import KildeError
+from retrieval.secrets import protect_settings, redact
 from retrieval.settings import Settings
 from retrieval.types import AnswerService
 
@@ -20,10 +22,12 @@ def bot_command(settings: Settings) -> None:
     """
     from telegram.error import InvalidToken, TelegramError
 
-    from bot.telegram.app import check_settings, describe, protect_token, run_bot
+    from bot.telegram.app import check_settings, describe, run_bot
 
     try:
-        protect_token(check_settings(settings))  # before the (slow) service is built
+        check_settings(settings)
+        protect_settings(settings)  # before the (slow) service is built
+        logs.hide_request_urls()
         run_bot(settings, _service(settings))
     except InvalidToken:
         _fail(KildeError("Telegram rejected the bot token: check KILDE_TELEGRAM_TOKEN"))
@@ -51,7 +55,5 @@ def _host(settings: Settings) -> str:
 
 
 def _fail(exc: KildeError) -> None:
-    from bot.telegram.app import redact
-
     click.echo(f"kilde: error: {redact(str(exc))}", err=True)
     sys.exit(exc.exit_code)

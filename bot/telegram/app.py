@@ -65,6 +65,7 @@ from bot.telegram.render import (
 )
 from bot.telegram.streaming import MessageStreamer
 from retrieval.errors import KildeError, UsageError
+from retrieval.secrets import protect, redact
 from retrieval.settings import Settings
 from retrieval.types import Answer, AnswerService, Language
 
@@ -108,17 +109,6 @@ def file_url(api_url: str) -> str:
     return f"{head}/file/bot{tail}" if sep else api_url
 
 
-def redact(value: str) -> str:
-    return logs.redact(value)
-
-
-def protect_token(token: str) -> None:
-    """Redact `token` from every log record from now on, whichever logger or handler it goes through."""
-    logs.protect(token, "<token>")
-    for name in logs.HTTP_LOGGERS:  # they log every request url at INFO, and the Bot API url holds the token
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
 def describe(error: BaseException | None) -> str:
     return f"{type(error).__name__}: {redact(str(error))}" if error else "unknown error"
 
@@ -144,7 +134,8 @@ def build_application(
 ) -> App:
     """The bot, wired to `service`, with its handlers. Raises `UsageError` for a missing token or allow-list."""
     token = check_settings(settings)
-    protect_token(token)
+    protect(token, "<token>")
+    logs.hide_request_urls()
     store = ChatStore(settings.data_dir / HISTORY_FILE)
     application = (
         ApplicationBuilder()
@@ -209,7 +200,7 @@ def run_bot(settings: Settings, service: AnswerService) -> None:
         with contextlib.suppress(OSError):
             settings.heartbeat_file.unlink()
     if settings.telegram_webhook_secret:
-        logs.protect(settings.telegram_webhook_secret.get_secret_value())
+        protect(settings.telegram_webhook_secret.get_secret_value())
     asyncio.run(wait_for_bot_api(partial(_probe, settings), urlsplit(settings.telegram_api_url).netloc))
     # Should the API go away again between the probe and the start, PTB retries a few times by itself.
     if settings.telegram_webhook_url:

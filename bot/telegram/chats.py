@@ -19,6 +19,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from retrieval.conversation import trim, turn_of
 from retrieval.errors import KildeError
 from retrieval.types import Answer, Citation, Language, Turn
 
@@ -64,21 +65,20 @@ class ChatStore:
     def history(self, chat_id: int, turns: int) -> list[Turn]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT question, answer FROM turns WHERE chat_id = ? ORDER BY id DESC LIMIT ?",
-                (chat_id, turns),
+                "SELECT question, answer FROM turns WHERE chat_id = ? ORDER BY id", (chat_id,)
             ).fetchall()
-        return [Turn(q, a) for q, a in reversed(rows)]
+        return trim([Turn(q, a) for q, a in rows], turns)
 
     def remember(self, chat_id: int, answer: Answer, turns: int) -> int:
         """Store a turn (keeping the last `turns`) and the answer's citations; returns the answer's id."""
+        turn = turn_of(answer)
         citations = json.dumps([c.to_dict() for c in answer.citations], ensure_ascii=False)
         with self._lock, self._db:
-            if turns > 0:
-                self._db.execute(
-                    "INSERT INTO turns (chat_id, question, answer) VALUES (?, ?, ?)",
-                    (chat_id, answer.question, "" if answer.refused else answer.text),
-                )
-            self._prune("turns", chat_id, turns)
+            self._db.execute(
+                "INSERT INTO turns (chat_id, question, answer) VALUES (?, ?, ?)",
+                (chat_id, turn.question, turn.answer),
+            )
+            self._prune("turns", chat_id, turns)  # the rows `history` would trim away anyway
             cursor = self._db.execute(
                 "INSERT INTO answers (chat_id, language, citations) VALUES (?, ?, ?)",
                 (chat_id, answer.language, citations),

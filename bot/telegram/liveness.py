@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 from telegram.error import InvalidToken, NetworkError
 from telegram.request import HTTPXRequest
 
-from bot.logs import redact
 from retrieval.errors import KildeError
+from retrieval.secrets import redact
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")

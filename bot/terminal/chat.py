@@ -14,8 +14,9 @@ from rich.markup import escape
 from bot.safe_text import safe_text
 from bot.terminal.render import plain, rich_quotes
 from bot.terminal.streaming import live_answer
+from retrieval.conversation import Conversation
 from retrieval.errors import KildeError
-from retrieval.types import Answer, AnswerService, Turn
+from retrieval.types import Answer, AnswerService
 
 HELP = """Skriv et spørgsmål om artiklerne (dansk eller engelsk). / Ask a question about the articles.
   /new      glem samtalen / forget this conversation
@@ -25,28 +26,19 @@ HELP = """Skriv et spørgsmål om artiklerne (dansk eller engelsk). / Ask a ques
   /quit     afslut / leave (or Ctrl-D)"""
 
 
-class ChatSession:
-    """History and the last answer of one conversation; the same object serves the terminal and scripts."""
+class ChatSession(Conversation):
+    """One conversation and its last answer; the same object serves the terminal and scripts."""
 
     def __init__(self, service: AnswerService, max_turns: int = 6) -> None:
-        self.service = service
-        self.max_turns = max_turns
-        self.history: list[Turn] = []
+        super().__init__(service, max_turns)
         self.last: Answer | None = None
 
     def ask(self, question: str, on_token: Callable[[str], None] | None = None) -> Answer:
-        if on_token is None:
-            answer = self.service.answer(question, self.history)
-        else:
-            answer = self.service.answer(question, self.history, on_token=on_token)
-        self.last = answer
-        self.history = [*self.history, Turn(answer.question, "" if answer.refused else answer.text)][
-            -self.max_turns :
-        ]
-        return answer
+        self.last = super().ask(question, on_token)
+        return self.last
 
     def reset(self) -> None:
-        self.history = []
+        super().reset()
         self.last = None
 
 

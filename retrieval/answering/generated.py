@@ -37,6 +37,7 @@ from retrieval.answering.citations import (
 from retrieval.answering.replies import REFUSAL
 from retrieval.answering.support import check_answer
 from retrieval.errors import ModelError, UsageError
+from retrieval.secrets import protect_settings, redact
 from retrieval.text import guess_language
 from retrieval.types import Answer, Language, Turn
 
@@ -76,7 +77,6 @@ class LLMGenerator:
         fallback: bool = True,
         timeout: float = 60.0,
         endpoint: str = "the language model",
-        secrets: Sequence[str] = (),
         require_finish: bool = False,
         cooldown: float = 30.0,
     ) -> None:
@@ -84,7 +84,6 @@ class LLMGenerator:
         self.fallback = fallback
         self.timeout = timeout
         self.endpoint = endpoint
-        self.secrets = [s for s in secrets if len(s) >= 4]
         # OpenAI-compatible servers end a complete stream with a finish_reason; a cut one has none.
         self.require_finish = require_finish
         self.cooldown = cooldown
@@ -269,9 +268,7 @@ class LLMGenerator:
         else:
             first = (str(exc).strip().splitlines() or [""])[0]
             reason = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-        for secret in self.secrets:
-            reason = reason.replace(secret, "***")
-        return reason[:200]
+        return redact(reason)[:200]
 
 
 def _names(exc: BaseException) -> set[str]:
@@ -388,11 +385,11 @@ def build_llm_generator(settings: Settings) -> LLMGenerator:
         # what langchain-openai would send, is ignored by Ollama's OpenAI layer).
         extra_body={"max_tokens": MAX_ANSWER_TOKENS},
     )
+    protect_settings(settings)  # the client's errors may quote the key or the url's credentials
     return LLMGenerator(
         model,
         fallback=settings.llm_fallback,
         timeout=settings.llm_timeout,
         endpoint=public_url(settings.llm_base_url),
-        secrets=[settings.llm_api_key.get_secret_value()],
         require_finish=True,
     )

@@ -27,6 +27,7 @@ from typing import Any, Literal, NoReturn, Protocol
 
 import yaml
 
+from retrieval.conversation import Conversation
 from retrieval.errors import KildeError, UsageError
 from retrieval.types import Answer, Citation, DocumentInfo, Retrieved, Turn
 
@@ -420,16 +421,16 @@ class CaseResult:
 
 def run_case(service: EvalService, case: Case) -> CaseRun:
     """Ask the history questions, then the case question, in one chat; time the case question only."""
-    history: list[Turn] = []
+    chat = Conversation(service, max_turns=None)  # the service trims; the report shows the whole chat
     try:
         for question in case.history:
-            earlier = service.answer(question, list(history))
-            history.append(_turn(earlier))
+            chat.ask(question)
+        history = tuple(chat.turns)
         started = time.perf_counter()
-        answer = service.answer(case.question, list(history))
+        answer = chat.ask(case.question)
         latency = (time.perf_counter() - started) * 1000
     except KildeError as exc:
-        return CaseRun(case, "", False, (), (), 0.0, tuple(history), error=str(exc) or type(exc).__name__)
+        return CaseRun(case, "", False, (), (), 0.0, tuple(chat.turns), error=str(exc) or type(exc).__name__)
     return CaseRun(
         case=case,
         answer=answer.text,
@@ -437,14 +438,9 @@ def run_case(service: EvalService, case: Case) -> CaseRun:
         citations=tuple(answer.citations),
         retrieved=tuple(answer.retrieved),
         latency_ms=latency,
-        history=tuple(history),
+        history=history,
         language=answer.language,
     )
-
-
-def _turn(answer: Answer) -> Turn:
-    """The turn a chat keeps (see `bot.terminal.chat.ChatSession`): a refusal adds no answer text."""
-    return Turn(answer.question, "" if answer.refused else answer.text)
 
 
 def check_case(run: CaseRun, k: int, chunk_text: Callable[[str], str | None]) -> Checks:

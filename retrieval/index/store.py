@@ -30,6 +30,7 @@ from retrieval.errors import StoreError
 from retrieval.index.articles import Article, Problem
 from retrieval.index.chunks import Chunk, Sentence, chunk_article, sentence_records
 from retrieval.index.datadir import READ_ONLY, REBUILD, data_dir_errors, hint, is_writable
+from retrieval.secrets import protect, redact
 from retrieval.settings import Settings, default_data_dir
 
 LOG = logging.getLogger(__name__)
@@ -64,9 +65,6 @@ class IngestReport:
         )
 
 
-_SECRETS: set[str] = set()
-
-
 @contextlib.contextmanager
 def store_errors(what: str) -> Iterator[None]:
     """Turn whatever Chroma or SQLite raise into one StoreError line."""
@@ -76,8 +74,7 @@ def store_errors(what: str) -> Iterator[None]:
         raise
     except Exception as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        for secret in _SECRETS:  # never echo a token, whatever the library put in its message
-            detail = detail.replace(secret, "***")
+        detail = redact(detail)  # never echo a token, whatever the library put in its message
         if "locked" in detail.lower():
             raise StoreError(f"{what}: the index is locked by another process; try again") from None
         advice = hint(detail, exc)
@@ -133,8 +130,7 @@ def _http_client(settings: Settings, chroma_settings: ChromaSettings) -> ClientA
     if settings.chroma_token is not None:
         token = settings.chroma_token.get_secret_value()
         headers["Authorization"] = f"Bearer {token}"
-        if token:
-            _SECRETS.add(token)
+        protect(token)
     with store_errors(f"cannot reach the Chroma server at {url.scheme}://{url.hostname}:{port}"):
         client = chromadb.HttpClient(
             host=url.hostname,
