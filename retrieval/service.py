@@ -163,7 +163,7 @@ class Service:
         started = time.perf_counter()
         text = clean_question(question, self.settings.max_question_chars)
         turns = list(history or [])[-self.settings.history_turns :] if self.settings.history_turns else []
-        result = self.chain.invoke(AskInput(question=text, history=turns, on_token=on_token))
+        result = self.chain.invoke({"question": text, "history": turns, "on_token": on_token})
         result.timings_ms["total"] = (time.perf_counter() - started) * 1000
         return result
 
