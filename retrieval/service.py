@@ -8,7 +8,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
@@ -43,6 +43,22 @@ def clean_question(question: str, max_chars: int) -> str:
     return text
 
 
+class AskInput(TypedDict):
+    question: str
+    history: list[Turn]
+    on_token: Callable[[str], None] | None
+
+
+class Condensed(AskInput):
+    query: Query  # the question made standalone with the history
+
+
+class Found(Condensed):
+    docs: list[Document]
+    vector: list[float]  # of the question itself, for the answerer
+    t_retrieve: float
+
+
 class Service:
     """Retrieval chain plus answerer. Thread-safe: front ends call `answer` from worker threads."""
 
@@ -56,7 +72,7 @@ class Service:
         self.lexical = self._load_lexical()
         self.corpus_language = detect_language(index.sample_text()) if self.lexical.ids else "da"
         self.retriever = HybridRetriever(
-            index=index, lexical=self.lexical, embeddings=embeddings, k=settings.top_k
+            index=index, lexical=self.lexical, embed_query=self.embed_query, k=settings.top_k
         )
         self.extractive: ExtractiveAnswerer | FittedAnswerer = (
             FittedAnswerer(self.lexical, self.corpus_language, params_path=settings.answer_params or DEFAULT_PARAMS)
@@ -94,34 +110,28 @@ class Service:
                 self._vectors.popitem(last=False)
         return vector
 
-    def _build_chain(self) -> Runnable[dict[str, Any], Answer]:
+    def _build_chain(self) -> Runnable[AskInput, Answer]:
         """question + history -> standalone query -> hybrid retrieval -> answer, as LangChain runnables."""
 
-        def make_query(inputs: dict[str, Any]) -> dict[str, Any]:
-            query = condense(inputs["question"], inputs.get("history"))
-            if self.generator is not None and inputs.get("history"):
+        def make_query(inputs: AskInput) -> Condensed:
+            query = condense(inputs["question"], inputs["history"])
+            if self.generator is not None and inputs["history"]:
                 standalone = self.generator.condense(inputs["question"], inputs["history"])
                 if standalone:
                     query = Query(query.question, standalone, query.context_terms)
-            return {**inputs, "query": query}
+            return Condensed(**inputs, query=query)
 
-        def retrieve(inputs: dict[str, Any]) -> dict[str, Any]:
+        def retrieve(inputs: Condensed) -> Found:
             started = time.perf_counter()
-            query: Query = inputs["query"]
+            query = inputs["query"]
             vector = self.embed_query(query.text)
             docs = self.retriever.search(query.text, vector)
             question_vector = vector if query.text == query.question else self.embed_query(query.question)
-            return {
-                **inputs,
-                "docs": docs,
-                "vector": question_vector,
-                "t_retrieve": time.perf_counter() - started,
-            }
+            return Found(**inputs, docs=docs, vector=question_vector, t_retrieve=time.perf_counter() - started)
 
-        def answer(inputs: dict[str, Any]) -> Answer:
+        def answer(inputs: Found) -> Answer:
             started = time.perf_counter()
-            docs: list[Document] = inputs["docs"]
-            query: Query = inputs["query"]
+            docs, query = inputs["docs"], inputs["query"]
             info = analyse(query.question)
             top_docs = list(dict.fromkeys(str(d.metadata["doc_id"]) for d in docs))[:ANSWER_DOCS]
             parts = self.index.doc_parts(top_docs) if top_docs else ({}, {})
@@ -133,7 +143,7 @@ class Service:
                 result = extractive()
             else:
                 result = self.generator.generate(
-                    query.question, inputs.get("history") or [], docs, extractive, inputs.get("on_token")
+                    query.question, inputs["history"], docs, extractive, inputs["on_token"]
                 )
             result.retrieved = [
                 Retrieved(str(d.metadata["doc_id"]), str(d.metadata["chunk_id"]), float(d.metadata["score"]))

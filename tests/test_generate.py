@@ -6,6 +6,8 @@ import builtins
 import logging
 from typing import Any
 
+import httpx
+import openai
 import pytest
 from langchain_core.documents import Document
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
@@ -303,21 +305,35 @@ def test_an_empty_reply_is_a_model_failure() -> None:
     assert answer.repairs == {"model_error": 1, "fallback": 1}
 
 
-class APITimeoutError(Exception):
-    """Named like openai's, which is how the generator recognises a server that does not answer."""
+def api_timeout() -> openai.APITimeoutError:
+    return openai.APITimeoutError(request=httpx.Request("POST", "http://localhost:11434/v1/chat/completions"))
 
 
 def test_after_a_timeout_the_server_is_skipped_for_a_while() -> None:
-    failing = Failing(messages=iter([]), error=APITimeoutError("Request timed out."))
+    failing = Failing(messages=iter([]), error=api_timeout())
     gen = LLMGenerator(failing, timeout=2, cooldown=60)
     first = generate(gen)
     assert first.repairs == {"model_error": 1, "fallback": 1}
-    assert gen.describe(APITimeoutError()) == "no answer within 2 s"
+    assert gen.describe(api_timeout()) == "no answer within 2 s"
     assert gen.condense("og hvor bor han?", [Turn("Hvem er Kim?", "En chef.")]) is None
     gen.model = model("Kim Them Serup er 44 år [1].")
     assert generate(gen).answerer == "extractive"  # not asked again within the cooldown
     gen.cooldown, gen._down_until = 0, 0
     assert generate(gen).answerer == "llm"
+
+
+def test_failures_are_told_apart_by_their_class_not_their_name() -> None:
+    class APITimeoutError(Exception):
+        """Named like openai's, but not openai's."""
+
+    gen = LLMGenerator(model(), timeout=2, cooldown=60)
+    assert gen.describe(APITimeoutError("slow")) == "APITimeoutError: slow"
+    broken = openai.APIConnectionError(request=httpx.Request("POST", "http://h:1/v1"))
+    broken.__cause__ = httpx.RemoteProtocolError("peer closed connection")
+    assert gen.describe(broken) == "the connection broke off in the middle of the answer"
+    cut = LLMGenerator(Failing(messages=iter([]), error=broken), cooldown=60)
+    assert generate(cut).repairs == {"model_error": 1, "fallback": 1}
+    assert not cut._is_down()  # the server did answer: ask it again next time
 
 
 def test_no_sources_means_no_model_call() -> None:

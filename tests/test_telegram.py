@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from telegram import Update
+from telegram.ext import TypeHandler
 
 import bot.telegram.app as tg
 from bot.cli.serve import bot_command
 from bot.telegram.app import ALLOWED_UPDATES, App, build_application, check_settings
+from bot.telegram.state import BotData, KildeContext
 from retrieval.errors import UsageError
 from retrieval.settings import Settings
 from retrieval.types import Answer, Citation, DocumentInfo, Turn
@@ -574,6 +576,24 @@ async def test_start_names_the_articles(
     assert "Kim Them Serup, Vordingborg (2019-02-03)" in start
     check_html(start)
     assert help_text.startswith("Ask a question about the articles")
+
+
+async def test_handlers_get_the_typed_context_with_this_bots_data(
+    settings: Settings, server: FakeTelegramServer, service: FakeService
+) -> None:
+    app = build_application(settings, service)
+    assert isinstance(app.bot_data, BotData) and app.bot_data.service is service
+    assert app.bot_data.settings is settings and app.bot_data.refused == set()
+    seen: list[KildeContext] = []
+
+    async def spy(update: Update, context: KildeContext) -> None:
+        seen.append(context)
+
+    app.add_handler(TypeHandler(Update, spy), group=-2)
+    async with app:
+        await app.process_update(_command_update(app, server, "/new"))
+    [context] = seen
+    assert isinstance(context, KildeContext) and context.bot_data is app.bot_data
 
 
 # -- settings and secrets ---------------------------------------------------------------------------------------

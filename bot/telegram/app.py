@@ -15,7 +15,6 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -40,7 +39,6 @@ from telegram.ext import (
     BaseRateLimiter,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     Defaults,
     MessageHandler,
     TypeHandler,
@@ -63,14 +61,14 @@ from bot.telegram.render import (
     text,
     ui_language,
 )
+from bot.telegram.state import BotData, KildeContext, context_types
 from bot.telegram.streaming import MessageStreamer
 from retrieval.errors import KildeError, UsageError
 from retrieval.secrets import protect, redact
 from retrieval.settings import Settings
 from retrieval.types import Answer, AnswerService, Language
 
-App = Application[Any, Any, Any, Any, Any, Any]
-Context = ContextTypes.DEFAULT_TYPE
+App = Application[Any, KildeContext, Any, Any, BotData, Any]
 T = TypeVar("T")
 
 LOG = logging.getLogger(__name__)
@@ -80,7 +78,6 @@ SEND_ATTEMPTS = 3  # on transient network errors; 429s are retried by the rate l
 RETRY_DELAY = 0.5
 STREAM_EDIT_INTERVAL = 1.0  # seconds between edits of a streamed draft (Telegram allows about one a second)
 TYPING_EVERY = 4.5  # Telegram shows "typing" for about 5 s
-_STATE = "kilde"
 
 
 # -- settings and secrets ---------------------------------------------------------------------------------------
@@ -116,15 +113,6 @@ def describe(error: BaseException | None) -> str:
 # -- application ------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class BotState:
-    settings: Settings
-    service: AnswerService
-    store: ChatStore
-    refused: set[int] = field(default_factory=set)  # chats that got their one polite refusal
-    heartbeat: asyncio.Task[None] | None = None  # webhook mode only; polling beats on each getUpdates
-
-
 def build_application(
     settings: Settings,
     service: AnswerService,
@@ -140,6 +128,7 @@ def build_application(
     application = (
         ApplicationBuilder()
         .token(token)
+        .context_types(context_types(settings, service, store))
         .base_url(settings.telegram_api_url)
         .base_file_url(file_url(settings.telegram_api_url))
         .rate_limiter(rate_limiter or AIORateLimiter(max_retries=3))
@@ -150,7 +139,6 @@ def build_application(
         .post_shutdown(_post_shutdown)
         .build()
     )
-    application.bot_data[_STATE] = BotState(settings, service, store)
     only_new = filters.UpdateType.MESSAGE  # edited messages and channel posts are ignored
     application.add_handler(TypeHandler(Update, gatekeeper), group=-1)
     application.add_handlers(
@@ -248,24 +236,17 @@ async def _post_init(application: App) -> None:
         await application.bot.set_my_commands([BotCommand(*c) for c in commands["da"]], language_code="da")
     except TelegramError as exc:  # the command menu is a nicety; answering questions is not
         LOG.warning("could not set the command menu: %s", describe(exc))
-    state = application.bot_data.get(_STATE)
-    if isinstance(state, BotState) and state.settings.telegram_webhook_url and state.settings.heartbeat_file:
+    state = application.bot_data
+    if state.settings.telegram_webhook_url and state.settings.heartbeat_file:
         state.heartbeat = asyncio.create_task(beat_forever(Heartbeat(state.settings.heartbeat_file)))
     LOG.info("bot @%s ready", application.bot.username)
 
 
 async def _post_shutdown(application: App) -> None:
-    state = application.bot_data.get(_STATE)
-    if isinstance(state, BotState):
-        if state.heartbeat is not None:
-            state.heartbeat.cancel()
-        state.store.close()
-
-
-def _state(context: Context) -> BotState:
-    state = context.bot_data[_STATE]
-    assert isinstance(state, BotState)
-    return state
+    state = application.bot_data
+    if state.heartbeat is not None:
+        state.heartbeat.cancel()
+    state.store.close()
 
 
 def _language(update: Update) -> Language:
@@ -309,9 +290,9 @@ def _without_mention(value: str, username: str) -> str:
     return re.sub(rf"@{re.escape(username)}\b", " ", value, flags=re.IGNORECASE).strip()
 
 
-async def gatekeeper(update: Update, context: Context) -> None:
+async def gatekeeper(update: Update, context: KildeContext) -> None:
     """Runs before every handler: lets allowed users through; refuses others once per chat, politely."""
-    state = _state(context)
+    state = context.bot_data
     if is_allowed(update, state.settings):
         return
     language, user, chat = _language(update), update.effective_user, update.effective_chat
@@ -415,9 +396,9 @@ def sources_markup(answer: Answer, answer_id: int) -> InlineKeyboardMarkup | Non
     return InlineKeyboardMarkup([[button]])
 
 
-async def answer_question(message: Message, context: Context, question_text: str, language: Language) -> None:
+async def answer_question(message: Message, context: KildeContext, question_text: str, language: Language) -> None:
     """Ask the service (in a worker thread, with this chat's history) and send the answer."""
-    state = _state(context)
+    state = context.bot_data
     question_text = question_text.strip()
     if not question_text:
         await reply(message, text("empty", language), html=False)
@@ -465,40 +446,40 @@ async def answer_question(message: Message, context: Context, question_text: str
 # -- handlers ---------------------------------------------------------------------------------------------------
 
 
-async def start(update: Update, context: Context) -> None:
+async def start(update: Update, context: KildeContext) -> None:
     """/start: what the bot is and which articles it knows."""
     assert update.message
-    documents = await asyncio.to_thread(_state(context).service.documents)
+    documents = await asyncio.to_thread(context.bot_data.service.documents)
     await reply(update.message, start_html(documents, _language(update)))
 
 
-async def help_command(update: Update, context: Context) -> None:
+async def help_command(update: Update, context: KildeContext) -> None:
     """/help: the commands."""
     assert update.message
     await reply(update.message, TEXTS["help"][_language(update)], html=False)
 
 
-async def new(update: Update, context: Context) -> None:
+async def new(update: Update, context: KildeContext) -> None:
     """/new: forget this chat's history."""
     assert update.message
-    _state(context).store.forget(update.message.chat_id)
+    context.bot_data.store.forget(update.message.chat_id)
     await reply(update.message, text("new", _language(update)), html=False)
 
 
-async def sources(update: Update, context: Context) -> None:
+async def sources(update: Update, context: KildeContext) -> None:
     """/sources: the quoted passages behind the last answer."""
     assert update.message
-    stored = _state(context).store.answer(update.message.chat_id)
+    stored = context.bot_data.store.answer(update.message.chat_id)
     if stored is None:
         await reply(update.message, text("no_answer_yet", _language(update)), html=False)
         return
     await reply(update.message, sources_html(stored.citations, stored.language))
 
 
-async def reload_command(update: Update, context: Context) -> None:
+async def reload_command(update: Update, context: KildeContext) -> None:
     """/reload: re-read the article files now (a live service also does it by itself before each answer)."""
     assert update.message
-    reload = getattr(_state(context).service, "reload", None)
+    reload = getattr(context.bot_data.service, "reload", None)
     if reload is None:
         await reply(update.message, "The articles are fixed.", html=False)
         return
@@ -509,7 +490,7 @@ async def reload_command(update: Update, context: Context) -> None:
     await reply(update.message, redact(line), html=False)
 
 
-async def ask(update: Update, context: Context) -> None:
+async def ask(update: Update, context: KildeContext) -> None:
     """/ask QUESTION (also the way to ask in a group without mentioning the bot)."""
     assert update.message
     parts = (update.message.text or "").split(None, 1)
@@ -520,7 +501,7 @@ async def ask(update: Update, context: Context) -> None:
     await answer_question(update.message, context, question_text, _language(update))
 
 
-async def question(update: Update, context: Context) -> None:
+async def question(update: Update, context: KildeContext) -> None:
     """A text message: a question in a private chat; in a group only when the bot is addressed."""
     message = update.message
     assert message
@@ -530,7 +511,7 @@ async def question(update: Update, context: Context) -> None:
     await answer_question(message, context, question_text, _language(update))
 
 
-async def sources_button(update: Update, context: Context) -> None:
+async def sources_button(update: Update, context: KildeContext) -> None:
     """The "Sources" button under an answer: acknowledge the click, then send that answer's passages."""
     query = update.callback_query
     assert query
@@ -539,7 +520,7 @@ async def sources_button(update: Update, context: Context) -> None:
         return
     data = query.data or ""
     answer_id = int(data[len(SOURCES_PREFIX) :]) if data[len(SOURCES_PREFIX) :].isdigit() else -1
-    stored = _state(context).store.answer(update.effective_chat.id, answer_id)
+    stored = context.bot_data.store.answer(update.effective_chat.id, answer_id)
     if stored is None:
         await query.answer(text("sources_gone", _language(update)))
         return
@@ -554,13 +535,13 @@ async def sources_button(update: Update, context: Context) -> None:
             )
 
 
-async def unknown_command(update: Update, context: Context) -> None:
+async def unknown_command(update: Update, context: KildeContext) -> None:
     assert update.message
     if update.message.chat.type == ChatType.PRIVATE:
         await reply(update.message, text("unknown_command", _language(update)), html=False)
 
 
-async def not_text(update: Update, context: Context) -> None:
+async def not_text(update: Update, context: KildeContext) -> None:
     """Stickers, photos, voice, ...: in a private chat (or when replying to the bot) say text is needed."""
     message = update.message
     assert message
@@ -568,7 +549,7 @@ async def not_text(update: Update, context: Context) -> None:
         await reply(message, text("text_only", _language(update)), html=False)
 
 
-async def on_error(update: object, context: Context) -> None:
+async def on_error(update: object, context: KildeContext) -> None:
     """Log the failure (redacted) and tell the user something went wrong, without details."""
     if update is None and isinstance(context.error, TelegramError):  # polling: PTB retries by itself
         LOG.warning("fetching updates failed, retrying: %s", describe(context.error))

@@ -5,20 +5,24 @@ anyone sees any of it: markers naming no given source are removed; a sentence wi
 supported by the passage it cites, is dropped (`retrieval.answering.support`), the rest renumbered; an answer with nothing
 left, or in the wrong language, is replaced by the extractive answer; a refusal marker becomes the project's
 refusal. While the model streams, only sentences that passed the same check are passed on. Any failure of the
-model (unreachable, timeout, HTTP error, garbage, a cut stream) falls back to the extractive answer, or raises
-`ModelError` when fallback is off.
+model (unreachable, timeout, HTTP error, garbage, a cut stream) is a `ModelError`; the model step's LangChain
+fallback (`with_fallbacks`) answers it with the extractive answer, unless fallback is off.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 from langchain_core.messages import BaseMessage, BaseMessageChunk, HumanMessage, SystemMessage
+from langchain_core.runnables import Runnable, RunnableLambda
 
 from prompts import fill, prompt_messages
 from retrieval.answering.citations import (
@@ -54,9 +58,6 @@ HISTORY_TURNS = 3
 HISTORY_CHARS = 400
 MAX_ANSWER_TOKENS = 512
 MAX_QUERY_CHARS = 500
-_TIMEOUTS = frozenset(["APITimeoutError", "TimeoutException", "TimeoutError"])
-# Errors after which the server is probably down or stuck: skip it for a while instead of waiting again.
-_UNREACHABLE = _TIMEOUTS | {"ConnectError", "ConnectionRefusedError"}
 
 
 class _Incomplete(Exception):
@@ -65,6 +66,16 @@ class _Incomplete(Exception):
 
 class _Deadline(TimeoutError):
     pass
+
+
+class ModelRequest(TypedDict):
+    """What the model step answers from; `extractive` is the offline answer its fallback gives."""
+
+    question: str
+    history: list[Turn]
+    docs: list[Document]
+    extractive: Callable[[], Answer]
+    on_token: Callable[[str], None] | None
 
 
 class LLMGenerator:
@@ -89,6 +100,10 @@ class LLMGenerator:
         self.cooldown = cooldown
         self._down_until = 0.0
         self._lock = threading.Lock()
+        self._model_answer: Runnable[ModelRequest, Answer] = RunnableLambda(self._answer_from_model)
+        self._model_or_extractive_answer = self._model_answer.with_fallbacks(
+            [RunnableLambda(_extractive_after_model_error)], exceptions_to_handle=(ModelError,)
+        )
 
     # -- the Generator protocol ----------------------------------------------------------------------------------
 
@@ -116,12 +131,23 @@ class LLMGenerator:
     ) -> Answer:
         if not docs:
             return extractive()  # nothing to answer from: the extractive answerer refuses without a call
+        request = ModelRequest(
+            question=question, history=history, docs=docs, extractive=extractive, on_token=on_token
+        )
+        step = self._model_or_extractive_answer if self.fallback else self._model_answer
+        return step.invoke(request)
+
+    def _answer_from_model(self, request: ModelRequest) -> Answer:
+        """The checked model answer; any failure of the model is a `ModelError` (the fallback's cue)."""
+        question, docs, on_token = request["question"], request["docs"], request["on_token"]
         language = guess_language(question)
         if self._is_down():
-            return self._failed(f"it failed less than {self.cooldown:g} s ago", extractive, skipped=True)
+            message = f"the language model at {self.endpoint} was not asked: it failed less than {self.cooldown:g} s ago"
+            log.info(message)  # the failure itself was logged a moment ago
+            raise ModelError(message)
         values = {
             "sources": format_sources(docs),
-            "history": _history_block(history),
+            "history": _history_block(request["history"]),
             "question": neutralise(question),
             "language": LANGUAGE_NAMES[language],
             "refusal": REFUSAL_MARKER,
@@ -134,8 +160,9 @@ class LLMGenerator:
             else:
                 raw = self._invoke(messages)
         except Exception as exc:
-            return self._failed(self._note_failure(exc, ""), extractive)
-        return self.verify(question, language, raw, docs, extractive)
+            reason = self._note_failure(exc, "")
+            raise ModelError(f"the language model at {self.endpoint} failed: {reason}") from exc
+        return self.verify(question, language, raw, docs, request["extractive"])
 
     # -- checking the reply --------------------------------------------------------------------------------------
 
@@ -226,7 +253,8 @@ class LLMGenerator:
     def _note_failure(self, exc: BaseException, what: str) -> str:
         """Log one line about a failed call (never the key) and remember an unreachable server for a while."""
         reason = self.describe(exc)
-        if _names(exc) & _UNREACHABLE and not _names(exc) & {"RemoteProtocolError", "ReadError"}:
+        kinds = _failure_kinds()
+        if _caused_by(exc, kinds.unreachable) and not _caused_by(exc, kinds.broken_off):
             with self._lock:
                 self._down_until = time.monotonic() + self.cooldown
         if what:
@@ -239,31 +267,20 @@ class LLMGenerator:
             log.info("the language model at %s failed (%s)", self.endpoint, reason)
         return reason
 
-    def _failed(self, reason: str, extractive: Callable[[], Answer], skipped: bool = False) -> Answer:
-        message = f"the language model at {self.endpoint} " + (
-            f"was not asked: {reason}" if skipped else f"failed: {reason}"
-        )
-        if skipped:  # the failure itself was logged a moment ago
-            log.info(message)
-        if not self.fallback:
-            raise ModelError(message)
-        return _fallback(extractive, {"model_error": 1})
-
     def describe(self, exc: BaseException) -> str:
         """One short line about what went wrong, with any secret masked."""
-        names = _names(exc)
-        status = getattr(exc, "status_code", None)
+        kinds = _failure_kinds()
         if isinstance(exc, _Deadline | _Incomplete):
             reason = str(exc)
-        elif names & _TIMEOUTS:
+        elif _caused_by(exc, kinds.timeout):
             reason = f"no answer within {self.timeout:g} s"
-        elif names & {"RemoteProtocolError", "ReadError"}:
+        elif _caused_by(exc, kinds.broken_off):
             reason = "the connection broke off in the middle of the answer"
-        elif names & {"ConnectError", "ConnectionError", "APIConnectionError"}:
+        elif _caused_by(exc, kinds.no_connection):
             reason = "cannot connect to the server"
-        elif isinstance(status, int):
+        elif (status := _http_status(exc)) is not None:
             reason = f"HTTP {status}"
-        elif "JSONDecodeError" in names:
+        elif _caused_by(exc, (json.JSONDecodeError,)):
             reason = "the server's reply is not valid JSON"
         else:
             first = (str(exc).strip().splitlines() or [""])[0]
@@ -271,16 +288,60 @@ class LLMGenerator:
         return redact(reason)[:200]
 
 
-def _names(exc: BaseException) -> set[str]:
-    """Class names of an exception and of the exceptions it was raised from (httpx under openai)."""
-    names: set[str] = set()
+@dataclass(frozen=True)
+class _FailureKinds:
+    timeout: tuple[type[BaseException], ...]
+    broken_off: tuple[type[BaseException], ...]  # the server answered, then the stream stopped
+    no_connection: tuple[type[BaseException], ...]
+    # After these the server is probably down or stuck: skip it for a while instead of waiting again.
+    unreachable: tuple[type[BaseException], ...]
+
+
+@functools.cache
+def _failure_kinds() -> _FailureKinds:
+    """The HTTP clients' exception classes, imported on the first failure (openai is an optional extra)."""
+    import httpx
+    import httpx2  # openai's HTTP client
+
+    timeout: tuple[type[BaseException], ...] = (TimeoutError, httpx.TimeoutException, httpx2.TimeoutException)
+    no_connection: tuple[type[BaseException], ...] = (
+        ConnectionError,
+        httpx.ConnectError,
+        httpx2.ConnectError,
+    )
+    try:
+        import openai
+    except ImportError:
+        pass
+    else:
+        timeout += (openai.APITimeoutError,)
+        no_connection += (openai.APIConnectionError,)
+    return _FailureKinds(
+        timeout=timeout,
+        broken_off=(httpx.RemoteProtocolError, httpx.ReadError, httpx2.RemoteProtocolError, httpx2.ReadError),
+        no_connection=no_connection,
+        unreachable=(*timeout, httpx.ConnectError, httpx2.ConnectError, ConnectionRefusedError),
+    )
+
+
+def _http_status(exc: BaseException) -> int | None:
+    try:
+        from openai import APIStatusError
+    except ImportError:  # without openai no error carries an HTTP status
+        return None
+    return exc.status_code if isinstance(exc, APIStatusError) else None
+
+
+def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    """Whether the exception, or one it was raised from (httpx under openai), is one of `kinds`."""
     seen: BaseException | None = exc
     for _ in range(8):
         if seen is None:
-            break
-        names.update(c.__name__ for c in type(seen).__mro__)
+            return False
+        if isinstance(seen, kinds):
+            return True
         seen = seen.__cause__ or seen.__context__
-    return names
+    return False
 
 
 class TokenGate:
@@ -335,6 +396,10 @@ def _text(message: BaseMessage) -> str:
 def _history_block(history: Sequence[Turn]) -> str:
     text = format_history(history, HISTORY_TURNS, HISTORY_CHARS)
     return f"\n<conversation>\n{text}\n</conversation>\n" if text else ""
+
+
+def _extractive_after_model_error(request: ModelRequest) -> Answer:
+    return _fallback(request["extractive"], {"model_error": 1})
 
 
 def _fallback(extractive: Callable[[], Answer], repairs: dict[str, int]) -> Answer:

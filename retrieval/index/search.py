@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
-from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
@@ -80,20 +80,24 @@ def condense(question: str, history: list[Turn] | None) -> Query:
 
 
 class HybridRetriever(BaseRetriever):
-    """Dense and BM25 chunk rankings, fused. Each Document's metadata holds its scores and rank."""
+    """Dense and BM25 chunk rankings, fused. Each Document's metadata holds its scores and rank.
+
+    `invoke(query)` embeds the query with `embed_query` (the service's cached one); `search(query, vector)` is
+    the chain's path, which already has the vector.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     index: Index
     lexical: LexicalIndex
-    embeddings: Embeddings
+    embed_query: Callable[[str], list[float]]
     k: int = 6
     depth: int = 30
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun | None = None
     ) -> list[Document]:
-        return self.search(query, self.embeddings.embed_query(query))
+        return self.search(query, self.embed_query(query))
 
     def search(self, query: str, vector: list[float], k: int | None = None) -> list[Document]:
         k = k or self.k
