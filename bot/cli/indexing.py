@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli.edge import err
 from bot.safe_text import safe_text
 from bot.terminal.render import progress_bar
 from retrieval.errors import KildeError, StoreError
-from retrieval.index.store import IngestReport
 from retrieval.settings import Settings
+
+if TYPE_CHECKING:
+    from retrieval.index.store import IngestReport
 
 
 def run_ingest(settings: Settings, paths: list[Path], description: str = "Embedding") -> IngestReport:
