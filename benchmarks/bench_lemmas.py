@@ -19,9 +19,10 @@ sys.path.insert(0, str(ROOT))
 
 import Stemmer  # noqa: E402
 
-from retrieval.answering.language import detect_language, lemma, part_match  # noqa: E402
+from retrieval.answering.language import lemma, part_match  # noqa: E402
 from retrieval.evaluation.runner import load_cases  # noqa: E402
 from retrieval.index.articles import load_articles  # noqa: E402
+from retrieval.langid import detect_language  # noqa: E402
 from retrieval.text import STOPWORDS, words  # noqa: E402
 from retrieval.text import lemma as irregular  # noqa: E402
 

@@ -240,6 +240,7 @@ def ingest_child(spec: dict[str, Any]) -> None:
     from retrieval.service import open_index
 
     index = open_index(settings, embeddings)
+    chunks, sentences = index.counts()
     out = {
         "seconds": total,
         "sync_seconds": report.seconds,
@@ -249,8 +250,8 @@ def ingest_child(spec: dict[str, Any]) -> None:
         "skipped": len(report.skipped),
         "chunks_added": report.chunks_added,
         "chunks_deleted": report.chunks_deleted,
-        "chunks": index.count(),
-        "sentences": int(index.sentences._collection.count()),
+        "chunks": chunks,
+        "sentences": sentences,
         "maxrss_mb": peak_rss_mb(),
         "real_vectors": bench.real_hits,
         "proxy_vectors": bench.proxies,

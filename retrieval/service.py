@@ -16,15 +16,16 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from retrieval.answering.extractive import ANSWER_DOCS, ExtractiveAnswerer
 from retrieval.answering.fitted import FittedAnswerer
-from retrieval.answering.language import detect_language
 from retrieval.answering.parameters import DEFAULT_PARAMS
 from retrieval.answering.question import analyse
 from retrieval.conversation import trim
 from retrieval.errors import UsageError
 from retrieval.index.embeddings import make_embeddings
-from retrieval.index.lexical import LEXICAL_VERSION, LexicalIndex
+from retrieval.index.ingest import stored_language
+from retrieval.index.lexical import LexicalIndex, lexical_key
 from retrieval.index.search import HybridRetriever, Query, condense
-from retrieval.index.store import Index, open_client, store_errors
+from retrieval.index.store import Index, open_client, read_state, store_errors
+from retrieval.langid import detect_language
 from retrieval.settings import Settings
 from retrieval.types import Answer, DocumentInfo, Generator, Retrieved, Turn
 
@@ -69,8 +70,12 @@ class Service:
         self.generator = generator
         self.index = index
         self.embeddings = embeddings
-        self.lexical = self._load_lexical()
-        self.corpus_language = detect_language(index.sample_text()) if self.lexical.ids else "da"
+        key = lexical_key(index.fingerprint())
+        self.lexical = self._load_lexical(key)
+        self.corpus_language = (
+            stored_language(read_state(settings.data_dir), key)
+            or (detect_language(index.sample_text()) if self.lexical.ids else "da")
+        )
         self.retriever = HybridRetriever(
             index=index, lexical=self.lexical, embed_query=self.embed_query, k=settings.top_k
         )
@@ -83,8 +88,7 @@ class Service:
         self._lock = threading.Lock()
         self.chain = self._build_chain()
 
-    def _load_lexical(self) -> LexicalIndex:
-        fingerprint = f"{self.index.fingerprint()}-{LEXICAL_VERSION}"
+    def _load_lexical(self, fingerprint: str) -> LexicalIndex:
         path = self.settings.data_dir / "bm25" / self.settings.collection
         loaded = LexicalIndex.load(path, fingerprint)
         if loaded is not None:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chromadb.api.shared_system_client import SharedSystemClient
+from chromadb.api.client import Client
 from click.testing import CliRunner, Result
 
 from bot.cli.main import cli
@@ -39,7 +39,7 @@ def kilde(data: Path, env: dict[str, str], *args: str) -> Result:
 
 def new_process() -> None:
     """Chroma clients and SQLite connections stay open in the process; a new command line starts without them."""
-    SharedSystemClient.clear_system_cache()
+    Client.clear_system_cache()
     gc.collect()
 
 

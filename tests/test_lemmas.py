@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.answering.language import content_lemmas, detect_language, lemma, part_match
+from retrieval.answering.language import content_lemmas, lemma, part_match
+from retrieval.langid import detect_language
 
 
 @pytest.mark.parametrize(

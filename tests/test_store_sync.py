@@ -67,7 +67,7 @@ def test_an_index_from_before_doc_records_is_compared_once(fake_settings: Settin
     run(fake_settings)
     index = open_index(fake_settings, FakeEmbeddings())
     metas = index.chunks.get(where={"kind": "meta"}, include=["metadatas"])
-    index.chunks._collection.update(
+    index.chunk_rows.update(
         ids=metas["ids"],
         metadatas=[{**(m or {}), "doc_hash": "", "doc_chunks": -1} for m in metas["metadatas"]],
     )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli.edge import err
 from bot.safe_text import safe_text
 from bot.terminal.render import progress_bar
-from retrieval.indexer import Indexer, IngestReport
 from retrieval.settings import Settings
+
+if TYPE_CHECKING:
+    from retrieval.indexer import Indexer, IngestReport
 
 
 def note(line: str) -> None:
@@ -18,7 +21,7 @@ def note(line: str) -> None:
 def run_ingest(settings: Settings, paths: list[Path], description: str = "Embedding") -> IngestReport:
     bar, update = progress_bar(err, description)
     with bar:
-        report = Indexer(settings).ingest(paths, update)
+        report = _indexer(settings).ingest(paths, update)
     for problem in report.problems:
         note(f"skipped {problem}")
     note(f"index: {report.summary()}")
@@ -27,4 +30,10 @@ def run_ingest(settings: Settings, paths: list[Path], description: str = "Embedd
 
 def ensure_index(settings: Settings) -> None:
     """Index the articles on first use, and again when they changed (see `Indexer.ensure`)."""
-    Indexer(settings).ensure(note, lambda paths: run_ingest(settings, paths))
+    _indexer(settings).ensure(note, lambda paths: run_ingest(settings, paths))
+
+
+def _indexer(settings: Settings) -> Indexer:
+    from retrieval.indexer import Indexer  # it imports Chroma: not on the start of every command
+
+    return Indexer(settings)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.panel import Panel
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from bot.safe_text import safe_text
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 from retrieval.types import Answer
 
 
@@ -97,6 +100,8 @@ def rich_quotes(answer: Answer) -> Group | Text:
 
 def progress_bar(console: Console, description: str) -> tuple[Progress, Callable[[int, int], None]]:
     """A transient progress bar on `console`: (bar, update(done, total)); off when it is not a terminal."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -1,15 +1,12 @@
-"""Words as lemmas, from kept libraries: `simplemma` for Danish and English lemmas, `py3langid` for the language.
+"""Words as lemmas, from a kept library: `simplemma` for Danish and English (the language: `retrieval.langid`).
 
-Measured on the project's tuning prompts and 300 SQuAD questions (`benchmarks/RESULTS.md`): py3langid restricted
-to Danish and English was right on all 362, the old function-word guess on 359 ("Who wanted gestures implemented
-for sword control?" read as Danish). Lemmas join the forms Snowball stems apart (hedder/hedde, sagde/sige,
+Lemmas join the forms Snowball stems apart (hedder/hedde, sagde/sige,
 fik/få, børn/barn). Danish compounds are matched by their parts, since they are right-headed.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Set as AbstractSet
 
 import simplemma
@@ -18,23 +15,6 @@ from retrieval.text import STOPWORDS, stem, words
 from retrieval.types import Language
 
 _MIN_PART = 4  # the shortest compound part that counts: "job" would match far too much
-
-
-@functools.cache
-def _identifier() -> object:
-    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
-
-    identifier = LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE)
-    identifier.set_languages(["da", "en"])
-    return identifier
-
-
-def detect_language(text: str) -> Language:
-    """Danish or English (a short question is enough); Danish when there is nothing to go on."""
-    if not re.search(r"[^\W\d_]", text):
-        return "da"
-    label = _identifier().classify(text)[0]  # type: ignore[attr-defined]
-    return "en" if label == "en" else "da"
 
 
 @functools.lru_cache(maxsize=1 << 16)

@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from retrieval.answering.language import content_lemmas, detect_language, lemma
+from retrieval.answering.language import content_lemmas, lemma
+from retrieval.langid import detect_language
 from retrieval.text import STOPWORDS, content_terms, names_in, stem
 from retrieval.types import Language
 

@@ -8,6 +8,7 @@ import shutil
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any, cast
 
 from langchain_core.embeddings import Embeddings
 
@@ -25,9 +26,12 @@ from retrieval.index.store import (
     write_lock,
     write_state,
 )
+from retrieval.langid import detect_language
 from retrieval.settings import Settings
+from retrieval.types import Language
 
 LOW_SPACE_BYTES = 64 * 1024 * 1024
+CORPUS_LANGUAGE = "corpus_language"  # in state.json: {"lexical": the BM25 key it was told for, "language": ...}
 
 
 def corpus_fingerprint(paths: Sequence[Path], settings: Settings) -> str:
@@ -62,9 +66,14 @@ def ingest(
         with data_dir_errors(f"cannot update the index in {settings.data_dir}"):
             # Bring the saved BM25 index up to date now, so the next question does not pay for it.
             started = time.perf_counter()
-            lexical.refresh(index, lexical.lexical_path(settings.data_dir, settings.collection))
+            bm25 = lexical.lexical_path(settings.data_dir, settings.collection)
+            lexical.refresh(index, bm25)
             report.lexical_seconds = time.perf_counter() - started
             state = read_state(settings.data_dir)
+            key = lexical.saved_key(bm25)
+            if key is not None and stored_language(state, key) is None:
+                language = detect_language(index.sample_text()) if index.count() else "da"
+                state[CORPUS_LANGUAGE] = {"lexical": key, "language": language}
             state["corpus_fingerprint"] = corpus_fingerprint(paths, settings)
             state["paths"] = [str(p.resolve()) for p in paths]
             write_state(settings.data_dir, state)
@@ -81,6 +90,14 @@ def _disk_full_hint(data_dir: Path) -> Iterator[None]:
         if hint(str(exc)) is None and free is not None and free < LOW_SPACE_BYTES:
             raise StoreError(f"{exc}; the disk has only {free // 1024:,} KB free: {FULL}") from None
         raise
+
+
+def stored_language(state: dict[str, Any], lexical_key: str) -> Language | None:
+    """The corpus language ingest recorded, if it was recorded for the index with this BM25 key."""
+    saved = state.get(CORPUS_LANGUAGE)
+    if isinstance(saved, dict) and saved.get("lexical") == lexical_key and saved.get("language") in ("da", "en"):
+        return cast("Language", saved["language"])
+    return None
 
 
 def is_stale(settings: Settings, paths: Sequence[Path]) -> bool:

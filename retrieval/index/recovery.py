@@ -69,7 +69,8 @@ def set_aside(settings: Settings) -> Path | None:
 
 def _forget_open_clients() -> None:
     """Chroma keeps one client per path for the whole process; the one for the moved index must not be reused."""
-    from chromadb.api.shared_system_client import SharedSystemClient
+    # The concrete ClientAPI: calling the abstract ClientAPI.clear_system_cache would do nothing.
+    from chromadb.api.client import Client
 
     with store_errors("cannot reset the index client"):
-        SharedSystemClient.clear_system_cache()
+        Client.clear_system_cache()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import chromadb
-import numpy as np
+from chromadb import Collection
 from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
@@ -151,27 +151,36 @@ class Index:
         self.embeddings = embeddings
         self.name = name
         self.embedder = embedder
-        self.chunks = self._collection(f"{name}_chunks")
-        self.sentences = self._collection(f"{name}_sentences")
+        self._open()
 
-    def _collection(self, name: str) -> Chroma:
+    def _open(self) -> None:
+        # Each LangChain wrapper (embeds on write) next to its Chroma collection (count, metadata, update).
+        self.chunks, self.chunk_rows = self._open_collection(f"{self.name}_chunks")
+        self.sentences, self.sentence_rows = self._open_collection(f"{self.name}_sentences")
+
+    def _open_collection(self, name: str) -> tuple[Chroma, Collection]:
         with store_errors(f"cannot open collection {name}"):
-            return Chroma(
+            wrapper = Chroma(
                 collection_name=name,
                 embedding_function=self.embeddings,
                 client=self.client,
                 collection_metadata={"embedder": self.embedder},
                 collection_configuration={"hnsw": {"space": "cosine"}},
             )
+            return wrapper, self.client.get_collection(name)
 
     def _embedder_mismatch(self) -> bool:
         with store_errors("cannot read the index"):
-            meta = self.chunks._collection.metadata or {}
+            meta = self.chunk_rows.metadata or {}
             return bool(meta.get("embedder")) and meta.get("embedder") != self.embedder and self.count() > 0
 
     def count(self) -> int:
+        return self.counts()[0]
+
+    def counts(self) -> tuple[int, int]:
+        """(chunks, sentences) in the index."""
         with store_errors("cannot read the index"):
-            return int(self.chunks._collection.count())
+            return self.chunk_rows.count(), self.sentence_rows.count()
 
     def ids_by_doc(self, store: Chroma) -> dict[str, set[str]]:
         """Every id of `store`, by document: a full scan, paged."""
@@ -255,7 +264,8 @@ class Index:
         if self._embedder_mismatch():
             with store_errors("cannot rebuild the index"):
                 for store in (self.chunks, self.sentences):
-                    store.reset_collection()
+                    store.delete_collection()
+                self._open()
             report.rebuilt = True
         keep = {p.path.stem for p in problems if p.keep}
         wanted = {a.doc_id for a in articles}
@@ -304,8 +314,7 @@ class Index:
         """Whether the front-matter chunks account for every row of both collections."""
         if any(s.doc_hash is None or s.chunks is None or s.sentences is None for s in states.values()):
             return False
-        with store_errors("cannot read the index"):
-            chunks, sentences = self.chunks._collection.count(), self.sentences._collection.count()
+        chunks, sentences = self.counts()
         return sum(s.chunks or 0 for s in states.values()) == chunks and (
             sum(s.sentences or 0 for s in states.values()) == sentences
         )
@@ -361,21 +370,9 @@ class Index:
     def dense_chunks(self, vector: list[float], k: int) -> list[tuple[str, str, dict[str, Any], float]]:
         """(chunk id, text, metadata, cosine similarity) of the `k` nearest chunks."""
         with store_errors("cannot search the index"):
-            got = self.chunks._collection.query(
-                query_embeddings=[np.asarray(vector, dtype=np.float32)],  # type: ignore[arg-type]
-                n_results=k,
-                include=["documents", "metadatas", "distances"],
-            )
-        return [
-            (cid, doc or "", dict(meta or {}), 1.0 - float(dist))
-            for cid, doc, meta, dist in zip(
-                got["ids"][0],
-                (got["documents"] or [[]])[0],
-                (got["metadatas"] or [[]])[0],
-                (got["distances"] or [[]])[0],
-                strict=True,
-            )
-        ]
+            found = self.chunks.similarity_search_by_vector_with_relevance_scores(vector, k)
+        # The "relevance score" here is Chroma's cosine distance.
+        return [(str(doc.id), doc.page_content, dict(doc.metadata), 1.0 - float(dist)) for doc, dist in found]
 
     def sample_text(self, n: int = 50) -> str:
         """Some article text, to tell the corpus language."""
@@ -541,7 +538,7 @@ class _Writer:
         with store_errors("cannot write to the index"):
             for i in range(0, len(marks), PAGE):
                 part = marks[i : i + PAGE]
-                self.index.chunks._collection.update(
+                self.index.chunk_rows.update(
                     ids=[cid for cid, _ in part],
                     metadatas=[meta for _, meta in part],  # type: ignore[misc]
                 )
