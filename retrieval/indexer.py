@@ -57,7 +57,7 @@ class Indexer:
         from retrieval.index.store import prepare_data_dir, read_state
 
         settings = self.settings
-        if not settings.chroma_url:
+        if not settings.chroma.url:
             prepare_data_dir(settings.data_dir)
         corpus = self.corpus()
         if corpus.note:
@@ -71,7 +71,7 @@ class Indexer:
             return
         first = not read_state(settings.data_dir).get("corpus_fingerprint")
         shown = ", ".join(str(p) for p in corpus.paths)
-        if not first and not settings.chroma_url and not is_writable(settings.data_dir):
+        if not first and not settings.chroma.url and not is_writable(settings.data_dir):
             note(f"{shown} changed, but the data directory is read-only; answering from the index as it is")
             return
         if first:

@@ -104,7 +104,7 @@ class LiveService:
     def _update(self, paths: Sequence[Path], fingerprint: str, force: bool) -> str:
         if fingerprint == self._failed and not force:
             return self._warning
-        if not self.settings.chroma_url and not is_writable(self.settings.data_dir):
+        if not self.settings.chroma.url and not is_writable(self.settings.data_dir):
             self._failed = fingerprint
             return self._warn(
                 "the articles changed, but the data directory is read-only; answering from the index as it is",

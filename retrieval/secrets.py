@@ -47,11 +47,11 @@ def protect_url(url: str | None) -> None:
 
 def protect_settings(settings: Settings) -> None:
     """Register every configured secret, before anything can log it (HTTP clients log urls)."""
-    if settings.llm_api_key.get_secret_value() != "not-needed":  # the default is no secret, and a common word
-        protect(settings.llm_api_key.get_secret_value())
-    for secret in (settings.chroma_token, settings.telegram_webhook_secret):
+    if settings.llm.api_key.get_secret_value() != "not-needed":  # the default is no secret, and a common word
+        protect(settings.llm.api_key.get_secret_value())
+    for secret in (settings.chroma.token, settings.telegram.webhook_secret):
         protect(secret.get_secret_value() if secret else None)
-    if settings.telegram_token:
-        protect(settings.telegram_token.get_secret_value().strip(), "<token>")
-    protect_url(settings.llm_base_url)
-    protect_url(settings.chroma_url)
+    if settings.telegram.token:
+        protect(settings.telegram.token.get_secret_value().strip(), "<token>")
+    protect_url(settings.llm.base_url)
+    protect_url(settings.chroma.url)

@@ -95,7 +95,7 @@ class Service:
             return loaded
         ids, texts, _ = self.index.all_chunks()
         built = LexicalIndex.build(ids, texts)
-        if not self.settings.chroma_url or self.settings.data_dir.exists():
+        if not self.settings.chroma.url or self.settings.data_dir.exists():
             with contextlib.suppress(
                 OSError
             ):  # a read-only data directory still answers; it rebuilds next time
@@ -198,7 +198,7 @@ def open_index(settings: Settings, embeddings: Embeddings) -> Index:
 
 def build_generator(settings: Settings) -> Generator | None:
     """The language-model answerer when `KILDE_LLM_BASE_URL` is set; otherwise None (extractive answers)."""
-    if not settings.llm_base_url:
+    if not settings.llm.base_url:
         return None
     from retrieval.answering.generated import build_llm_generator
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +20,76 @@ def default_corpus_dir() -> Path:
     return PROJECT_ROOT / "corpus"
 
 
+class LLMSettings(BaseSettings):
+    """The optional language model (KILDE_LLM_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="KILDE_LLM_", env_file=".env", extra="ignore")
+
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint; set it to generate answers.")
+    model: str = Field("llama3.2", description="Model name sent to the endpoint.")
+    api_key: SecretStr = Field(SecretStr("not-needed"), description="API key for the endpoint.")
+    timeout: float = Field(60.0, gt=0, description="Seconds before a model call is abandoned.")
+    temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
+    fallback: bool = Field(True, description="Use the extractive answer when the model fails.")
+
+
+class ChromaServerSettings(BaseSettings):
+    """A Chroma server instead of the embedded store (KILDE_CHROMA_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="KILDE_CHROMA_", env_file=".env", extra="ignore")
+
+    url: str | None = Field(None, description="Use a Chroma server at this url instead of the embedded store.")
+    token: SecretStr | None = Field(None, description="Token for the Chroma server, if it asks for one.")
+
+
+class TelegramSettings(BaseSettings):
+    """The Telegram bot (KILDE_TELEGRAM_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="KILDE_TELEGRAM_", env_file=".env", extra="ignore")
+
+    token: SecretStr | None = Field(None, description="Bot token from @BotFather.")
+    api_url: str = Field("https://api.telegram.org/bot", description="Bot API base url.")
+    allowed_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="Comma-separated user and chat ids allowed to use the bot."
+    )
+    open: bool = Field(False, description="Answer anyone (a public bot).")
+    webhook_url: str | None = Field(None, description="Use a webhook at this url instead of polling.")
+    webhook_port: int = Field(8443, description="Port the webhook listens on.")
+    webhook_secret: SecretStr | None = Field(None, description="Secret token Telegram sends back.")
+
+    @field_validator("allowed_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
+
+
+# Each outside service's settings are a sub-model of their own; its flat name (as in the environment:
+# llm_base_url for KILDE_LLM_BASE_URL) is accepted by `Settings(...)` and `Settings.replace(...)`.
+_GROUPS: dict[str, type[BaseSettings]] = {
+    "llm": LLMSettings,
+    "chroma": ChromaServerSettings,
+    "telegram": TelegramSettings,
+}
+
+
+def _split_flat(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """`values` without the flat sub-model names, and those names grouped by sub-model (prefix removed)."""
+    rest: dict[str, Any] = {}
+    grouped: dict[str, dict[str, Any]] = {}
+    for key, value in values.items():
+        group, _, field = key.partition("_")
+        if group in _GROUPS and field in _GROUPS[group].model_fields:
+            grouped.setdefault(group, {})[field] = value
+        else:
+            rest[key] = value
+    return rest, grouped
+
+
 class Settings(BaseSettings):
+    """Core settings (KILDE_*), with the language model, Chroma server and Telegram as sub-models."""
+
     model_config = SettingsConfigDict(env_prefix="KILDE_", env_file=".env", extra="ignore")
 
     data_dir: Path = Field(default_factory=default_data_dir, description="Where the index lives.")
@@ -45,46 +114,36 @@ class Settings(BaseSettings):
     answer_params: Path | None = Field(
         None, description="Fitted answerer parameters (JSON); default: the file shipped with kilde."
     )
-
-    chroma_url: str | None = Field(
-        None, description="Use a Chroma server at this url instead of the embedded store."
-    )
-    chroma_token: SecretStr | None = Field(
-        None, description="Token for the Chroma server, if it asks for one."
-    )
-
-    llm_base_url: str | None = Field(
-        None, description="OpenAI-compatible endpoint; set it to generate answers."
-    )
-    llm_model: str = Field("llama3.2", description="Model name sent to the endpoint.")
-    llm_api_key: SecretStr = Field(SecretStr("not-needed"), description="API key for the endpoint.")
-    llm_timeout: float = Field(60.0, gt=0, description="Seconds before a model call is abandoned.")
-    llm_temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
-    llm_fallback: bool = Field(True, description="Use the extractive answer when the model fails.")
-
-    telegram_token: SecretStr | None = Field(None, description="Bot token from @BotFather.")
-    telegram_api_url: str = Field("https://api.telegram.org/bot", description="Bot API base url.")
-    telegram_allowed_ids: Annotated[list[int], NoDecode] = Field(
-        default_factory=list, description="Comma-separated user and chat ids allowed to use the bot."
-    )
-    telegram_open: bool = Field(False, description="Answer anyone (a public bot).")
-    telegram_webhook_url: str | None = Field(
-        None, description="Use a webhook at this url instead of polling."
-    )
-    telegram_webhook_port: int = Field(8443, description="Port the webhook listens on.")
-    telegram_webhook_secret: SecretStr | None = Field(None, description="Secret token Telegram sends back.")
     heartbeat_file: Path | None = Field(
         None,
         description="The bot touches this file after every successful poll of Telegram; "
         "`python -m bot.telegram.health` checks its age (the container's health check).",
     )
 
-    @field_validator("telegram_allowed_ids", mode="before")
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    chroma: ChromaServerSettings = Field(default_factory=ChromaServerSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+
+    @model_validator(mode="before")
     @classmethod
-    def _split_ids(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
-        return value
+    def _nest_flat_names(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        rest, grouped = _split_flat(data)
+        for group, fields in grouped.items():
+            given = rest.get(group)
+            if isinstance(given, BaseSettings):
+                rest[group] = given.model_copy(update=fields)
+            else:  # built by its own constructor, so its other fields still come from the environment
+                rest[group] = _GROUPS[group](**{**(given or {}), **fields})
+        return rest
+
+    def replace(self, **changes: Any) -> Settings:
+        """`model_copy(update=changes)`, where flat names such as llm_base_url reach their sub-model."""
+        rest, grouped = _split_flat(changes)
+        for group, fields in grouped.items():
+            rest[group] = getattr(self, group).model_copy(update=fields)
+        return self.model_copy(update=rest)
 
     @property
     def chroma_dir(self) -> Path:

@@ -117,7 +117,7 @@ class CountingEmbeddings(FakeEmbeddings):
 
 def env_for(settings: Settings) -> dict[str, str]:
     return {
-        "KILDE_CHROMA_URL": str(settings.chroma_url),
+        "KILDE_CHROMA_URL": str(settings.chroma.url),
         "KILDE_COLLECTION": settings.collection,
         "KILDE_CORPUS_DIR": str(settings.corpus_dir),
         "KILDE_EMBEDDER": "fake",
@@ -168,7 +168,7 @@ def test_reingest_embeds_nothing_and_a_switch_of_store_reuses_the_cache(
 ) -> None:
     counter = CountingEmbeddings()
     monkeypatch.setitem(embeddings_module.EMBEDDERS, "fake", lambda _threads: counter)
-    embedded = server_settings.model_copy(update={"chroma_url": None})
+    embedded = server_settings.replace(chroma_url=None)
     embedded.data_dir.mkdir()
 
     # Embedded first, with the on-disk cache the command line uses.

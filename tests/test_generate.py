@@ -400,6 +400,6 @@ def test_build_configures_chat_openai_from_settings() -> None:
         0.3,
     )
     assert chat.openai_api_key.get_secret_value() == "sk-abcdef"
-    assert gen.endpoint == "http://localhost:11434/v1" == public_url(settings.llm_base_url or "")
+    assert gen.endpoint == "http://localhost:11434/v1" == public_url(settings.llm.base_url or "")
     assert gen.fallback is False and gen.timeout == 7 and gen.require_finish
     assert "sk-abcdef" not in repr(chat)

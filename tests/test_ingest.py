@@ -120,7 +120,7 @@ def test_a_missing_data_dir_parent_is_one_clear_error(tmp_path: Path, corpus_cop
 
 def test_switching_embedder_rebuilds(fake_settings: Settings) -> None:
     run(fake_settings)
-    other = fake_settings.model_copy(update={"embedder": "fake2"})
+    other = fake_settings.replace(embedder="fake2")
 
     index = open_index(other, FakeEmbeddings())
     assert index._embedder_mismatch()

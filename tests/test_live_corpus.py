@@ -170,12 +170,8 @@ async def test_the_bot_has_reload(indexed: Settings, tmp_path: Path) -> None:
     from tests.test_telegram import ALICE, TOKEN, running
 
     async with FakeTelegramServer(token=TOKEN) as server:
-        settings = indexed.model_copy(
-            update={
-                "telegram_token": SecretStr(TOKEN),
-                "telegram_api_url": server.api_url,
-                "telegram_allowed_ids": [ALICE],
-            }
+        settings = indexed.replace(
+            telegram_token=SecretStr(TOKEN), telegram_api_url=server.api_url, telegram_allowed_ids=[ALICE]
         )
         service = build_live_service(settings, lambda _line: None, FakeEmbeddings())
         async with running(settings, service):  # type: ignore[arg-type]

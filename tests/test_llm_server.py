@@ -59,7 +59,7 @@ async def server() -> AsyncIterator[FakeOpenAIServer]:
 
 def make_service(indexed: Settings, base_url: str, **overrides: Any) -> Service:
     values: dict[str, Any] = {"llm_base_url": base_url, "llm_api_key": SecretStr(KEY), "llm_timeout": 5.0}
-    settings = indexed.model_copy(update={**values, **overrides})
+    settings = indexed.replace(**{**values, **overrides})
     return build_service(settings, FakeEmbeddings(), generator=build_llm_generator(settings))
 
 

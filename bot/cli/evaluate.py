@@ -110,9 +110,7 @@ def corpus_settings(settings: Settings, corpus: Path, err: Console) -> Iterator[
     from retrieval.indexer import Indexer
 
     with tempfile.TemporaryDirectory(prefix="kilde-eval-", ignore_cleanup_errors=True) as tmp:
-        scratch = settings.model_copy(
-            update={"data_dir": Path(tmp) / "data", "corpus_dir": corpus, "chroma_url": None}
-        )
+        scratch = settings.replace(data_dir=Path(tmp) / "data", corpus_dir=corpus, chroma_url=None)
         err.print(f"kilde: eval: indexing {corpus} into a temporary index …", markup=False)
         bar, update = progress_bar(err, "indexing")
         with bar:

@@ -51,7 +51,7 @@ def _service(settings: Settings) -> AnswerService:
 def _host(settings: Settings) -> str:
     from urllib.parse import urlsplit
 
-    return urlsplit(settings.telegram_api_url).netloc or settings.telegram_api_url
+    return urlsplit(settings.telegram.api_url).netloc or settings.telegram.api_url
 
 
 def _fail(exc: KildeError) -> None:

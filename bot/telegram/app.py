@@ -85,17 +85,17 @@ TYPING_EVERY = 4.5  # Telegram shows "typing" for about 5 s
 
 def check_settings(settings: Settings) -> str:
     """The bot token, or a one-line `UsageError` saying what is missing. Never echoes the token."""
-    token = settings.telegram_token.get_secret_value().strip() if settings.telegram_token else ""
+    token = settings.telegram.token.get_secret_value().strip() if settings.telegram.token else ""
     if not token:
         raise UsageError("no Telegram bot token: set KILDE_TELEGRAM_TOKEN (ask @BotFather for one)")
     if re.search(r"[\s/]", token):
         raise UsageError("KILDE_TELEGRAM_TOKEN does not look like a bot token (expected 123456:ABC-...)")
-    if not settings.telegram_open and not settings.telegram_allowed_ids:
+    if not settings.telegram.open and not settings.telegram.allowed_ids:
         raise UsageError(
             "nobody may use the bot: set KILDE_TELEGRAM_ALLOWED_IDS to user or chat ids, "
             "or KILDE_TELEGRAM_OPEN=true to answer anyone"
         )
-    if not re.match(r"https?://", settings.telegram_api_url):
+    if not re.match(r"https?://", settings.telegram.api_url):
         raise UsageError("KILDE_TELEGRAM_API_URL must start with http:// or https://")
     return token
 
@@ -129,8 +129,8 @@ def build_application(
         ApplicationBuilder()
         .token(token)
         .context_types(context_types(settings, service, store))
-        .base_url(settings.telegram_api_url)
-        .base_file_url(file_url(settings.telegram_api_url))
+        .base_url(settings.telegram.api_url)
+        .base_file_url(file_url(settings.telegram.api_url))
         .rate_limiter(rate_limiter or AIORateLimiter(max_retries=3))
         .get_updates_request(HeartbeatRequest(_heartbeat(settings), connection_pool_size=1))
         .concurrent_updates(PerChatProcessor(max_concurrent_updates))
@@ -164,12 +164,12 @@ def _heartbeat(settings: Settings) -> Heartbeat | None:
 
 
 def webhook_options(settings: Settings) -> dict[str, Any]:
-    """Arguments of `run_webhook` / `Updater.start_webhook` for `settings.telegram_webhook_url`."""
-    url = settings.telegram_webhook_url or ""
-    secret = settings.telegram_webhook_secret
+    """Arguments of `run_webhook` / `Updater.start_webhook` for `settings.telegram.webhook_url`."""
+    url = settings.telegram.webhook_url or ""
+    secret = settings.telegram.webhook_secret
     return {
         "listen": "0.0.0.0",  # noqa: S104 (inside a container, Telegram or a proxy must reach it)
-        "port": settings.telegram_webhook_port,
+        "port": settings.telegram.webhook_port,
         "url_path": urlsplit(url).path.strip("/"),
         "webhook_url": url,
         "secret_token": secret.get_secret_value() if secret else None,
@@ -179,7 +179,7 @@ def webhook_options(settings: Settings) -> dict[str, Any]:
 
 def run_bot(settings: Settings, service: AnswerService) -> None:
     """Serve until interrupted: long polling, or a webhook when `telegram_webhook_url` is set."""
-    if settings.telegram_webhook_url and importlib.util.find_spec("tornado") is None:
+    if settings.telegram.webhook_url and importlib.util.find_spec("tornado") is None:
         raise UsageError(
             "webhook mode needs python-telegram-bot[webhooks]; unset KILDE_TELEGRAM_WEBHOOK_URL to poll"
         )
@@ -187,11 +187,11 @@ def run_bot(settings: Settings, service: AnswerService) -> None:
     if settings.heartbeat_file:  # a heartbeat from an earlier run must not vouch for this one
         with contextlib.suppress(OSError):
             settings.heartbeat_file.unlink()
-    if settings.telegram_webhook_secret:
-        protect(settings.telegram_webhook_secret.get_secret_value())
-    asyncio.run(wait_for_bot_api(partial(_probe, settings), urlsplit(settings.telegram_api_url).netloc))
+    if settings.telegram.webhook_secret:
+        protect(settings.telegram.webhook_secret.get_secret_value())
+    asyncio.run(wait_for_bot_api(partial(_probe, settings), urlsplit(settings.telegram.api_url).netloc))
     # Should the API go away again between the probe and the start, PTB retries a few times by itself.
-    if settings.telegram_webhook_url:
+    if settings.telegram.webhook_url:
         application.run_webhook(**webhook_options(settings), bootstrap_retries=3)
     else:
         application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=3)
@@ -201,8 +201,8 @@ async def _probe(settings: Settings) -> None:
     """Ask the Bot API who the bot is (raises `NetworkError` when it cannot be reached)."""
     bot = Bot(
         check_settings(settings),
-        base_url=settings.telegram_api_url,
-        base_file_url=file_url(settings.telegram_api_url),
+        base_url=settings.telegram.api_url,
+        base_file_url=file_url(settings.telegram.api_url),
     )
     try:
         await bot.initialize()
@@ -237,7 +237,7 @@ async def _post_init(application: App) -> None:
     except TelegramError as exc:  # the command menu is a nicety; answering questions is not
         LOG.warning("could not set the command menu: %s", describe(exc))
     state = application.bot_data
-    if state.settings.telegram_webhook_url and state.settings.heartbeat_file:
+    if state.settings.telegram.webhook_url and state.settings.heartbeat_file:
         state.heartbeat = asyncio.create_task(beat_forever(Heartbeat(state.settings.heartbeat_file)))
     LOG.info("bot @%s ready", application.bot.username)
 
@@ -257,9 +257,9 @@ def _language(update: Update) -> Language:
 
 
 def is_allowed(update: Update, settings: Settings) -> bool:
-    if settings.telegram_open:
+    if settings.telegram.open:
         return True
-    allowed = set(settings.telegram_allowed_ids)
+    allowed = set(settings.telegram.allowed_ids)
     user, chat = update.effective_user, update.effective_chat
     return bool((user and user.id in allowed) or (chat and chat.id in allowed))
 

@@ -430,7 +430,7 @@ def public_url(url: str) -> str:
 
 def build_llm_generator(settings: Settings) -> LLMGenerator:
     """The generator for `KILDE_LLM_BASE_URL`, through langchain-openai (the optional `llm` extra)."""
-    if not settings.llm_base_url:
+    if not settings.llm.base_url:
         raise UsageError("set KILDE_LLM_BASE_URL to use a language model")
     try:
         from langchain_openai import ChatOpenAI
@@ -440,12 +440,12 @@ def build_llm_generator(settings: Settings) -> LLMGenerator:
             "pip install 'kilde[llm]' (or uv sync --extra llm)"
         ) from None
     model = ChatOpenAI(
-        base_url=settings.llm_base_url,
-        model=settings.llm_model,
-        api_key=settings.llm_api_key,
-        timeout=settings.llm_timeout,
+        base_url=settings.llm.base_url,
+        model=settings.llm.model,
+        api_key=settings.llm.api_key,
+        timeout=settings.llm.timeout,
         max_retries=0,  # the timeout is the whole wait; a failure falls back at once
-        temperature=settings.llm_temperature,
+        temperature=settings.llm.temperature,
         # Sent as `max_tokens`, which Ollama, llama-server and vLLM all read (`max_completion_tokens`,
         # what langchain-openai would send, is ignored by Ollama's OpenAI layer).
         extra_body={"max_tokens": MAX_ANSWER_TOKENS},
@@ -453,8 +453,8 @@ def build_llm_generator(settings: Settings) -> LLMGenerator:
     protect_settings(settings)  # the client's errors may quote the key or the url's credentials
     return LLMGenerator(
         model,
-        fallback=settings.llm_fallback,
-        timeout=settings.llm_timeout,
-        endpoint=public_url(settings.llm_base_url),
+        fallback=settings.llm.fallback,
+        timeout=settings.llm.timeout,
+        endpoint=public_url(settings.llm.base_url),
         require_finish=True,
     )

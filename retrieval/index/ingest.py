@@ -55,7 +55,7 @@ def ingest(
     progress: Progress | None = None,
     index: Index | None = None,
 ) -> IngestReport:
-    if not settings.chroma_url:
+    if not settings.chroma.url:
         check_writable(settings.data_dir)
     with write_lock(settings.data_dir), _disk_full_hint(settings.data_dir):
         index = index or Index(open_client(settings), embeddings, settings.collection, settings.embedder)

@@ -41,7 +41,7 @@ def set_aside(settings: Settings) -> Path | None:
     collections are deleted instead). The recorded corpus paths are kept, so the rebuild indexes the same articles.
     """
     data = settings.data_dir
-    if settings.chroma_url:
+    if settings.chroma.url:
         client = open_client(settings)
         with write_lock(data):  # the lock ingest takes, so no ingest of ours writes meanwhile
             for suffix in ("chunks", "sentences"):

@@ -83,7 +83,7 @@ def store_errors(what: str) -> Iterator[None]:
 
 def open_client(settings: Settings) -> ClientAPI:
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.chroma_url:
+    if settings.chroma.url:
         return _http_client(settings, chroma_settings)
     path = settings.chroma_dir
     prepare_data_dir(settings.data_dir)
@@ -115,8 +115,8 @@ def _writable_copy(path: Path) -> Path:
 def _http_client(settings: Settings, chroma_settings: ChromaSettings) -> ClientAPI:
     from urllib.parse import urlparse
 
-    assert settings.chroma_url is not None
-    raw = settings.chroma_url.strip()
+    assert settings.chroma.url is not None
+    raw = settings.chroma.url.strip()
     url = urlparse(raw if "://" in raw else f"http://{raw}")
     try:
         port = url.port
@@ -127,8 +127,8 @@ def _http_client(settings: Settings, chroma_settings: ChromaSettings) -> ClientA
         raise StoreError("KILDE_CHROMA_URL is not a url like http://host:8000")
     port = port or (443 if url.scheme == "https" else 8000)
     headers = {}
-    if settings.chroma_token is not None:
-        token = settings.chroma_token.get_secret_value()
+    if settings.chroma.token is not None:
+        token = settings.chroma.token.get_secret_value()
         headers["Authorization"] = f"Bearer {token}"
         protect(token)
     with store_errors(f"cannot reach the Chroma server at {url.scheme}://{url.hostname}:{port}"):
