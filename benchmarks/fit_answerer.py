@@ -43,8 +43,8 @@ from retrieval.answering.features import (  # noqa: E402
 from retrieval.answering.fitted import Evidence, FittedAnswerer  # noqa: E402
 from retrieval.answering.parameters import DEFAULT_PARAMS, AnswerParams, Linear, Models  # noqa: E402
 from retrieval.answering.question import analyse  # noqa: E402
+from retrieval.conversation import condense  # noqa: E402
 from retrieval.evaluation.runner import Case, load_cases  # noqa: E402
-from retrieval.index.search import condense  # noqa: E402
 from retrieval.service import Service  # noqa: E402
 from retrieval.types import Turn  # noqa: E402
 

@@ -1,10 +1,75 @@
-"""The history rules of a chat, in one place: which turns count as context, and how many are kept."""
+"""The history rules of a chat, in one place: which turns count as context, how many are kept, and how a
+follow-up question borrows from the last one to make a standalone search query."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
+from retrieval.text import names_in
 from retrieval.types import Answer, AnswerService, Turn
+
+_PRONOUNS = frozenset(
+    [
+        "han",
+        "hun",
+        "de",
+        "den",
+        "det",
+        "ham",
+        "hende",
+        "dem",
+        "hans",
+        "hendes",
+        "deres",
+        "sin",
+        "sit",
+        "sine",
+        "dens",
+        "dets",
+        "he",
+        "she",
+        "they",
+        "him",
+        "her",
+        "them",
+        "his",
+        "hers",
+        "their",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Query:
+    """What to search for: the question, made standalone with the chat history when it needs it."""
+
+    question: str
+    text: str
+    context_terms: str = ""  # names carried over from the earlier turns, for the answerer
+
+
+def needs_history(question: str) -> bool:
+    tokens = re.findall(r"[\wæøå]+", question.lower())
+    return any(t in _PRONOUNS for t in tokens) or len(tokens) <= 4
+
+
+def condense(question: str, history: list[Turn] | None) -> Query:
+    """A standalone retrieval query, without a language model: a follow-up borrows the names of the last turn."""
+    if not history or not needs_history(question):
+        return Query(question, question)
+    last = history[-1]
+    carried = names_in(last.question) + names_in(last.answer.split("\n\n")[0])
+    carried = [n for n in dict.fromkeys(carried) if n.lower() not in question.lower()]
+    carried_text = " ".join(carried) if carried else last.question
+    return Query(question, f"{question} {carried_text}", carried_text)
 
 
 def turn_of(answer: Answer) -> Turn:

@@ -18,12 +18,12 @@ from retrieval.answering.extractive import ANSWER_DOCS, ExtractiveAnswerer
 from retrieval.answering.fitted import FittedAnswerer
 from retrieval.answering.parameters import DEFAULT_PARAMS
 from retrieval.answering.question import analyse
-from retrieval.conversation import trim
+from retrieval.conversation import Query, condense, trim
 from retrieval.errors import UsageError
 from retrieval.index.embeddings import make_embeddings
 from retrieval.index.ingest import stored_language
 from retrieval.index.lexical import LexicalIndex, lexical_key
-from retrieval.index.search import HybridRetriever, Query, condense
+from retrieval.index.search import HybridRetriever
 from retrieval.index.store import Index, open_client, read_state, store_errors
 from retrieval.langid import detect_language
 from retrieval.settings import Settings

@@ -58,7 +58,7 @@ def test_follow_up_uses_the_chat_history(real_service: Service) -> None:
 
 
 def test_a_follow_up_borrows_names_from_the_last_turn() -> None:
-    from retrieval.index.search import condense
+    from retrieval.conversation import condense
 
     query = condense(
         "Hvad sagde han om benchmarking?", [Turn("Hvem er Troels Lund Poulsen?", "Han er minister [1].")]

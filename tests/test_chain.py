@@ -6,9 +6,9 @@ import pytest
 from langchain_core.runnables import RunnableSequence
 from pydantic import Field
 
+from retrieval.conversation import condense
 from retrieval.index.embeddings import FakeEmbeddings
 from retrieval.index.ingest import ingest
-from retrieval.index.search import condense
 from retrieval.service import AskInput, Service, build_service
 from retrieval.settings import Settings
 from retrieval.types import Turn
