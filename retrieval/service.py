@@ -23,8 +23,9 @@ from retrieval.errors import UsageError
 from retrieval.index.embeddings import make_embeddings
 from retrieval.index.ingest import stored_language
 from retrieval.index.lexical import LexicalIndex, lexical_key
-from retrieval.index.search import HybridRetriever
-from retrieval.index.store import Index, open_client, read_state, store_errors
+from retrieval.index.search import HybridRetriever, ReadIndex
+from retrieval.index.snapshot import SnapshotIndex
+from retrieval.index.store import Index, open_client, read_state
 from retrieval.langid import detect_language
 from retrieval.settings import Settings
 from retrieval.types import Answer, DocumentInfo, Generator, Retrieved, Turn
@@ -64,7 +65,7 @@ class Service:
     """Retrieval chain plus answerer. Thread-safe: front ends call `answer` from worker threads."""
 
     def __init__(
-        self, settings: Settings, index: Index, embeddings: Embeddings, generator: Generator | None = None
+        self, settings: Settings, index: ReadIndex, embeddings: Embeddings, generator: Generator | None = None
     ) -> None:
         self.settings = settings
         self.generator = generator
@@ -173,18 +174,15 @@ class Service:
         return result
 
     def documents(self) -> list[DocumentInfo]:
-        with store_errors("cannot read the index"):
-            got = self.index.chunks.get(where={"kind": "meta"}, include=["metadatas"])
         infos = [
             DocumentInfo(str(m["doc_id"]), str(m.get("title", m["doc_id"])), m.get("date"), m.get("url"))
-            for m in (dict(x or {}) for x in got["metadatas"])
+            for m in self.index.document_metadatas()
         ]
         return sorted(infos, key=lambda d: (d.date or "", d.doc_id))
 
     def chunk_text(self, chunk_id: str) -> str | None:
-        with store_errors("cannot read the index"):
-            got = self.index.chunks.get(ids=[chunk_id], include=["documents"])
-        return got["documents"][0] if got["ids"] else None
+        found = self.index.chunks_by_id([chunk_id]).get(chunk_id)
+        return found[0] if found else None
 
 
 def build_embeddings(settings: Settings) -> Embeddings:
@@ -194,6 +192,15 @@ def build_embeddings(settings: Settings) -> Embeddings:
 
 def open_index(settings: Settings, embeddings: Embeddings) -> Index:
     return Index(open_client(settings), embeddings, settings.collection, settings.embedder)
+
+
+def open_read_index(settings: Settings, embeddings: Embeddings) -> ReadIndex:
+    """What questions are answered from: a local index's copy saved at ingest, when current; else Chroma."""
+    if not settings.chroma.url:
+        snapshot = SnapshotIndex.load(settings.data_dir, settings.collection, settings.embedder)
+        if snapshot is not None:
+            return snapshot
+    return open_index(settings, embeddings)
 
 
 def build_generator(settings: Settings) -> Generator | None:
@@ -211,7 +218,7 @@ def build_service(
 ) -> Service:
     embeddings = embeddings or build_embeddings(settings)
     generator = generator or build_generator(settings)
-    return Service(settings, open_index(settings, embeddings), embeddings, generator)
+    return Service(settings, open_read_index(settings, embeddings), embeddings, generator)
 
 
 def corpus_paths(settings: Settings, paths: list[Path] | None = None) -> list[Path]:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Set as AbstractSet
 
-import simplemma
-
+from retrieval.answering.lemma_table import Lemmatizer, default_cache_dir
 from retrieval.text import STOPWORDS, stem, words
 from retrieval.types import Language
 
 _MIN_PART = 4  # the shortest compound part that counts: "job" would match far too much
+_SIMPLEMMA = Lemmatizer(default_cache_dir())  # simplemma's answers, without decoding its dictionary every start
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -23,14 +23,14 @@ def lemma(word: str, language: Language) -> str:
     if word.isdigit() or len(word) < 3:
         return word
     # Lower-cased: the dictionary gives names capitalised ("rudersdals" -> "Rudersdal"), the question's words are not.
-    if simplemma.is_known(word, lang=language):
-        return str(simplemma.lemmatize(word, lang=language)).lower()
+    if _SIMPLEMMA.is_known(word, language):
+        return _SIMPLEMMA.lemmatize(word, language).lower()
     if language == "da":  # "jobcentrene" -> "jobcenter": lemmatise the longest known tail
         for cut in range(_MIN_PART - 1, len(word) - _MIN_PART + 1):
             head = word[cut:]
-            if simplemma.is_known(head, lang="da"):
-                return word[:cut] + str(simplemma.lemmatize(head, lang="da")).lower()
-    return str(simplemma.lemmatize(word, lang=language)).lower()
+            if _SIMPLEMMA.is_known(head, "da"):
+                return word[:cut] + _SIMPLEMMA.lemmatize(head, "da").lower()
+    return _SIMPLEMMA.lemmatize(word, language).lower()
 
 
 def content_lemmas(text: str, language: Language) -> list[str]:

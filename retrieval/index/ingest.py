@@ -13,7 +13,7 @@ from typing import Any, cast
 from langchain_core.embeddings import Embeddings
 
 from retrieval.errors import StoreError
-from retrieval.index import lexical
+from retrieval.index import lexical, snapshot
 from retrieval.index.articles import find_files, load_articles
 from retrieval.index.datadir import FULL, data_dir_errors, hint
 from retrieval.index.store import (
@@ -60,6 +60,8 @@ def ingest(
     with write_lock(settings.data_dir), _disk_full_hint(settings.data_dir):
         index = index or Index(open_client(settings), embeddings, settings.collection, settings.embedder)
         articles, problems = load_articles(paths)
+        if not settings.chroma.url:
+            snapshot.withdraw(settings.data_dir)
         report = index.sync(
             articles, problems, settings.chunk_tokens, settings.chunk_overlap_tokens, progress
         )
@@ -69,6 +71,8 @@ def ingest(
             bm25 = lexical.lexical_path(settings.data_dir, settings.collection)
             lexical.refresh(index, bm25)
             report.lexical_seconds = time.perf_counter() - started
+            if not settings.chroma.url:  # a server's index is always read from Chroma
+                snapshot.write(index, settings.data_dir)
             state = read_state(settings.data_dir)
             key = lexical.saved_key(bm25)
             if key is not None and stored_language(state, key) is None:

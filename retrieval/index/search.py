@@ -1,9 +1,9 @@
-"""Hybrid retrieval: dense (Chroma) and BM25 rankings fused by reciprocal rank fusion."""
+"""Hybrid retrieval: dense (Chroma or its saved copy) and BM25 rankings fused by reciprocal rank fusion."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -11,7 +11,25 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from retrieval.index.lexical import LexicalIndex, rrf
-from retrieval.index.store import Index
+
+
+@runtime_checkable
+class ReadIndex(Protocol):
+    """What answering reads from the index: Chroma itself (`store.Index`) or its copy (`snapshot.SnapshotIndex`)."""
+
+    def fingerprint(self) -> str: ...
+
+    def sample_text(self, n: int = 50) -> str: ...
+
+    def all_chunks(self) -> tuple[list[str], list[str], list[dict[str, Any]]]: ...
+
+    def dense_chunks(self, vector: list[float], k: int) -> list[tuple[str, str, dict[str, Any], float]]: ...
+
+    def chunks_by_id(self, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]: ...
+
+    def document_metadatas(self) -> list[dict[str, Any]]: ...
+
+    def doc_parts(self, doc_ids: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]: ...
 
 
 class HybridRetriever(BaseRetriever):
@@ -23,7 +41,7 @@ class HybridRetriever(BaseRetriever):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    index: Index
+    index: ReadIndex
     lexical: LexicalIndex
     embed_query: Callable[[str], list[float]]
     k: int = 6
@@ -44,9 +62,7 @@ class HybridRetriever(BaseRetriever):
         fused = rrf([[cid for cid, *_ in dense], [cid for cid, _ in lexical]])
         missing = [cid for cid, _ in fused[:k] if cid not in by_id]
         if missing:
-            got = self.index.chunks.get(ids=missing, include=["documents", "metadatas"])
-            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                by_id[cid] = (text or "", dict(meta or {}))
+            by_id.update(self.index.chunks_by_id(missing))
         docs = []
         for rank, (cid, score) in enumerate(fused[:k]):
             if cid not in by_id:

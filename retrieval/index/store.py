@@ -17,13 +17,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import chromadb
-from chromadb import Collection
-from chromadb.api import ClientAPI
-from chromadb.config import Settings as ChromaSettings
-from langchain_chroma import Chroma
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from retrieval.errors import StoreError
@@ -32,6 +28,14 @@ from retrieval.index.chunks import Chunk, Sentence, chunk_article, sentence_reco
 from retrieval.index.datadir import READ_ONLY, REBUILD, data_dir_errors, hint, is_writable
 from retrieval.secrets import protect, redact
 from retrieval.settings import Settings, default_data_dir
+
+if TYPE_CHECKING:
+    # chromadb and langchain_chroma take most of a second to import: only the code that opens Chroma loads them,
+    # so `kilde ask` answered from the snapshot (`retrieval.index.snapshot`) never does.
+    from chromadb import Collection
+    from chromadb.api import ClientAPI
+    from chromadb.config import Settings as ChromaSettings
+    from langchain_chroma import Chroma
 
 LOG = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (done, total)
@@ -82,6 +86,9 @@ def store_errors(what: str) -> Iterator[None]:
 
 
 def open_client(settings: Settings) -> ClientAPI:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma.url:
         return _http_client(settings, chroma_settings)
@@ -114,6 +121,8 @@ def _writable_copy(path: Path) -> Path:
 
 def _http_client(settings: Settings, chroma_settings: ChromaSettings) -> ClientAPI:
     from urllib.parse import urlparse
+
+    import chromadb
 
     assert settings.chroma.url is not None
     raw = settings.chroma.url.strip()
@@ -159,6 +168,8 @@ class Index:
         self.sentences, self.sentence_rows = self._open_collection(f"{self.name}_sentences")
 
     def _open_collection(self, name: str) -> tuple[Chroma, Collection]:
+        from langchain_chroma import Chroma
+
         with store_errors(f"cannot open collection {name}"):
             wrapper = Chroma(
                 collection_name=name,
@@ -390,6 +401,35 @@ class Index:
                 texts += [d or "" for d in got["documents"]]
                 metas += [dict(m or {}) for m in got["metadatas"]]
         return ids, texts, metas
+
+    def all_rows(self, store: Chroma) -> tuple[list[str], list[str], list[dict[str, Any]], np.ndarray]:
+        """Every row of `store`: ids, texts, metadata and vectors (float32, one row each)."""
+        ids: list[str] = []
+        texts: list[str] = []
+        metas: list[dict[str, Any]] = []
+        vectors: list[np.ndarray] = []
+        with store_errors("cannot read the index"):
+            for got in _pages(store, include=["documents", "metadatas", "embeddings"]):
+                ids += got["ids"]
+                texts += [d or "" for d in got["documents"]]
+                metas += [dict(m or {}) for m in got["metadatas"]]
+                vectors.append(np.asarray(got["embeddings"], dtype=np.float32))
+        return ids, texts, metas, np.concatenate(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
+
+    def chunks_by_id(self, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """(text, metadata) of the given chunks that exist."""
+        with store_errors("cannot read the index"):
+            got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        return {
+            cid: (text or "", dict(meta or {}))
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        }
+
+    def document_metadatas(self) -> list[dict[str, Any]]:
+        """The metadata of each document's front-matter chunk."""
+        with store_errors("cannot read the index"):
+            got = self.chunks.get(where={"kind": "meta"}, include=["metadatas"])
+        return [dict(m or {}) for m in got["metadatas"]]
 
     def doc_parts(self, doc_ids: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
         """All chunks and all sentences (with vectors) of the given documents."""
