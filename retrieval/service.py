@@ -16,7 +16,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from retrieval.answering.extractive import ANSWER_DOCS, ExtractiveAnswerer
 from retrieval.answering.fitted import FittedAnswerer
-from retrieval.answering.parameters import DEFAULT_PARAMS
+from retrieval.answering.parameters import DEFAULT_PARAMS, load_params
 from retrieval.answering.question import analyse
 from retrieval.conversation import Query, condense, trim
 from retrieval.errors import UsageError
@@ -80,10 +80,15 @@ class Service:
         self.retriever = HybridRetriever(
             index=index, lexical=self.lexical, embed_query=self.embed_query, k=settings.top_k
         )
+        params_path = settings.answer_params or DEFAULT_PARAMS
         self.extractive: ExtractiveAnswerer | FittedAnswerer = (
-            FittedAnswerer(self.lexical, self.corpus_language, params_path=settings.answer_params or DEFAULT_PARAMS)
+            FittedAnswerer(self.lexical, self.corpus_language, params_path=params_path)
             if settings.answerer == "fitted"
-            else ExtractiveAnswerer(self.lexical, self.corpus_language)
+            else ExtractiveAnswerer(
+                self.lexical,
+                self.corpus_language,
+                ranker=load_params(params_path) if settings.answerer == "hybrid" else None,
+            )
         )
         self._vectors: OrderedDict[str, list[float]] = OrderedDict()
         self._lock = threading.Lock()

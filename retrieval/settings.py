@@ -106,13 +106,14 @@ class Settings(BaseSettings):
     top_k: int = Field(6, ge=1, le=50, description="Chunks passed to the answerer.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are rejected.")
     history_turns: int = Field(6, ge=0, description="Earlier turns kept per chat for follow-ups.")
-    answerer: Literal["rules", "fitted"] = Field(
+    answerer: Literal["rules", "fitted", "hybrid"] = Field(
         "rules",
         description="Offline answerer: `rules` (hand-set, the default while it scores better on the held-out "
-        "prompts) or `fitted` (learned sentence ranker and answerability model, see benchmarks/fit_answerer.py).",
+        "prompts), `fitted` (learned sentence ranker and answerability model, see benchmarks/fit_answerer.py) "
+        "or `hybrid` (the fitted ranker picks the sentence, the rules' refusal gates judge it).",
     )
     answer_params: Path | None = Field(
-        None, description="Fitted answerer parameters (JSON); default: the file shipped with kilde."
+        None, description="Fitted (and hybrid) answerer parameters (JSON); default: the file shipped with kilde."
     )
     heartbeat_file: Path | None = Field(
         None,

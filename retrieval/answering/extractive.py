@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 from langchain_core.documents import Document
 
-from retrieval.answering.features import query_terms, sentence_lemmas
+from retrieval.answering.features import gather_evidence, query_terms, sentence_lemmas
 from retrieval.answering.language import content_lemmas, in_vocabulary, lemma, part_match
+from retrieval.answering.parameters import AnswerParams
 from retrieval.answering.question import QuestionInfo, lemma_view
 from retrieval.answering.replies import Quote, compose, metadata_answer, refuse
 from retrieval.answering.value_types import has_type
@@ -100,12 +101,20 @@ class Support:
 
 
 class ExtractiveAnswerer:
+    """The rules answerer. With `ranker` (`KILDE_ANSWERER=hybrid`) the fitted answerer's sentence ranker picks
+    the sentence instead of the hand-set `Tuning` weights; the same refusal gates (`Support`) then judge it."""
+
     def __init__(
-        self, lexical: LexicalIndex, corpus_language: Language, tuning: Tuning | None = None
+        self,
+        lexical: LexicalIndex,
+        corpus_language: Language,
+        tuning: Tuning | None = None,
+        ranker: AnswerParams | None = None,
     ) -> None:
         self.lexical = lexical
         self.corpus_language = corpus_language
         self.tuning = tuning or Tuning()
+        self.ranker = ranker
         self._vocab = set(lexical.doc_freq)
 
     # -- term matching -------------------------------------------------------------------------------------------
@@ -162,7 +171,12 @@ class ExtractiveAnswerer:
         if not candidates:
             return self.refuse(info, "no sentences")
         chosen, reason = self._choose(
-            lemma_view(info), candidates, docs, np.asarray(query_vector, dtype=np.float32), context
+            lemma_view(info),
+            candidates,
+            docs,
+            np.asarray(query_vector, dtype=np.float32),
+            context,
+            preferred=self._ranked_best(info, docs, sentences, query_vector),
         )
         if not chosen:
             return self.refuse(info, reason)
@@ -171,6 +185,27 @@ class ExtractiveAnswerer:
 
     def refuse(self, info: QuestionInfo, reason: str) -> Answer:
         return refuse(info, reason)
+
+    def _ranked_best(
+        self, info: QuestionInfo, docs: list[Document], sentences: dict[str, Any], query_vector: list[float]
+    ) -> tuple[str, int] | None:
+        """(doc_id, start) of the sentence the fitted ranker scores best, when there is a ranker."""
+        if self.ranker is None:
+            return None
+        found = gather_evidence(
+            info,
+            docs,
+            sentences,
+            query_vector,
+            corpus_language=self.corpus_language,
+            idf=self.idf,
+            known=lambda term: in_vocabulary(term, self._vocab),  # as the ranker was fitted
+        )
+        if found is None:
+            return None
+        found.scores = self.ranker.rank(found)
+        best = found.cands[found.best]
+        return best.doc_id, best.start
 
     def _candidates(self, sentences: dict[str, Any]) -> list[Candidate]:
         out = []
@@ -196,8 +231,16 @@ class ExtractiveAnswerer:
         return out
 
     def _choose(
-        self, info: QuestionInfo, cands: list[Candidate], docs: list[Document], qvec: np.ndarray, context: str
+        self,
+        info: QuestionInfo,
+        cands: list[Candidate],
+        docs: list[Document],
+        qvec: np.ndarray,
+        context: str,
+        *,
+        preferred: tuple[str, int] | None = None,
     ) -> tuple[list[Candidate], str]:
+        """The sentence(s) to quote, or why to refuse. `preferred` (doc_id, start) overrides the best by score."""
         t = self.tuning
         same_language = info.language == self.corpus_language
         if not same_language:  # the counted noun or role of an English question will not be in Danish text
@@ -240,6 +283,8 @@ class ExtractiveAnswerer:
                 - (0.6 if len(cand.text.split()) < 5 else 0.0)
             )
         best_i = max(range(len(cands)), key=lambda i: cands[i].score)
+        if preferred is not None:
+            best_i = next((i for i, c in enumerate(cands) if (c.doc_id, c.start) == preferred), best_i)
         best = cands[best_i]
         window = _window(cands, best_i)
         reason = self._unsupported(

@@ -7,9 +7,10 @@ on labelled questions; `retrieval.answering.extractive` applies them.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ import numpy as np
 from langchain_core.documents import Document
 
 from retrieval.answering.language import content_lemmas, content_words, lemma, part_match
-from retrieval.answering.question import QuestionInfo
+from retrieval.answering.question import QuestionInfo, lemma_view
 from retrieval.answering.value_types import has_type
 from retrieval.text import words
 from retrieval.types import Language
@@ -374,3 +375,49 @@ def _chunk_lookup(docs: list[Document]) -> Callable[[Candidate], tuple[int | Non
     return lookup
 
 
+@dataclass
+class Evidence:
+    """What a fitted model sees of one question: the candidates, their features and (once judged) their
+    scores and how answerable the question looks."""
+
+    info: QuestionInfo
+    terms: QueryTerms
+    cands: list[Candidate]
+    pool: list[int]  # the candidates inside retrieved chunks, in the row order of `x`
+    x: np.ndarray
+    stats: DocStats
+    scores: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    answerability: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    probability: float = 0.0
+    threshold: float = 0.5
+
+    @property
+    def best(self) -> int:
+        """Index into `cands` of the best-scored sentence."""
+        return self.pool[int(np.argmax(self.scores))]
+
+
+def gather_evidence(
+    info: QuestionInfo,
+    docs: list[Document],
+    sentences: dict[str, Any],
+    query_vector: Iterable[float],
+    *,
+    corpus_language: Language,
+    idf: Callable[[str], float],
+    known: Callable[[str], bool],
+) -> Evidence | None:
+    """The features of every sentence of the retrieved chunks (not yet scored); None when there are none."""
+    info = lemma_view(info)
+    if info.language != corpus_language:  # the counted noun or role of the question is in another language
+        info = dataclasses.replace(info, counted=None, role=None)
+    cands = candidates_from(sentences, corpus_language)
+    qvec = np.asarray(list(query_vector), dtype=np.float32)
+    closeness = np.stack([c.vector for c in cands]) @ qvec if cands else np.zeros(0)
+    pool = candidate_pool(cands, docs, closeness)
+    if not pool:
+        return None
+    q = query_terms(info, corpus_language, idf, known)
+    avg = float(np.mean([cands[i].n_words for i in pool]))
+    x = sentence_features(info, q, cands, pool, docs, closeness=closeness, avg_words=avg)
+    return Evidence(info, q, cands, pool, x, doc_stats(q, cands))

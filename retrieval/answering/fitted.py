@@ -10,10 +10,8 @@ article's author or date must first name an article the corpus has.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +20,14 @@ from langchain_core.documents import Document
 
 from retrieval.answering.features import (
     Candidate,
-    DocStats,
+    Evidence,
     QueryTerms,
     answerability_features,
-    candidate_pool,
-    candidates_from,
-    doc_stats,
-    query_terms,
-    sentence_features,
+    gather_evidence,
 )
 from retrieval.answering.language import content_lemmas, in_vocabulary
 from retrieval.answering.parameters import DEFAULT_PARAMS, AnswerParams, load_params
-from retrieval.answering.question import QuestionInfo, lemma_view
+from retrieval.answering.question import QuestionInfo
 from retrieval.answering.replies import Quote, compose, metadata_answer, refuse
 from retrieval.index.lexical import LexicalIndex
 from retrieval.text import stem
@@ -48,27 +42,6 @@ _SPEAKER_CUE = re.compile(
     r"lyder det fra|tilføjer|påpeger|says|said|tells|told|according to|thinks|believes|adds|added|explains)\b",
     re.IGNORECASE,
 )
-
-
-@dataclass
-class Evidence:
-    """What the answerer found for one question: the scored candidates and how answerable it looks."""
-
-    info: QuestionInfo
-    terms: QueryTerms
-    cands: list[Candidate]
-    pool: list[int]  # the candidates inside retrieved chunks, in the row order of `x`
-    x: np.ndarray
-    stats: DocStats
-    scores: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    answerability: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    probability: float = 0.0
-    threshold: float = 0.5
-
-    @property
-    def best(self) -> int:
-        """Index into `cands` of the best-scored sentence."""
-        return self.pool[int(np.argmax(self.scores))]
 
 
 class FittedAnswerer:
@@ -112,24 +85,15 @@ class FittedAnswerer:
         query_vector: Iterable[float],
     ) -> Evidence | None:
         """The features of every sentence of the retrieved chunks (not yet scored); None when there are none."""
-        info = lemma_view(info)
-        if info.language != self.corpus_language:  # the counted noun or role of the question is in another language
-            info = dataclasses.replace(info, counted=None, role=None)
-        cands = candidates_from(sentences, self.corpus_language)
-        qvec = np.asarray(list(query_vector), dtype=np.float32)
-        closeness = np.stack([c.vector for c in cands]) @ qvec if cands else np.zeros(0)
-        pool = candidate_pool(cands, docs, closeness)
-        if not pool:
-            return None
-        q = query_terms(info, self.corpus_language, self.idf, self.known)
-        avg = float(np.mean([cands[i].n_words for i in pool]))
-        x = sentence_features(info, q, cands, pool, docs, closeness=closeness, avg_words=avg)
-        return Evidence(info, q, cands, pool, x, doc_stats(q, cands))
+        return gather_evidence(
+            info, docs, sentences, query_vector, corpus_language=self.corpus_language, idf=self.idf, known=self.known
+        )
 
     def judge(self, found: Evidence, params: AnswerParams | None = None) -> Evidence:
         """Score the candidates with the fitted ranker and the best one's answerability."""
-        models = (params or self.params).models(found.terms.cross_language)
-        found.scores = models.ranker.logit(found.x)
+        params = params or self.params
+        models = params.models(found.terms.cross_language)
+        found.scores = params.rank(found)
         found.answerability = answerability_features(
             found.info, found.terms, found.cands, found.pool, found.stats, x=found.x, scores=found.scores
         )

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.answering.features import ANSWERABILITY_FEATURES, SENTENCE_FEATURES
+from retrieval.answering.features import ANSWERABILITY_FEATURES, SENTENCE_FEATURES, Evidence
 from retrieval.errors import KildeError
 
 PARAMS_VERSION = 1
@@ -93,6 +93,10 @@ class AnswerParams:
 
     def models(self, cross_language: bool) -> Models:
         return self.cross_language if cross_language else self.same_language
+
+    def rank(self, found: Evidence) -> np.ndarray:
+        """The fitted ranker's score of each pooled candidate (the rows of `found.x`)."""
+        return self.models(found.terms.cross_language).ranker.logit(found.x)
 
     def to_dict(self) -> dict[str, Any]:
         return {
