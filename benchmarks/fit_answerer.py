@@ -99,7 +99,15 @@ def _holds(text: str, case: Case) -> bool:
 def gather(dataset: Dataset, work: Path, reuse: bool = False) -> list[Record]:
     cache = work / f"{dataset.name}.records.pkl"
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in dataset.prompts))
-    for module in ("features.py", "answer.py", "question.py", "lemmas.py", "value_types.py", "search.py"):
+    for module in (  # the code that turns a question and its passages into features
+        "answering/features.py",
+        "answering/extractive.py",
+        "answering/question.py",
+        "answering/language.py",
+        "answering/value_types.py",
+        "index/search.py",
+        "conversation.py",
+    ):
         digest.update((ROOT / "retrieval" / module).read_bytes())
     key = digest.hexdigest()
     cases = load_cases(list(dataset.prompts))
