@@ -646,9 +646,9 @@ def server_in_a_thread(token: str) -> Iterator[FakeTelegramServer]:
 def test_a_rejected_token_is_one_line_without_the_token(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import retrieval.service
+    import retrieval.live
 
-    monkeypatch.setattr(retrieval.service, "build_service", lambda settings: FakeService())
+    monkeypatch.setattr(retrieval.live, "build_live_service", lambda settings, note: FakeService())
     monkeypatch.setattr("bot.cli.indexing.ensure_index", lambda settings: None, raising=False)
     with server_in_a_thread("1:a-different-token") as fake:
         settings = Settings(
