@@ -34,8 +34,11 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 
 # Then the project itself (installed editable: settings find corpus/ and prompts/ next to the code).
 COPY . /app
+# Its bytecode too: the runtime sets PYTHONDONTWRITEBYTECODE and the code is read-only, so every start would
+# compile it again.
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --extra llm
+    uv sync --frozen --no-dev --extra llm \
+    && /app/.venv/bin/python -m compileall -q retrieval bot prompts
 
 # -- runtime: slim, non-root, index built in --------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
