@@ -1,6 +1,6 @@
 """Leave-one-article-out on the outside SQuAD set, measured with `kilde eval` itself.
 
-    uv run --group fit python benchmarks/squad_loao.py --work /tmp/kilde-fit
+    uv run --group fit python benchmarks/squad_loao.py --work /tmp/kilde-fit [--answerer hybrid]
 
 For each of the four articles in ../shared/eval/squad: fit the answerer without it (benchmarks/fit_answerer.py
 --without, from the cached candidates), then score its questions with `kilde eval` over the whole SQuAD index
@@ -42,6 +42,9 @@ def never_refusing(params: Path, out: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--work", type=Path, required=True, help="Where fit_answerer.py keeps its indexes and cache.")
+    parser.add_argument(
+        "--answerer", choices=["fitted", "hybrid"], default="fitted", help="Which answerer uses the fitted parameters."
+    )
     args = parser.parse_args()
     cases = yaml.safe_load((SQUAD / "questions.yaml").read_text())["cases"]
     articles = sorted({t for c in cases for t in c["tags"] if t != "squad"})
@@ -60,7 +63,7 @@ def main() -> int:
             for label, path in (("fitted", params), ("never_refuse", never)):
                 env = {
                     **os.environ,
-                    "KILDE_ANSWERER": "fitted",
+                    "KILDE_ANSWERER": args.answerer if label == "fitted" else "fitted",
                     "KILDE_ANSWER_PARAMS": str(path),
                     "KILDE_CORPUS_DIR": str(SQUAD / "corpus"),
                     "KILDE_DATA_DIR": str(args.work / "squad"),
@@ -87,7 +90,7 @@ def main() -> int:
     )
     print("\n| system | answerable pass | unanswerable refused | overall | median words |")
     print("|---|---|---|---|---|")
-    for name, values in (("kilde, fitted (left-out article)", fitted), ("same ranker, never refuse", never_rows)):
+    for name, values in ((f"kilde, {args.answerer} (left-out article)", fitted), ("same ranker, never refuse", never_rows)):
         print(
             f"| {name} | {mean(values, 'answer_pass')} | {mean(values, 'unanswerable_refused')} | "
             f"{mean(values, 'overall')} | {mean(values, 'median_words')} |"
