@@ -114,8 +114,11 @@ def gather(dataset: Dataset, work: Path, reuse: bool = False) -> list[Record]:
     if dataset.sample > 1:  # a deterministic share of a large set keeps the fit quick
         cases = [c for i, c in enumerate(cases) if i % dataset.sample == 0]
     kept: dict[str, Record] = {}
-    if cache.exists():
-        stored_key, stored = pickle.loads(cache.read_bytes())
+    try:
+        stored_key, stored = pickle.loads(cache.read_bytes())  # noqa: S301 (this script's own cache)
+    except (OSError, EOFError, ModuleNotFoundError, AttributeError, pickle.UnpicklingError):
+        stored_key, stored = None, []  # none yet, or written by code that has since moved: gather anew
+    if stored:
         if stored_key == key:
             return list(stored)
         if reuse:  # keep what was gathered; gather again only the questions that had no candidates
