@@ -115,7 +115,7 @@ def gather(dataset: Dataset, work: Path, reuse: bool = False) -> list[Record]:
         cases = [c for i, c in enumerate(cases) if i % dataset.sample == 0]
     kept: dict[str, Record] = {}
     try:
-        stored_key, stored = pickle.loads(cache.read_bytes())  # noqa: S301 (this script's own cache)
+        stored_key, stored = pickle.loads(cache.read_bytes())
     except (OSError, EOFError, ModuleNotFoundError, AttributeError, pickle.UnpicklingError):
         stored_key, stored = None, []  # none yet, or written by code that has since moved: gather anew
     if stored:
