@@ -107,10 +107,11 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are rejected.")
     history_turns: int = Field(6, ge=0, description="Earlier turns kept per chat for follow-ups.")
     answerer: Literal["rules", "fitted", "hybrid"] = Field(
-        "rules",
-        description="Offline answerer: `rules` (hand-set, the default while it scores better on the held-out "
-        "prompts), `fitted` (learned sentence ranker and answerability model, see benchmarks/fit_answerer.py) "
-        "or `hybrid` (the fitted ranker picks the sentence, the rules' refusal gates judge it).",
+        "hybrid",
+        description="Offline answerer: `hybrid` (the fitted ranker picks the sentence, the rules' refusal gates judge "
+        "it; the default: best on the held-out prompts and on SQuAD leave-one-article-out), `rules` (hand-set "
+        "sentence choice and refusal) or `fitted` (learned ranker and answerability model, see "
+        "benchmarks/fit_answerer.py).",
     )
     answer_params: Path | None = Field(
         None, description="Fitted (and hybrid) answerer parameters (JSON); default: the file shipped with kilde."

@@ -121,6 +121,7 @@ def env_for(settings: Settings) -> dict[str, str]:
         "KILDE_COLLECTION": settings.collection,
         "KILDE_CORPUS_DIR": str(settings.corpus_dir),
         "KILDE_EMBEDDER": "fake",
+        "KILDE_ANSWERER": "rules",  # fake vectors carry no meaning; the rules answerer leans on words
     }
 
 
