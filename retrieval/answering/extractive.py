@@ -287,9 +287,8 @@ class ExtractiveAnswerer:
             best_i = next((i for i, c in enumerate(cands) if (c.doc_id, c.start) == preferred), best_i)
         best = cands[best_i]
         window = _window(cands, best_i)
-        reason = self._unsupported(
-            info, best, window, same_language, weights=weights, known=known, asked=asked
-        )
+        support = self.support(info, best, window, same_language, weights=weights, known=known, asked=asked)
+        reason = support.reason(self.tuning)  # why the evidence does not hold what is asked ("" when it does)
         if reason:
             return [], reason
         chosen = [best]
@@ -319,22 +318,6 @@ class ExtractiveAnswerer:
             ):
                 chosen.append(runner)
         return chosen, ""
-
-    def _unsupported(
-        self,
-        info: QuestionInfo,
-        best: Candidate,
-        window: list[Candidate],
-        same_language: bool,
-        *,
-        weights: dict[str, float],
-        known: dict[str, bool],
-        asked: set[str],
-    ) -> str:
-        """Why the evidence does not hold what the question asks for ("" when it does): refuses near misses."""
-        return self.support(info, best, window, same_language, weights=weights, known=known, asked=asked).reason(
-            self.tuning
-        )
 
     def support(
         self,

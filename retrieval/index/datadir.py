@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,3 +55,23 @@ def data_dir_errors(what: str) -> Iterator[None]:
 
 def is_writable(data_dir: Path) -> bool:
     return not data_dir.exists() or os.access(data_dir, os.W_OK)
+
+
+@contextlib.contextmanager
+def fresh_directory(path: Path) -> Iterator[Path]:
+    """A new directory to fill, swapped in for `path` when the block ends without error: a reader sees the old
+    directory, the new one, or none, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = path.with_name(f".{path.name}.{os.getpid()}.new")
+    shutil.rmtree(fresh, ignore_errors=True)
+    fresh.mkdir()
+    try:
+        yield fresh
+        old = path.with_name(f".{path.name}.{os.getpid()}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        if path.exists():
+            path.replace(old)
+        fresh.replace(path)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)

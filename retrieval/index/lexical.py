@@ -8,14 +8,13 @@ import hashlib
 import json
 import logging
 import math
-import os
-import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import bm25s
 import numpy as np
 
+from retrieval.index.datadir import fresh_directory
 from retrieval.index.store import Index, fingerprint_of
 from retrieval.text import STOPWORDS, stem, words
 
@@ -204,11 +203,7 @@ class LexicalIndex:
 
     def save(self, path: Path, fingerprint: str) -> None:
         """Write into a fresh directory, then swap it in: a reader sees the old index, the new one, or none."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = path.with_name(f".{path.name}.{os.getpid()}.new")
-        shutil.rmtree(fresh, ignore_errors=True)
-        fresh.mkdir()
-        try:
+        with fresh_directory(path) as fresh:
             if self._bm25 is not None:
                 self._bm25.save(str(fresh), show_progress=False)
             meta: dict[str, object] = {"fingerprint": fingerprint, "ids": self.ids, "doc_freq": self.doc_freq}
@@ -217,14 +212,6 @@ class LexicalIndex:
                 meta["vocab"] = self.terms.vocab
                 meta["terms_version"] = terms_version()
             (fresh / "kilde.json").write_text(json.dumps(meta, ensure_ascii=False))
-            old = path.with_name(f".{path.name}.{os.getpid()}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            if path.exists():
-                path.replace(old)
-            fresh.replace(path)
-            shutil.rmtree(old, ignore_errors=True)
-        finally:
-            shutil.rmtree(fresh, ignore_errors=True)
 
     @classmethod
     def load(cls, path: Path, fingerprint: str | None) -> LexicalIndex | None:

@@ -10,14 +10,13 @@ back to Chroma rather than answer from a stale copy.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from retrieval.index.datadir import fresh_directory
 from retrieval.index.store import Index, fingerprint_of, read_state, write_state
 
 STATE_KEY = "read_snapshot"  # in state.json: {"collection": ..., "stamp": ...} of the copy ingest last completed
@@ -40,12 +39,7 @@ def write(index: Index, data_dir: Path) -> None:
     chunk_ids, chunk_texts, chunk_metas, chunk_vectors = index.all_rows(index.chunks)
     sentence_ids, sentence_texts, sentence_metas, sentence_vectors = index.all_rows(index.sentences)
     stamp = f"{fingerprint_of(chunk_ids)}-{fingerprint_of(sentence_ids)}"
-    path = snapshot_path(data_dir, index.name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fresh = path.with_name(f".{path.name}.{os.getpid()}.new")
-    shutil.rmtree(fresh, ignore_errors=True)
-    fresh.mkdir()
-    try:
+    with fresh_directory(snapshot_path(data_dir, index.name)) as fresh:
         np.save(fresh / "chunk_vectors.npy", chunk_vectors)
         np.save(fresh / "sentence_vectors.npy", sentence_vectors)
         meta = {
@@ -55,14 +49,6 @@ def write(index: Index, data_dir: Path) -> None:
             "sentences": {"ids": sentence_ids, "texts": sentence_texts, "metadatas": sentence_metas},
         }
         (fresh / META_FILE).write_text(json.dumps(meta, ensure_ascii=False))
-        old = path.with_name(f".{path.name}.{os.getpid()}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if path.exists():
-            path.replace(old)
-        fresh.replace(path)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(fresh, ignore_errors=True)
     state = read_state(data_dir)
     state[STATE_KEY] = {"collection": index.name, "stamp": stamp}
     write_state(data_dir, state)
@@ -84,6 +70,8 @@ class SnapshotIndex:
         norms = np.linalg.norm(chunk_vectors, axis=1, keepdims=True)
         self.unit_vectors = chunk_vectors / np.where(norms > 0, norms, 1)
         self.chunk_row = {cid: i for i, cid in enumerate(self.chunk_ids)}
+        self.chunk_rows_of = _rows_by_doc(self.chunk_metas)  # doc_parts runs on every question: no scan there
+        self.sentence_rows_of = _rows_by_doc(self.sentence_metas)
 
     @classmethod
     def load(cls, data_dir: Path, collection: str, embedder: str) -> SnapshotIndex | None:
@@ -140,9 +128,9 @@ class SnapshotIndex:
 
     def doc_parts(self, doc_ids: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
         """All chunks and all sentences (with vectors) of the given documents, as Chroma's `get` returns them."""
-        wanted = set(doc_ids)
-        chunk_rows = [i for i, m in enumerate(self.chunk_metas) if m.get("doc_id") in wanted]
-        sentence_rows = [i for i, m in enumerate(self.sentence_metas) if m.get("doc_id") in wanted]
+        wanted = set(doc_ids)  # rows in stored order, as Chroma's `get` gives them
+        chunk_rows = sorted(i for d in wanted for i in self.chunk_rows_of.get(d, ()))
+        sentence_rows = sorted(i for d in wanted for i in self.sentence_rows_of.get(d, ()))
         chunks = {
             "ids": [self.chunk_ids[i] for i in chunk_rows],
             "documents": [self.chunk_texts[i] for i in chunk_rows],
@@ -155,3 +143,10 @@ class SnapshotIndex:
             "embeddings": np.asarray(self.sentence_vectors[sentence_rows]),
         }
         return chunks, sentences
+
+
+def _rows_by_doc(metadatas: Sequence[dict[str, Any]]) -> dict[Any, list[int]]:
+    rows: dict[Any, list[int]] = {}
+    for i, meta in enumerate(metadatas):
+        rows.setdefault(meta.get("doc_id"), []).append(i)
+    return rows
