@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
+import numpy as np
 import pytest
 
 from retrieval.answering.extractive import ExtractiveAnswerer
+from retrieval.answering.features import CLOSE_SECOND, Evidence
 from retrieval.answering.parameters import DEFAULT_PARAMS, load_params
 from retrieval.service import Service
 from retrieval.settings import Settings
@@ -34,3 +37,20 @@ def test_a_bundled_corpus_question_is_answered_with_a_citation(hybrid_service: S
 def test_a_question_the_articles_cannot_answer_is_refused_by_the_rules_gates(hybrid_service: Service) -> None:
     answer = hybrid_service.answer("Hvad koster en kop kaffe på Mars?")
     assert answer.refused and not answer.citations
+
+
+def _scored(scores: list[float]) -> Evidence:
+    """Evidence with only what the sentence choice reads: the pool and the ranker's scores."""
+    none = cast(Any, None)
+    pool = list(range(10, 10 + len(scores)))
+    return Evidence(none, none, [], pool, np.zeros((len(scores), 1)), none, scores=np.asarray(scores, dtype=float))
+
+
+def test_a_second_sentence_is_quoted_only_when_the_ranker_barely_prefers_the_best() -> None:
+    # the best leads the median (1.0) by 4.0; a gap under CLOSE_SECOND of that is close
+    close = 5.0 - 0.5 * CLOSE_SECOND * 4.0
+    assert _scored([1.0, 5.0, 0.0, close, 1.0]).close_second == 13  # an index into the candidates
+    assert _scored([1.0, 5.0, 0.0, 2.0, 1.0]).close_second is None
+    assert _scored([5.0, 4.9]).close_second is None  # too few candidates to tell a lead from noise
+    # a candidate ruled out (another speaker's quote) is never the second
+    assert _scored([1.0, 5.0, 0.0, -np.inf, close, 1.0]).close_second == 14

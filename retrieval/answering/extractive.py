@@ -176,7 +176,7 @@ class ExtractiveAnswerer:
             docs,
             np.asarray(query_vector, dtype=np.float32),
             context,
-            preferred=self._ranked_best(info, docs, sentences, query_vector),
+            ranked=self._ranked(info, docs, sentences, query_vector),
         )
         if not chosen:
             return self.refuse(info, reason)
@@ -186,12 +186,13 @@ class ExtractiveAnswerer:
     def refuse(self, info: QuestionInfo, reason: str) -> Answer:
         return refuse(info, reason)
 
-    def _ranked_best(
+    def _ranked(
         self, info: QuestionInfo, docs: list[Document], sentences: dict[str, Any], query_vector: list[float]
-    ) -> tuple[str, int] | None:
-        """(doc_id, start) of the sentence the fitted ranker scores best, when there is a ranker."""
+    ) -> list[tuple[str, int]]:
+        """(doc_id, start) of the sentence the fitted ranker scores best, then of the second best if it is
+        nearly as good (`Evidence.close_second`); empty without a ranker."""
         if self.ranker is None:
-            return None
+            return []
         found = gather_evidence(
             info,
             docs,
@@ -202,10 +203,10 @@ class ExtractiveAnswerer:
             known=lambda term: in_vocabulary(term, self._vocab),  # as the ranker was fitted
         )
         if found is None:
-            return None
+            return []
         found.scores = self.ranker.rank(found)
-        best = found.cands[found.best]
-        return best.doc_id, best.start
+        picks = [found.best] if found.close_second is None else [found.best, found.close_second]
+        return [(found.cands[i].doc_id, found.cands[i].start) for i in picks]
 
     def _candidates(self, sentences: dict[str, Any]) -> list[Candidate]:
         out = []
@@ -238,9 +239,10 @@ class ExtractiveAnswerer:
         qvec: np.ndarray,
         context: str,
         *,
-        preferred: tuple[str, int] | None = None,
+        ranked: list[tuple[str, int]] | None = None,
     ) -> tuple[list[Candidate], str]:
-        """The sentence(s) to quote, or why to refuse. `preferred` (doc_id, start) overrides the best by score."""
+        """The sentence(s) to quote, or why to refuse. `ranked` (doc_id, start) pairs override the best by score:
+        the first is quoted, a second one beside it when the budget allows."""
         t = self.tuning
         same_language = info.language == self.corpus_language
         if not same_language:  # the counted noun or role of an English question will not be in Danish text
@@ -283,8 +285,10 @@ class ExtractiveAnswerer:
                 - (0.6 if len(cand.text.split()) < 5 else 0.0)
             )
         best_i = max(range(len(cands)), key=lambda i: cands[i].score)
-        if preferred is not None:
-            best_i = next((i for i, c in enumerate(cands) if (c.doc_id, c.start) == preferred), best_i)
+        at = {(c.doc_id, c.start): i for i, c in enumerate(cands)}
+        picks = [at[key] for key in ranked or [] if key in at]
+        if picks:
+            best_i = picks[0]
         best = cands[best_i]
         window = _window(cands, best_i)
         support = self.support(info, best, window, same_language, weights=weights, known=known, asked=asked)
@@ -317,6 +321,10 @@ class ExtractiveAnswerer:
                 and has_type(info, runner.text, asked)
             ):
                 chosen.append(runner)
+                words_used += len(runner.text.split())
+        for i in picks[1:]:  # the ranker's close second, when the budget allows
+            if cands[i] not in chosen and words_used + len(cands[i].text.split()) <= MAX_WORDS:
+                chosen.append(cands[i])
         return chosen, ""
 
     def support(

@@ -69,6 +69,10 @@ ANSWERABILITY_FEATURES = (
     "cross_language",
 )
 _K1, _B = 1.2, 0.75
+# When the ranker's best and second-best sentences are this close (as a share of the best's lead over the median
+# candidate), both are quoted: on the SQuAD and Danish training questions 0.2 lifts "a quoted sentence holds the
+# answer" from 0.633 to 0.674 (SQuAD) at a median of 32 words instead of 27; one in five answers gets two.
+CLOSE_SECOND = 0.2
 # General negation words: a question that negates what the passage states (or the reverse) is a near miss.
 _NEGATION = frozenset(["not", "never", "no", "none", "without", "ikke", "aldrig", "ingen", "intet", "uden"])
 
@@ -395,6 +399,20 @@ class Evidence:
     def best(self) -> int:
         """Index into `cands` of the best-scored sentence."""
         return self.pool[int(np.argmax(self.scores))]
+
+    @property
+    def close_second(self) -> int | None:
+        """Index into `cands` of the second-best sentence when the ranker barely prefers the best one (their
+        gap is under `CLOSE_SECOND` of the gap between the best and the median candidate), else None."""
+        finite = np.flatnonzero(np.isfinite(self.scores))
+        if len(finite) < 3:
+            return None
+        scores = self.scores[finite]
+        first, second = np.argsort(-scores, kind="stable")[:2]
+        spread = float(scores[first] - np.median(scores))
+        if scores[first] - scores[second] >= CLOSE_SECOND * spread:
+            return None
+        return self.pool[int(finite[second])]
 
 
 def gather_evidence(

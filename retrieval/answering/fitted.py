@@ -144,8 +144,8 @@ class FittedAnswerer:
             start, end = _richest_window(best, found.terms)
             return [(best, start, end)]
         spans = [(best, best.start, best.end)]
-        if best.n_words >= SHORT_WORDS and not _needs_speaker(best.text):
-            return spans
+        if best.n_words >= SHORT_WORDS and not _needs_speaker(best.text) and found.close_second is None:
+            return spans  # a short sentence, a quote without its speaker, or a close second gets a companion
         i = found.best
         nxt = found.cands[i + 1] if i + 1 < len(found.cands) else None
         extra: Candidate | None = None
