@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from retrieval.answering.language import content_lemmas, lemma, part_match
+from retrieval.answering.question import analyse
+from retrieval.answering.value_types import has_type
 from retrieval.langid import detect_language
 
 
@@ -53,3 +55,16 @@ def test_content_lemmas_drop_function_words() -> None:
 )
 def test_language_of_short_questions(question: str, language: str) -> None:
     assert detect_language(question) == language
+
+
+@pytest.mark.parametrize(
+    ("question", "asked", "person"),
+    [
+        ("Hvad hedder Kim Them Serups kone?", {"kim", "them", "serups"}, "Kim Them Serup"),
+        ("Hvad hedder Kim Serup's kone?", {"kim", "serup's"}, "Kim Serup"),
+    ],
+)
+def test_a_name_the_question_gives_in_the_genitive_is_not_a_new_name(question: str, asked: set[str], person: str) -> None:
+    info = analyse(question)
+    assert has_type(info, f"{person} er gift.", asked) == 0.0  # the question's own person is no answer
+    assert has_type(info, f"{person} er gift med Anna Berg.", asked) == 1.0

@@ -131,8 +131,8 @@ def has_type(info: QuestionInfo, text: str, asked: set[str]) -> float:
         return 1.0 if _DURATION.search(lowered) else 0.0
     if kind == "date":
         return 1.0 if any(m not in asked for m in _DATE_WORDS.findall(lowered)) else 0.0
-    def given(word: str) -> bool:  # "Rudersdals" gives "Rudersdal": as written or as its lemma
-        return word in asked or lemma(word, info.language) in asked
+    def given(word: str) -> bool:  # "Rudersdals" gives "Rudersdal": as written, as its lemma, or in the genitive
+        return word in asked or lemma(word, info.language) in asked or _genitive(word) & asked != set()
 
     if kind == "place":
         return 1.0 if any(not given(w.lower()) for w in _PLACE.findall(text)) else 0.0
@@ -146,6 +146,11 @@ def has_type(info: QuestionInfo, text: str, asked: set[str]) -> float:
         about_name = info.names and all(t in asked for t in info.terms)
         return 1.0 if about_name and any(given(w) for n in names_in(text) for w in words(n)) else 0.0
     return 1.0 if new_names else 0.0
+
+
+def _genitive(word: str) -> set[str]:
+    """How a question may write the name `word` in the genitive: Danish "Serups", English "Serup's"."""
+    return {word + "s", word + "'s", word + "’s", word + "'"}
 
 
 def _numbers(info: QuestionInfo, text: str, asked: set[str]) -> list[str]:
