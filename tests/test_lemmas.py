@@ -64,7 +64,9 @@ def test_language_of_short_questions(question: str, language: str) -> None:
         ("Hvad hedder Kim Serup's kone?", {"kim", "serup's"}, "Kim Serup"),
     ],
 )
-def test_a_name_the_question_gives_in_the_genitive_is_not_a_new_name(question: str, asked: set[str], person: str) -> None:
+def test_a_name_the_question_gives_in_the_genitive_is_not_a_new_name(
+    question: str, asked: set[str], person: str
+) -> None:
     info = analyse(question)
     assert has_type(info, f"{person} er gift.", asked) == 0.0  # the question's own person is no answer
     assert has_type(info, f"{person} er gift med Anna Berg.", asked) == 1.0

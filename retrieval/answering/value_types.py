@@ -115,6 +115,7 @@ _INSTITUTION_WORDS = frozenset(
 )
 _PLACE = re.compile(r"\b(?:i|in|på|at|ved)\s+([A-ZÆØÅ][\wæøå-]+)")
 
+
 def has_type(info: QuestionInfo, text: str, asked: set[str]) -> float:
     """1.0 when the text holds a value of the kind asked for that the question does not already give."""
     kind: AnswerType = info.answer_type
@@ -131,7 +132,9 @@ def has_type(info: QuestionInfo, text: str, asked: set[str]) -> float:
         return 1.0 if _DURATION.search(lowered) else 0.0
     if kind == "date":
         return 1.0 if any(m not in asked for m in _DATE_WORDS.findall(lowered)) else 0.0
-    def given(word: str) -> bool:  # "Rudersdals" gives "Rudersdal": as written, as its lemma, or in the genitive
+
+    # "Rudersdals" gives "Rudersdal": as written, as its lemma, or in the genitive
+    def given(word: str) -> bool:
         return word in asked or lemma(word, info.language) in asked or _genitive(word) & asked != set()
 
     if kind == "place":
