@@ -51,6 +51,8 @@ _ABBREVIATIONS = frozenset(
         "etc",
         "e.g",
         "i.e",
+        "u.s",
+        "u.k",
         "vs",
         "mr",
         "mrs",
@@ -79,7 +81,8 @@ _ABBREVIATIONS = frozenset(
         "ph.d",
     ]
 )
-_SENTENCE_END = re.compile(r"[.!?…]+[”\"'»’)]*(?=\s+)|[”\"»]\s*(?=\n)|\n+")
+# A footnote marker after the stop belongs to the sentence it ends: "sold.[3] Next", "so.[citation needed] It".
+_SENTENCE_END = re.compile(r"[.!?…]+[”\"'»’)]*(?:\[[\w ]{1,30}\])*(?=\s+)|[”\"»]\s*(?=\n)|\n+")
 _NEXT_START = re.compile(r"\s*(?:[-–—]\s|[”\"«»„(]|\d|[A-ZÆØÅÄÖÜ])")
 _WORD = re.compile(r"[\wæøåÆØÅ]+(?:[-.,][\wæøåÆØÅ]+)*", re.UNICODE)
 

@@ -52,3 +52,12 @@ def test_content_terms_drop_stopwords_and_repeat() -> None:
 def test_names_skip_sentence_openers() -> None:
     assert names_in("Hvem er Troels Lund Poulsen?") == ["Troels Lund Poulsen"]
     assert names_in("Sådan siger borgmester Jens Ive (V).") == ["Jens Ive", "V"]
+
+
+def test_a_footnote_after_the_stop_ends_the_sentence_with_it() -> None:
+    text = "Apple sold it.[3] It sold well.[citation needed] The U.S. Bureau said so."
+    assert [s.text for s in split_sentences(text)] == [
+        "Apple sold it.[3]",
+        "It sold well.[citation needed]",
+        "The U.S. Bureau said so.",
+    ]

@@ -15,6 +15,7 @@ from typing import Any
 from langchain_core.documents import Document
 
 from retrieval.answering.replies import citation as chunk_citation
+from retrieval.answering.replies import unmark
 from retrieval.text import content_terms, guess_language, names_in, split_sentences, words
 from retrieval.types import Citation, Language, Turn
 
@@ -24,7 +25,6 @@ REFUSAL_MARKER = "NO_ANSWER"
 _MARKER = re.compile(r"([ \t]*)\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
 _SIMPLE_MARKER = re.compile(r"\[(\d+)\]")
 # Anything in a source that a model could copy as a marker: "[7]", "[ 3 ]", "[1, 2]", "[4;5]", "［7］", "【7】".
-_LOOKALIKE = re.compile(r"[\[［【]\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*[\]］】]")
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _SOURCES_TAIL = re.compile(
     r"\n\s*(?:\*\*)?(?:kilder|kilde|sources?|references?|referencer)(?:\*\*)?\s*:?(?:\*\*)?\s*\n.*\Z",
@@ -38,15 +38,6 @@ _QUOTED = re.compile(r"«[^»]*»|“[^”]*”|”[^”]*”|\"[^\"]*\"|„[^�
 
 
 # -- what goes to the model ------------------------------------------------------------------------------------
-
-
-def unmark(text: str) -> str:
-    """Bracketed numbers that would read as citation markers, in parentheses: "[7]" -> "(7)", "[1, 2]" -> "(1, 2)".
-
-    For article text that ends up next to real markers: a footnote "[7]" copied from an article is text,
-    never a citation.
-    """
-    return _LOOKALIKE.sub(lambda m: f"({' '.join(m.group(1).split())})", text)
 
 
 def neutralise(text: str) -> str:

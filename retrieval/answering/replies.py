@@ -8,6 +8,7 @@ lemmas and compound parts); a subject no article has is refused.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,18 @@ from retrieval.answering.value_types import _MONTHS
 from retrieval.text import words
 from retrieval.types import Answer, Citation, Language
 
+_LOOKALIKE = re.compile(r"[\[［【]\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*[\]］】]")
+
+
+def unmark(text: str) -> str:
+    """Bracketed numbers that would read as citation markers, in parentheses: "[7]" -> "(7)", "[1, 2]" -> "(1, 2)".
+
+    For article text that ends up next to real markers: a footnote "[7]" copied from an article is text,
+    never a citation.
+    """
+    return _LOOKALIKE.sub(lambda m: f"({' '.join(m.group(1).split())})", text)
+
+
 REFUSAL: dict[Language, str] = {
     "da": "Det kan jeg ikke finde i artiklerne.",
     "en": "I can't find that in the articles.",
@@ -27,10 +40,58 @@ REFUSAL: dict[Language, str] = {
 
 # Words that ask for an article's facts rather than name its subject (general vocabulary, as lemmas).
 _META_WORDS = frozenset(
-    ["skrive", "skrev", "skrevet", "forfatter", "journalist", "udgive", "udgivet", "udgiver", "publicere", "publiceret", "bringe", "bragt", "dato", "medie", "avis", "hjemmeside", "link", "url", "webadresse", "offentliggøre", "datere", "opdatere", "udsende", "udgivelsesdato", "write", "wrote", "written", "author", "journalist", "publish", "published", "publisher", "date", "dated", "outlet", "newspaper", "website", "site", "link", "post", "posted", "release", "released", "update", "updated", "byline", "publication", "magazine"]
+    [
+        "skrive",
+        "skrev",
+        "skrevet",
+        "forfatter",
+        "journalist",
+        "udgive",
+        "udgivet",
+        "udgiver",
+        "publicere",
+        "publiceret",
+        "bringe",
+        "bragt",
+        "dato",
+        "medie",
+        "avis",
+        "hjemmeside",
+        "link",
+        "url",
+        "webadresse",
+        "offentliggøre",
+        "datere",
+        "opdatere",
+        "udsende",
+        "udgivelsesdato",
+        "write",
+        "wrote",
+        "written",
+        "author",
+        "journalist",
+        "publish",
+        "published",
+        "publisher",
+        "date",
+        "dated",
+        "outlet",
+        "newspaper",
+        "website",
+        "site",
+        "link",
+        "post",
+        "posted",
+        "release",
+        "released",
+        "update",
+        "updated",
+        "byline",
+        "publication",
+        "magazine",
+    ]
 )
 _META_SUBJECT_COVERAGE = 0.5  # at least half the subject's weight must be found in the article
-
 
 
 def metadata_answer(
@@ -86,18 +147,17 @@ def metadata_answer(
     phrases = [meta_phrase(f, str(v), info.language) for f, v in values.items()]
     joined = " og ".join(phrases) if info.language == "da" else " and ".join(phrases)
     text = f"«{title}» {joined} [1]." if info.language == "da" else f"“{title}” {joined} [1]."
-    lines = [
-        line for line in target.page_content.split("\n") if any(str(v) in line for v in values.values())
-    ]
+    lines = [line for line in target.page_content.split("\n") if any(str(v) in line for v in values.values())]
     first = target.page_content.index(lines[0])
     last = target.page_content.index(lines[-1]) + len(lines[-1])
     cited = citation(1, str(meta.get("chunk_id", target.id)), meta, target.page_content[first:last])
-    return Answer(
-        question=info.text, text=text, refused=False, language=info.language, citations=[cited]
-    )
+    return Answer(question=info.text, text=text, refused=False, language=info.language, citations=[cited])
+
 
 def refuse(info: QuestionInfo, reason: str) -> Answer:
-    return Answer(question=info.text, text=REFUSAL[info.language], refused=True, language=info.language, reason=reason)
+    return Answer(
+        question=info.text, text=REFUSAL[info.language], refused=True, language=info.language, reason=reason
+    )
 
 
 def citation(n: int, chunk_id: str, meta: dict[str, Any], quote: str) -> Citation:
@@ -180,7 +240,8 @@ def compose(
         n = numbers.setdefault(cid, len(numbers) + 1)
         lo, hi = spans.get(cid, (start, end, ctext, cstart, cmeta))[:2]
         spans[cid] = (min(lo, start), max(hi, end), ctext, cstart, cmeta)
-        text = ctext[start - cstart : end - cstart]
+        # an article's own footnote "[7]" must not read as one of our citation markers
+        text = unmark(ctext[start - cstart : end - cstart])
         if (start, end) != (quote.sentence_start, quote.sentence_end):
             cut_before, cut_after = start > quote.sentence_start, end < quote.sentence_end
             text = ("… " if cut_before else "") + text + (" …" if cut_after else "")

@@ -1,0 +1,21 @@
+"""Answers quote article text as text: nothing in it reads as one of our citation markers."""
+
+from __future__ import annotations
+
+from langchain_core.documents import Document
+
+from retrieval.answering.question import analyse
+from retrieval.answering.replies import Quote, compose
+
+
+def test_an_articles_footnote_is_not_shown_as_a_citation_marker() -> None:
+    body = "Apple sold it.[3] It sold well."
+    chunks = {
+        "ids": ["c1"],
+        "documents": [body],
+        "metadatas": [{"doc_id": "d", "kind": "body", "start": 0, "end": 31}],
+    }
+    doc = Document(body, id="c1", metadata={"doc_id": "d", "chunk_id": "c1", "title": "T"})
+    answer = compose(analyse("Who sold it?"), [Quote("d", 0, 17, 0, 17)], chunks, [doc], "en")
+    assert answer.text == "Apple sold it.(3) [1]"
+    assert answer.citations[0].quote.startswith("Apple sold it.[3]")  # the passage itself stays as written
