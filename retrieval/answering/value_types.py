@@ -78,6 +78,25 @@ _NUMBER_WORDS = frozenset(
         "thousand",
         "half",
         "majority",
+        # ordinals answer "how many times / films": "his fourth performance"
+        "anden",
+        "tredje",
+        "fjerde",
+        "femte",
+        "sjette",
+        "syvende",
+        "ottende",
+        "niende",
+        "tiende",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "sixth",
+        "seventh",
+        "eighth",
+        "ninth",
+        "tenth",
     ]
 )
 _DURATION = re.compile(
@@ -163,7 +182,9 @@ def _numbers(info: QuestionInfo, text: str, asked: set[str]) -> list[str]:
     found = []
     for i, token in enumerate(tokens):
         low = token.lower()
-        is_number = bool(_NUMBER.fullmatch(token)) or low in _NUMBER_WORDS
+        is_number = (
+            bool(_NUMBER.fullmatch(token)) or low in _NUMBER_WORDS or low.rsplit("-", 1)[-1] in _NUMBER_WORDS
+        )
         if not is_number or low in asked or _YEAR.match(token):
             continue
         after = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
