@@ -8,9 +8,10 @@ from typing import Any, cast
 import numpy as np
 import pytest
 
-from retrieval.answering.extractive import ExtractiveAnswerer
+from retrieval.answering.extractive import Candidate, ExtractiveAnswerer, _absent_numbers
 from retrieval.answering.features import CLOSE_SECOND, Evidence
 from retrieval.answering.parameters import DEFAULT_PARAMS, load_params
+from retrieval.answering.question import analyse
 from retrieval.service import Service
 from retrieval.settings import Settings
 
@@ -43,7 +44,9 @@ def _scored(scores: list[float]) -> Evidence:
     """Evidence with only what the sentence choice reads: the pool and the ranker's scores."""
     none = cast(Any, None)
     pool = list(range(10, 10 + len(scores)))
-    return Evidence(none, none, [], pool, np.zeros((len(scores), 1)), none, scores=np.asarray(scores, dtype=float))
+    return Evidence(
+        none, none, [], pool, np.zeros((len(scores), 1)), none, scores=np.asarray(scores, dtype=float)
+    )
 
 
 def test_a_second_sentence_is_quoted_only_when_the_ranker_barely_prefers_the_best() -> None:
@@ -54,3 +57,21 @@ def test_a_second_sentence_is_quoted_only_when_the_ranker_barely_prefers_the_bes
     assert _scored([5.0, 4.9]).close_second is None  # too few candidates to tell a lead from noise
     # a candidate ruled out (another speaker's quote) is never the second
     assert _scored([1.0, 5.0, 0.0, -np.inf, close, 1.0]).close_second == 14
+
+
+def _sentence(text: str, **meta: str) -> Candidate:
+    return Candidate("d", 0, len(text), text, np.zeros(3, dtype=np.float32), dict(meta), frozenset())
+
+
+def test_a_number_the_question_gives_must_be_in_the_passage_it_would_quote() -> None:
+    window = [_sentence("Sony was targeted by hackers in November 2014.", title="Hacks", date="2015-01-02")]
+    assert _absent_numbers(analyse("Which company was targeted by hackers in November 2004?"), window) == (
+        "2004",
+    )
+    assert _absent_numbers(analyse("Which company was targeted by hackers in November 2014?"), window) == ()
+    # the article's title and date count, and a two-digit year is the year it ends
+    camp = [
+        _sentence("Årets jobCAMP afholdes i Aalborg.", title="Borgeren før bureaukratiet", date="2019-11-07")
+    ]
+    assert _absent_numbers(analyse("I hvilken by blev jobCAMP 19 holdt?"), camp) == ()
+    assert _absent_numbers(analyse("I hvilken by blev jobCAMP 2017 holdt?"), camp) == ("2017",)

@@ -80,6 +80,7 @@ class Support:
     dense: float
     typed: bool  # the passage holds a value of the type asked for
     answer_type: str
+    absent: tuple[str, ...] = ()  # the question's numbers that the best passage does not mention
 
     def reason(self, t: Tuning) -> str:
         """Why to refuse under tuning `t` ("" to answer)."""
@@ -95,6 +96,8 @@ class Support:
                 return f"not in the articles: {', '.join(self.unknown)}"
             if self.dense < t.min_dense_foreign:
                 return f"similarity {self.dense:.2f} < {t.min_dense_foreign}"
+        if self.absent:
+            return f"the best passage does not mention {', '.join(self.absent)}"
         if not self.typed:
             return f"no {self.answer_type} in the best passage"
         return ""
@@ -349,6 +352,7 @@ class ExtractiveAnswerer:
             ]
             share, focus_unknown = 0.0, False
         return Support(
+            absent=_absent_numbers(info, window),
             same_language=same_language,
             unknown=tuple(unknown),
             focus_unknown=focus_unknown,
@@ -402,3 +406,20 @@ def _name_overlap(info: QuestionInfo, text: str) -> float:
         return 0.0
     found = {stem(w) for w in words(text)}
     return sum(stem(k) in found for k in keys) / len(keys)
+
+
+_YEAR = re.compile(r"(1[89]|20)\d\d")
+
+
+def _absent_numbers(info: QuestionInfo, window: list[Candidate]) -> tuple[str, ...]:
+    """The question's numbers that the best passage (the sentence, its neighbours, the article's title and date)
+    does not mention. A near miss often copies a sentence and swaps its number ("in 2004" for "in 2014").
+
+    Names are not checked the same way: measured, it refused far more SQuAD near misses (overall 0.455 -> 0.492)
+    but cost more Danish held-out answers than it saved (0.593 -> 0.559), since news names a place or a
+    country once and then leaves it implied."""
+    meta = window[0].meta if window else {}
+    passage = " ".join([c.text for c in window] + [str(meta.get("title", "")), str(meta.get("date", ""))])
+    digits = {re.sub(r"[.,]", "", n) for n in re.findall(r"\d+(?:[.,]\d+)*", passage.replace("-", " "))}
+    digits |= {d[2:] for d in digits if _YEAR.fullmatch(d)}  # "jobCAMP 19" is the 2019 one
+    return tuple(n for n in info.numbers if re.sub(r"[.,]", "", n) not in digits)
