@@ -1,15 +1,24 @@
 from __future__ import annotations
 
+import atexit
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+# Before the product is imported (its lemma tables are opened at import): tests keep their caches to themselves,
+# never in the developer's ~/.cache/kilde.
+_CACHE = tempfile.mkdtemp(prefix="kilde-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
-from retrieval.index.embeddings import make_embeddings
-from retrieval.index.ingest import ingest
-from retrieval.service import Service, build_service
-from retrieval.settings import PROJECT_ROOT, Settings
+import pytest  # noqa: E402
+
+from retrieval.index.embeddings import make_embeddings  # noqa: E402
+from retrieval.index.ingest import ingest  # noqa: E402
+from retrieval.service import Service, build_service  # noqa: E402
+from retrieval.settings import PROJECT_ROOT, Settings  # noqa: E402
 
 CORPUS = PROJECT_ROOT / "corpus"
 
@@ -17,8 +26,6 @@ CORPUS = PROJECT_ROOT / "corpus"
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never read the developer's own KILDE_* settings."""
-    import os
-
     for key in list(os.environ):
         if key.startswith("KILDE_"):
             monkeypatch.delenv(key)
