@@ -41,7 +41,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--smoke", action="store_true", help="one repetition, for CI")
-    parser.add_argument("--answerer", choices=["rules", "fitted"], default="rules")
+    parser.add_argument(
+        "--answerer", choices=["hybrid", "rules", "fitted"], default=Settings().answerer, help="Default: the product's."
+    )
     args = parser.parse_args()
     repeat = 1 if args.smoke else args.repeat
     data = Path(tempfile.mkdtemp(prefix="kilde-bench-"))
