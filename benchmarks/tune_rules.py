@@ -63,9 +63,9 @@ def grid() -> list[Tuning]:
     ]
 
 
-def ask_all(data: Path, corpus: Path, prompts: Sequence[Path], partial: float) -> list[Record]:
+def ask_all(data: Path, corpus: Path, prompts: Sequence[Path], partial: float, answerer_name: str) -> list[Record]:
     """Every case once with open gates, recording what the gates saw on the case's last question."""
-    service = build_service(Settings(data_dir=data, corpus_dir=corpus, answerer="rules"))
+    service = build_service(Settings(data_dir=data, corpus_dir=corpus, answerer=answerer_name))
     answerer = service.extractive
     assert isinstance(answerer, ExtractiveAnswerer)
     answerer.tuning = dataclasses.replace(Tuning(), partial=partial, **OPEN)
@@ -105,10 +105,10 @@ def rates(records: Sequence[Record], tuning: Tuning) -> dict[str, float]:
     }
 
 
-def run_partial(args: tuple[Path, Path, float]) -> tuple[float, list[Record], list[Record]]:
-    data, squad_data, partial = args
-    tuned = ask_all(data, ROOT / "corpus", TUNED, partial)
-    squad = ask_all(squad_data, SQUAD / "corpus", (SQUAD / "questions.yaml",), partial)
+def run_partial(args: tuple[Path, Path, float, str]) -> tuple[float, list[Record], list[Record]]:
+    data, squad_data, partial, answerer_name = args
+    tuned = ask_all(data, ROOT / "corpus", TUNED, partial, answerer_name)
+    squad = ask_all(squad_data, SQUAD / "corpus", (SQUAD / "questions.yaml",), partial, answerer_name)
     return partial, tuned, squad
 
 
@@ -125,9 +125,12 @@ def main() -> int:
     parser.add_argument("--squad-data", type=Path, required=True, help="index of the SQuAD corpus")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", type=Path, help="write the grid's figures here")
+    parser.add_argument(
+        "--answerer", choices=["hybrid", "rules"], default="hybrid", help="Whose sentence the gates judge (the default's)."
+    )
     args = parser.parse_args()
     with ProcessPoolExecutor(args.workers) as pool:
-        done = list(pool.map(run_partial, [(args.data, args.squad_data, p) for p in PARTIAL]))
+        done = list(pool.map(run_partial, [(args.data, args.squad_data, p, args.answerer) for p in PARTIAL]))
     by_partial = {p: (tuned, squad) for p, tuned, squad in done}
     rows = []
     for t in grid():
