@@ -24,7 +24,6 @@ REFUSAL_MARKER = "NO_ANSWER"
 # [3], [1, 2], [1;2] — with the space before the marker, so a removed marker leaves no gap before a full stop.
 _MARKER = re.compile(r"([ \t]*)\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
 _SIMPLE_MARKER = re.compile(r"\[(\d+)\]")
-# Anything in a source that a model could copy as a marker: "[7]", "[ 3 ]", "[1, 2]", "[4;5]", "［7］", "【7】".
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _SOURCES_TAIL = re.compile(
     r"\n\s*(?:\*\*)?(?:kilder|kilde|sources?|references?|referencer)(?:\*\*)?\s*:?(?:\*\*)?\s*\n.*\Z",

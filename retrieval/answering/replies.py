@@ -21,6 +21,7 @@ from retrieval.answering.value_types import _MONTHS
 from retrieval.text import words
 from retrieval.types import Answer, Citation, Language
 
+# Anything in a source that a model could copy as a marker: "[7]", "[ 3 ]", "[1, 2]", "[4;5]", "［7］", "【7】".
 _LOOKALIKE = re.compile(r"[\[［【]\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*[\]］】]")
 
 
