@@ -37,12 +37,13 @@ from retrieval.answering.extractive import ANSWER_DOCS  # noqa: E402
 from retrieval.answering.features import (  # noqa: E402
     ANSWERABILITY_FEATURES,
     SENTENCE_FEATURES,
+    Evidence,
     answerability_features,
     doc_stats,
     sentence_features,
     window,
 )
-from retrieval.answering.fitted import Evidence, FittedAnswerer  # noqa: E402
+from retrieval.answering.fitted import FittedAnswerer  # noqa: E402
 from retrieval.answering.parameters import DEFAULT_PARAMS, AnswerParams, Linear, Models  # noqa: E402
 from retrieval.answering.question import analyse  # noqa: E402
 from retrieval.conversation import condense  # noqa: E402
