@@ -535,6 +535,14 @@ def guess_language(text: str) -> Language:
 _NAME = re.compile(r"(?<![.!?:]\s)(?<![”\"-]\s)(?<!^)\b[A-ZÆØÅ][\wæøåÆØÅ'’-]*(?:\s+[A-ZÆØÅ][\wæøåÆØÅ'’-]*)*")
 
 
+_NUMBER_VALUE = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def number_values(text: str) -> set[str]:
+    """The numbers in a text as digit strings: "1.500" and "1,500" are "1500", "02" is "2"."""
+    return {str(int(re.sub(r"[.,]", "", n))) for n in _NUMBER_VALUE.findall(text)}
+
+
 def names_in(text: str) -> list[str]:
     """Capitalised words and runs of them that do not open a sentence: names of people, places, bodies."""
     return [m.group().strip() for m in _NAME.finditer(re.sub(r"\[\d+\]", "", text))]

@@ -24,9 +24,9 @@ from retrieval.answering.language import content_lemmas, in_vocabulary, lemma, p
 from retrieval.answering.parameters import AnswerParams
 from retrieval.answering.question import QuestionInfo, lemma_view
 from retrieval.answering.replies import Quote, compose, metadata_answer, refuse
-from retrieval.answering.value_types import has_type
+from retrieval.answering.value_types import YEAR, has_type
 from retrieval.index.lexical import LexicalIndex
-from retrieval.text import STOPWORDS, stem, words
+from retrieval.text import STOPWORDS, number_values, stem, words
 from retrieval.types import Answer, Language
 
 MAX_WORDS = 60
@@ -408,9 +408,6 @@ def _name_overlap(info: QuestionInfo, text: str) -> float:
     return sum(stem(k) in found for k in keys) / len(keys)
 
 
-_YEAR = re.compile(r"(1[89]|20)\d\d")
-
-
 def _absent_numbers(info: QuestionInfo, window: list[Candidate]) -> tuple[str, ...]:
     """The question's numbers that the best passage (the sentence, its neighbours, the article's title and date)
     does not mention. A near miss often copies a sentence and swaps its number ("in 2004" for "in 2014").
@@ -420,6 +417,6 @@ def _absent_numbers(info: QuestionInfo, window: list[Candidate]) -> tuple[str, .
     country once and then leaves it implied."""
     meta = window[0].meta if window else {}
     passage = " ".join([c.text for c in window] + [str(meta.get("title", "")), str(meta.get("date", ""))])
-    digits = {re.sub(r"[.,]", "", n) for n in re.findall(r"\d+(?:[.,]\d+)*", passage.replace("-", " "))}
-    digits |= {d[2:] for d in digits if _YEAR.fullmatch(d)}  # "jobCAMP 19" is the 2019 one
-    return tuple(n for n in info.numbers if re.sub(r"[.,]", "", n) not in digits)
+    values = number_values(passage)
+    values |= {str(int(v[2:])) for v in values if YEAR.match(v)}  # "jobCAMP 19" is the 2019 one
+    return tuple(n for n in info.numbers if not number_values(n) <= values)

@@ -19,12 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from retrieval.answering.citations import REFUSAL_MARKER, answer_language, renumber, strip_markers
-from retrieval.text import content_terms, guess_language, names_in, split_sentences
+from retrieval.text import content_terms, guess_language, names_in, number_values, split_sentences
 from retrieval.types import Language
 
 _MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*\])+")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 SHARE_NEEDED = 0.5  # of the sentence's new content words found in the cited passages
 
 
@@ -62,7 +61,7 @@ def supports(sentence: str, passages: tuple[str, ...], question: str) -> bool:
     """Whether `passages` (the sources a sentence cites) say what the sentence says, by words and numbers."""
     claim = strip_markers(sentence)
     evidence = "\n".join(passages)
-    if not _numbers(claim) <= _numbers(evidence) | _numbers(question):
+    if not number_values(claim) <= number_values(evidence) | number_values(question):
         return False
     language = guess_language(evidence)
     found = _terms(evidence, language)
@@ -72,7 +71,7 @@ def supports(sentence: str, passages: tuple[str, ...], question: str) -> bool:
         new = [t for t in terms if t not in asked] or terms
         return bool(new) and sum(t in found for t in new) >= SHARE_NEEDED * len(new)
     names = [w for name in names_in(claim) for w in name.lower().split()]
-    anchors = names + sorted(_numbers(claim))
+    anchors = names + sorted(number_values(claim))
     flat = evidence.lower()
     return bool(anchors) and all(w in flat for w in names)
 
@@ -102,11 +101,6 @@ def _gap(space: str) -> str:
     if "\n\n" in space:
         return "\n\n"
     return "\n" if "\n" in space else " "
-
-
-def _numbers(text: str) -> set[str]:
-    """Numbers as digit strings: "1.500" and "1,500" are "1500", "02" is "2"."""
-    return {str(int(re.sub(r"[.,]", "", n))) for n in _NUMBER.findall(text)}
 
 
 @functools.lru_cache(maxsize=256)

@@ -14,7 +14,7 @@ from retrieval.answering.question import AnswerType, QuestionInfo
 from retrieval.text import names_in, words
 
 _NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
-_YEAR = re.compile(r"^(1[89]|20)\d\d$")
+YEAR = re.compile(r"^(1[89]|20)\d\d$")
 _MONTHS = [
     "januar",
     "februar",
@@ -154,7 +154,7 @@ def has_type(info: QuestionInfo, text: str, asked: set[str]) -> float:
 
     # "Rudersdals" gives "Rudersdal": as written, as its lemma, or in the genitive
     def given(word: str) -> bool:
-        return word in asked or lemma(word, info.language) in asked or _genitive(word) & asked != set()
+        return word in asked or lemma(word, info.language) in asked or not _genitive(word).isdisjoint(asked)
 
     if kind == "place":
         return 1.0 if any(not given(w.lower()) for w in _PLACE.findall(text)) else 0.0
@@ -182,10 +182,9 @@ def _numbers(info: QuestionInfo, text: str, asked: set[str]) -> list[str]:
     found = []
     for i, token in enumerate(tokens):
         low = token.lower()
-        is_number = (
-            bool(_NUMBER.fullmatch(token)) or low in _NUMBER_WORDS or low.rsplit("-", 1)[-1] in _NUMBER_WORDS
-        )
-        if not is_number or low in asked or _YEAR.match(token):
+        # "twenty-fourth" by its last part
+        is_number = bool(_NUMBER.fullmatch(token)) or low.rsplit("-", 1)[-1] in _NUMBER_WORDS
+        if not is_number or low in asked or YEAR.match(token):
             continue
         after = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
         if after == "." and i + 2 < len(tokens) and tokens[i + 2].lower() in _MONTHS:
