@@ -75,3 +75,21 @@ def test_a_number_the_question_gives_must_be_in_the_passage_it_would_quote() -> 
     ]
     assert _absent_numbers(analyse("I hvilken by blev jobCAMP 19 holdt?"), camp) == ()
     assert _absent_numbers(analyse("I hvilken by blev jobCAMP 2017 holdt?"), camp) == ("2017",)
+
+
+def test_a_word_foreign_to_an_english_question_must_be_in_the_danish_articles(hybrid_service: Service) -> None:
+    # No English dictionary knows "æbleskiver" and the articles never say it: nothing to translate it to.
+    answer = hybrid_service.answer("Can you give me a recipe for æbleskiver?")
+    assert answer.refused and not answer.citations
+    assert "æbleskiver" in answer.reason
+    # The articles' own word, foreign to English too, is found as written and answered from.
+    answer = hybrid_service.answer("What did the Rudersdal mayor call an øjenåbner?")
+    assert not answer.refused, answer.reason
+
+
+def test_in_lexicon_knows_a_language_s_words_and_not_another_s() -> None:
+    from retrieval.answering.language import in_lexicon
+
+    assert in_lexicon("committee", "en") and in_lexicon("long-serving", "en")
+    assert not in_lexicon("æbleskiver", "en") and not in_lexicon("jobcamp", "en")
+    assert in_lexicon("æbleskiver", "da")

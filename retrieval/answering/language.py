@@ -43,6 +43,13 @@ def content_words(text: str) -> list[str]:
     return [w for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
 
 
+def in_lexicon(word: str, language: Language) -> bool:
+    """Is a lower-cased word (each part of a hyphenated one) in the language's dictionary? A word of an English
+    question that no English dictionary knows is a name or a borrowed term ("æbleskiver"), so it must be found in
+    the articles as written, even when they are in another language."""
+    return all(_SIMPLEMMA.is_known(part, language) for part in word.split("-") if part)
+
+
 def part_match(term: str, lemmas: AbstractSet[str]) -> float:
     """How well a question lemma is found in a set of text lemmas: 1 exactly, 0.8 as the head or a part of a
     compound ("middel" in "puljemiddel", "regel" in "regelforenkling") or the reverse, else 0."""
