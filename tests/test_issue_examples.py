@@ -1,7 +1,8 @@
 """The failures a new user reported against the first answerer, pinned: each answered right or refused.
 
 These are the examples quoted in the issue that asked for the fitted answerer (not prompts it was fitted on).
-Paraphrases and English are asked of the fitted answerer (opt-in); metadata and attribution of the default one.
+Paraphrases and English are asked of the default answerer and of the fitted one (opt-in); metadata and attribution
+of the default one.
 Strict xfails mark what still fails, so a fix shows up as a failing test to un-mark."""
 
 from __future__ import annotations
@@ -39,6 +40,24 @@ def test_plain_paraphrases_and_english_are_answered_from_the_cited_passage(
     assert not answer.refused, answer.reason
     assert fact in _quoted(answer)
     assert source in {c.doc_id for c in answer.citations}
+
+
+@pytest.mark.parametrize(
+    ("question", "fact", "source"),
+    [
+        ("Hvad hedder næstformanden i HK Kommunal?", "Pia Lund Jeppesen", "velfaerdskommuner-hk-kommunal"),
+        ("Hvor mange kommuner fik midler til Flere Skal Med?", "88", "jobcamp-2018-faerre-regler"),
+        ("Who is the deputy chair of HK Kommunal?", "Pia Lund Jeppesen", "velfaerdskommuner-hk-kommunal"),
+    ],
+)
+def test_the_default_answerer_answers_the_paraphrases_and_english_from_the_cited_passage(
+    real_service: Service, question: str, fact: str, source: str
+) -> None:
+    answer = real_service.answer(question)
+    assert not answer.refused, answer.reason
+    assert fact in _quoted(answer)
+    assert source in {c.doc_id for c in answer.citations}
+    assert answer.language == ("en" if question.startswith("Who") else "da")
 
 
 @pytest.mark.xfail(reason="known defect: the cross-language answerability model refuses it", strict=True)
