@@ -71,8 +71,10 @@ _META_CUES: list[tuple[MetaField, re.Pattern[str]]] = [
     (
         "date",
         re.compile(
-            r"\b((hvornår|dato|when|date|what day|which day)\b.{0,80}\b(udgivet|publiceret|bragt|offentliggjort|"
-            r"dateret|opdateret|udsendt|udsendte|published|posted|dated|updated|released)|udgivelsesdato|publication date)\b"
+            # any form of the verb: "udgav"/"udgivet", "publish"/"published", "opdateres"
+            r"\b((hvornår|dato|when|date|what day|which day)\b.{0,80}\b(udgiv\w*|udgav|publicer\w*|bragt\w*|"
+            r"offentliggj\w*|dater\w*|opdater\w*|udsend\w*|publish\w*|post(s|ed)?|dated|update[sd]?|release[sd]?)|"
+            r"udgivelsesdato|publication date)\b"
         ),
     ),
 ]
