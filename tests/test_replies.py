@@ -19,3 +19,21 @@ def test_an_articles_footnote_is_not_shown_as_a_citation_marker() -> None:
     answer = compose(analyse("Who sold it?"), [Quote("d", 0, 17, 0, 17)], chunks, [doc], "en")
     assert answer.text == "Apple sold it.(3) [1]"
     assert answer.citations[0].quote.startswith("Apple sold it.[3]")  # the passage itself stays as written
+
+
+def test_a_quote_in_another_language_is_framed_in_the_questions_language_naming_the_articles() -> None:
+    body = "Apple sold it. It sold well."
+    chunks = {
+        "ids": ["c1"],
+        "documents": [body],
+        "metadatas": [{"doc_id": "d", "kind": "body", "start": 0, "end": 28}],
+    }
+    doc = Document(body, id="c1", metadata={"doc_id": "d", "chunk_id": "c1", "title": "T"})
+    quote = [Quote("d", 0, 14, 0, 14)]
+    assert compose(analyse("Hvem solgte den?"), quote, chunks, [doc], "en").text == (
+        "Artiklerne siger (på engelsk): Apple sold it. [1]"
+    )
+    assert compose(analyse("Who sold it?"), quote, chunks, [doc], "da").text == (
+        "The articles say (in Danish): Apple sold it. [1]"
+    )
+    assert compose(analyse("Who sold it?"), quote, chunks, [doc], "en").text == "Apple sold it. [1]"

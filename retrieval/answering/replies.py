@@ -197,7 +197,18 @@ def human_date(value: str, language: Language) -> str:
     return f"{day.day} {_MONTHS[12 + day.month - 1].capitalize()} {day.year} ({value})"
 
 
-FRAME: dict[Language, str] = {"da": "Artiklerne siger: ", "en": "The articles say (in Danish): "}
+_LANGUAGE_NAMES: dict[Language, dict[Language, str]] = {
+    "da": {"da": "dansk", "en": "engelsk"},
+    "en": {"da": "Danish", "en": "English"},
+}
+
+
+def frame(question_language: Language, corpus_language: Language) -> str:
+    """What opens a quote in another language than the question's: "The articles say (in Danish): "."""
+    name = _LANGUAGE_NAMES[question_language][corpus_language]
+    return (
+        f"Artiklerne siger (på {name}): " if question_language == "da" else f"The articles say (in {name}): "
+    )
 
 
 @dataclass(frozen=True)
@@ -255,5 +266,5 @@ def compose(
         citations.append(citation(n, cid, meta, ctext[lo - cstart : hi - cstart]))
     body = " ".join(pieces)
     if info.language != corpus_language:
-        body = FRAME[info.language] + body
+        body = frame(info.language, corpus_language) + body
     return Answer(question=info.text, text=body, refused=False, language=info.language, citations=citations)
