@@ -79,6 +79,23 @@ def test_who_wrote_an_article_the_corpus_has_is_answered_from_its_front_matter(r
     assert "Annette Haugaard" in _quoted(answer)
 
 
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("Hvilket medie bragte portrættet af Kim Them Serup?", "Kommunen.dk"),
+        ("Who wrote the profile of the mayor of Rudersdal?", "Menzer"),
+    ],
+)
+def test_the_kind_of_article_asked_about_is_not_part_of_its_subject(
+    real_service: Service, question: str, fact: str
+) -> None:
+    # No article says "portræt"/"profile" of itself; the subject is Kim Them Serup, the mayor of Rudersdal.
+    answer = real_service.answer(question)
+    assert not answer.refused, answer.reason
+    assert fact in _quoted(answer)
+    assert real_service.answer("Hvem skrev portrættet af Norddal Bibliotek?").refused
+
+
 def test_a_view_is_quoted_only_from_the_person_asked_about(real_service: Service) -> None:
     answer = real_service.answer("Hvad mener Troels Lund Poulsen om jobcentrene?")
     assert "Kastrup-Larsen" not in answer.text

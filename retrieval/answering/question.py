@@ -82,7 +82,7 @@ _CATEGORY = re.compile(
     r"\b(?:hvilke[nt]?|which|what|hvor stor[te]? (?:en|et)?)\s+(?:(?:konkrete?|specifikke?|nye?|specific|new)\s+)?"
     r"([\wæøå-]+)"
 )
-_ARTICLE_WORDS = re.compile(
+ARTICLE_WORDS = re.compile(  # the kinds of text an article is: its form, never its subject
     r"\b(artikl\w*|reportage\w*|interview\w*|historie\w*|indlæg\w*|nyhed\w*|tekst\w*|portræt\w*|kronik\w*|"
     r"klumme\w*|anmeldelse\w*|article|story|piece|report|post|text|profile|column|review|editorial)\b"
 )
@@ -117,7 +117,7 @@ def analyse(question: str) -> QuestionInfo:
     meta_fields: list[MetaField] = [f for f, cue in _META_CUES if cue.search(lowered)]
     # "Hvornår blev aftalen indgået?", "Who wrote the novel?", "What is Link's sword?" are about the subject,
     # not the article: a question about the article's own facts names the article.
-    if not _ARTICLE_WORDS.search(lowered):
+    if not ARTICLE_WORDS.search(lowered):
         meta_fields = []
     terms = content_terms(question)
     names = [n for n in names_in(question) if n.lower() not in {"hvem", "hvad", "hvor", "who", "what"}]

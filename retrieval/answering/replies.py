@@ -16,7 +16,7 @@ from typing import Any
 from langchain_core.documents import Document
 
 from retrieval.answering.language import content_lemmas, lemma, part_match
-from retrieval.answering.question import MetaField, QuestionInfo, lemma_view
+from retrieval.answering.question import ARTICLE_WORDS, MetaField, QuestionInfo, lemma_view
 from retrieval.answering.value_types import _MONTHS
 from retrieval.text import words
 from retrieval.types import Answer, Citation, Language
@@ -117,7 +117,11 @@ def metadata_answer(
     if not ranked:
         return refuse(info, "no front matter for the article")
     info = lemma_view(info)  # the subject is matched by lemmas, whichever answerer asks
-    subject = [t for t in info.terms if t not in _META_WORDS and t not in info.category_terms]
+    subject = [  # "portrættet af X": the article's form is no part of what it is about
+        t
+        for t in info.terms
+        if t not in _META_WORDS and t not in info.category_terms and not ARTICLE_WORDS.fullmatch(t)
+    ]
     names = list(dict.fromkeys(w for n in info.names for w in words(n)))
     if info.language != language:  # only names and numbers carry over to articles in another language
         subject = [t for t in subject if t in names or t.isdigit()]
