@@ -93,3 +93,22 @@ def test_in_lexicon_knows_a_language_s_words_and_not_another_s() -> None:
     assert in_lexicon("committee", "en") and in_lexicon("long-serving", "en")
     assert not in_lexicon("æbleskiver", "en") and not in_lexicon("jobcamp", "en")
     assert in_lexicon("æbleskiver", "da")
+
+
+def test_a_capitalised_ordinary_word_of_an_english_question_is_not_taken_for_a_missing_name(
+    hybrid_service: Service,
+) -> None:
+    # The committee's English name translates: the Danish article calls it "Arbejdsmarkeds- og Borgerserviceudvalg".
+    answer = hybrid_service.answer("Who chairs KL's Labour Market and Citizen Services Committee?")
+    assert not answer.refused, answer.reason
+    assert "Kastrup-Larsen" in " ".join(c.quote for c in answer.citations)
+    # A proper name the articles never give still refuses.
+    answer = hybrid_service.answer("Who is the prime minister of Sweden?")
+    assert answer.refused and "sweden" in answer.reason
+
+
+def test_common_word_tells_ordinary_words_from_proper_names() -> None:
+    from retrieval.answering.language import common_word
+
+    assert common_word("Committee", "en") and common_word("Services", "en")
+    assert not common_word("Copenhagen", "en") and not common_word("KL", "en")

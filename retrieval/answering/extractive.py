@@ -21,6 +21,7 @@ from langchain_core.documents import Document
 
 from retrieval.answering.features import gather_evidence, query_terms, sentence_lemmas
 from retrieval.answering.language import (
+    common_word,
     content_lemmas,
     content_words,
     in_lexicon,
@@ -357,7 +358,12 @@ class ExtractiveAnswerer:
             share = sum(weights[u] for u in unknown) / (sum(weights.values()) or 1.0)
             focus_unknown = info.focus in unknown
         else:  # only names and words foreign to the question's own language must be found as written
-            name_words = [w for name in info.names for w in words(name) if w not in STOPWORDS]
+            name_words = [  # "Labour Market Committee" translates; "Copenhagen" and "KL" must be as written
+                w
+                for name in info.names
+                for w in words(name)
+                if w not in STOPWORDS and not common_word(w, info.language)
+            ]
             foreign = [
                 w for w in content_words(info.text) if not w.isdigit() and not in_lexicon(w, info.language)
             ]

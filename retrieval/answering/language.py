@@ -50,6 +50,13 @@ def in_lexicon(word: str, language: Language) -> bool:
     return all(_SIMPLEMMA.is_known(part, language) for part in word.split("-") if part)
 
 
+def common_word(word: str, language: Language) -> bool:
+    """Is a word, capitalised or not, an ordinary word of the language ("Committee") rather than a proper name
+    ("Copenhagen")? The dictionary keeps proper names' lemmas capitalised."""
+    lowered = word.lower()
+    return _SIMPLEMMA.is_known(lowered, language) and _SIMPLEMMA.lemmatize(lowered, language).islower()
+
+
 def part_match(term: str, lemmas: AbstractSet[str]) -> float:
     """How well a question lemma is found in a set of text lemmas: 1 exactly, 0.8 as the head or a part of a
     compound ("middel" in "puljemiddel", "regel" in "regelforenkling") or the reverse, else 0."""
