@@ -57,3 +57,36 @@ def test_a_broken_parameters_file_is_one_clear_error(tmp_path: Path, content: st
     path.write_text(content)
     with pytest.raises(KildeError, match="answerer parameters"):
         load_params(path)
+
+
+def test_a_sentence_that_says_he_or_she_is_read_as_naming_the_person_last_named() -> None:
+    from retrieval.answering.features import candidates_from
+
+    texts = [
+        "I dag skifter Kim Them Serup til Vordingborg.",
+        "Den 1. marts starter han som chef.",
+        "Som formand glæder Anne Marie Holm sig.",
+        "Han har ventet længe.",
+    ]
+    ends = np.cumsum([len(t) + 1 for t in texts])
+    sentences = {
+        "documents": texts,
+        "metadatas": [
+            {"doc_id": "d", "start": int(e - len(t) - 1), "end": int(e - 1)} for t, e in zip(texts, ends, strict=True)
+        ],
+        "embeddings": [np.zeros(3)] * len(texts),
+    }
+    cands = candidates_from(sentences, "da")
+    assert cands[1].antecedent == {"kim", "them", "serup"} and "serup" in cands[1].lemmas
+    assert cands[0].antecedent == frozenset()  # it names him itself
+    assert cands[3].antecedent == {"anne", "marie", "holm"}  # the last one named, not the first
+    assert (
+        candidates_from(
+            {
+                **sentences,
+                "metadatas": [{**m, "doc_id": f"d{i}"} for i, m in enumerate(sentences["metadatas"])],
+            },
+            "da",
+        )[1].antecedent
+        == frozenset()
+    )  # never across articles
