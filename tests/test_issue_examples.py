@@ -101,3 +101,19 @@ def test_a_view_is_quoted_only_from_the_person_asked_about(real_service: Service
     assert "Kastrup-Larsen" not in answer.text
     if not answer.refused:
         assert "Lund Poulsen" in answer.text or "minister" in answer.text
+
+
+def test_who_becomes_the_new_x_is_answered_with_the_sentence_that_names_the_person(real_service: Service) -> None:
+    # The article says "Den 1. marts sætter han ... kurs mod Vordingborg og jobbet som kommunens nye
+    # arbejdsmarkedschef" right after naming him: "han" is read with the sentence before it.
+    answer = real_service.answer("Hvem bliver ny arbejdsmarkedschef i Vordingborg?")
+    assert not answer.refused, answer.reason
+    assert "Kim Them Serup" in answer.text and "arbejdsmarkedschef" in answer.text
+
+
+def test_a_verb_that_asks_for_a_view_need_not_be_in_the_articles(real_service: Service) -> None:
+    # "synes" is the question's way of asking what he thinks; the article has him say it ("siger Jens Ive").
+    answer = real_service.answer("Hvad synes Jens Ive om reglerne?")
+    assert not answer.refused, answer.reason
+    assert "Jens Ive" in _quoted(answer)
+    assert real_service.answer("Hvad synes Jens Ive om æbleskiver?").refused

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from langchain_core.documents import Document
 
-from retrieval.answering.features import gather_evidence, query_terms, sentence_lemmas
+from retrieval.answering.features import PERSONAL_PRONOUNS, gather_evidence, query_terms, sentence_lemmas
 from retrieval.answering.language import (
     common_word,
     content_lemmas,
@@ -306,11 +306,14 @@ class ExtractiveAnswerer:
         best = cands[best_i]
         window = _window(cands, best_i)
         support = self.support(info, best, window, same_language, weights=weights, known=known, asked=asked)
+        named = _named_before(info, cands, best_i, asked)
+        if named is not None:
+            support = dataclasses.replace(support, typed=True)
         reason = support.reason(self.tuning)  # why the evidence does not hold what is asked ("" when it does)
         if reason:
             return [], reason
-        chosen = [best]
-        words_used = len(best.text.split())
+        chosen = [best] if named is None else [named, best]
+        words_used = sum(len(c.text.split()) for c in chosen)
         # A quote often names its speaker only in the next sentence; a short sentence needs its neighbour.
         nxt = (
             cands[best_i + 1] if best_i + 1 < len(cands) and cands[best_i + 1].doc_id == best.doc_id else None
@@ -390,6 +393,19 @@ class ExtractiveAnswerer:
 
     def lexical_idf(self, term: str) -> float:
         return self.lexical.idf(stem(term))
+
+
+def _named_before(info: QuestionInfo, cands: list[Candidate], i: int, asked: set[str]) -> Candidate | None:
+    """For a who-question whose best sentence says "han"/"she" of the person it is about, the sentence just
+    before that names them, when the two together hold the person asked for ("Kim Them Serup ... . Den 1. marts
+    sætter han kurs mod Vordingborg og jobbet som kommunens nye arbejdsmarkedschef.")."""
+    best = cands[i]
+    if info.answer_type != "person" or i == 0 or cands[i - 1].doc_id != best.doc_id:
+        return None
+    if PERSONAL_PRONOUNS.isdisjoint(words(best.text)) or has_type(info, best.text, asked):
+        return None
+    before = cands[i - 1]
+    return before if has_type(info, f"{before.text} {best.text}", asked) else None
 
 
 def _lead_end(cands: list[Candidate], cand: Candidate) -> int:

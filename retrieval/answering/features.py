@@ -74,7 +74,7 @@ _K1, _B = 1.2, 0.75
 # answer" from 0.633 to 0.674 (SQuAD) at a median of 32 words instead of 27; one in five answers gets two.
 CLOSE_SECOND = 0.2
 # Third-person singular pronouns: a sentence with one, and no name, is often about the person last named.
-_PERSONAL = frozenset(["han", "hun", "ham", "hende", "hans", "hendes", "he", "she", "him", "her", "his", "hers"])
+PERSONAL_PRONOUNS = frozenset(["han", "hun", "ham", "hende", "hans", "hendes", "he", "she", "him", "her", "his", "hers"])
 # General negation words: a question that negates what the passage states (or the reverse) is a near miss.
 _NEGATION = frozenset(["not", "never", "no", "none", "without", "ikke", "aldrig", "ingen", "intet", "uden"])
 
@@ -171,7 +171,7 @@ def candidates_from(sentences: dict[str, Any], language: Language) -> list[Candi
         doc = cand.doc_id
         cand.position = position
         said = words(cand.text)
-        if person and _PERSONAL.intersection(said) and not person.intersection(said):
+        if person and PERSONAL_PRONOUNS.intersection(said) and not person.intersection(said):
             cand.antecedent = person
             cand.lemmas = cand.lemmas | {lemma(w, language) for w in person}
         full_names = [n for n in names_in(cand.text) if len(n.split()) >= 2]

@@ -27,7 +27,7 @@ from retrieval.answering.features import (
 )
 from retrieval.answering.language import content_lemmas, in_vocabulary
 from retrieval.answering.parameters import DEFAULT_PARAMS, AnswerParams, load_params
-from retrieval.answering.question import QuestionInfo
+from retrieval.answering.question import VIEW_CUE, QuestionInfo
 from retrieval.answering.replies import Quote, compose, metadata_answer, refuse
 from retrieval.index.lexical import LexicalIndex
 from retrieval.text import stem
@@ -166,7 +166,7 @@ class FittedAnswerer:
 
 def attribution_target(info: QuestionInfo, context: str) -> str | None:
     """The person whose view the question asks for ("Hvad mener X om ...?"), or None."""
-    if not _VIEW_CUE.search(info.text):
+    if not VIEW_CUE.search(info.text):
         return None
     people = [n for n in info.names if len(n.split()) >= 2]
     if people:
@@ -178,11 +178,6 @@ def attribution_target(info: QuestionInfo, context: str) -> str | None:
     return None
 
 
-_VIEW_CUE = re.compile(
-    r"\b(mener|mente|synes|syntes|siger|sagde|sagt|udtaler|udtalte|fortæller|fortalte|tænker|holdning|syn på|"
-    r"think|thinks|thought|say|says|said|believe|believes|view|views|opinion|feel|feels)\b",
-    re.IGNORECASE,
-)
 _PRONOUN = re.compile(r"\b(han|hun|he|she)\b", re.IGNORECASE)
 
 

@@ -49,6 +49,7 @@ _TYPE_CUES: list[tuple[AnswerType, re.Pattern[str]]] = [
     ("name", re.compile(r"\b(hvilket parti|which party|what party|hvad hedder|what is the name)\b")),
 ]
 # Types whose cue words only frame the question; a money or age cue ("koster", "løn") is what it is about.
+_PERSONAL = re.compile(r"\b(han|hun|he|she|they|de)\b")
 _FRAME_TYPES = frozenset(["name", "person", "place", "date", "number"])
 # "hvor mange kommuner": the counted noun, which the number in the answer should stand next to.
 _COUNTED = re.compile(r"\b(?:hvor mange|how many)\s+([\wæøå-]+)")
@@ -81,6 +82,12 @@ _META_CUES: list[tuple[MetaField, re.Pattern[str]]] = [
 _CATEGORY = re.compile(
     r"\b(?:hvilke[nt]?|which|what|hvor stor[te]? (?:en|et)?)\s+(?:(?:konkrete?|specifikke?|nye?|specific|new)\s+)?"
     r"([\wæøå-]+)"
+)
+# "Hvad mener/synes X om Y?": the verb asks for X's view; the articles give views as quotes and "siger X"
+VIEW_CUE = re.compile(
+    r"\b(mener|mente|synes|syntes|siger|sagde|sagt|udtaler|udtalte|fortæller|fortalte|tænker|holdning|syn på|"
+    r"think|thinks|thought|say|says|said|believe|believes|view|views|opinion|feel|feels)\b",
+    re.IGNORECASE,
 )
 ARTICLE_WORDS = re.compile(  # the kinds of text an article is: its form, never its subject
     r"\b(artikl\w*|reportage\w*|interview\w*|historie\w*|indlæg\w*|nyhed\w*|tekst\w*|portræt\w*|kronik\w*|"
@@ -142,9 +149,10 @@ def lemma_view(info: QuestionInfo) -> QuestionInfo:
     hedder", "what is the name"), as the fitted answerer matches words."""
     lowered = info.text.lower()
     terms = list(dict.fromkeys(content_lemmas(info.text, info.language)))
-    if info.answer_type in _FRAME_TYPES:
-        framing = set(content_lemmas(info.frame, info.language))
-        terms = [t for t in terms if t not in framing]
+    framing = set(content_lemmas(info.frame, info.language)) if info.answer_type in _FRAME_TYPES else set()
+    if info.names or _PERSONAL.search(lowered):  # whose view: a person named or referred to
+        framing.update(content_lemmas(" ".join(m.group() for m in VIEW_CUE.finditer(info.text)), info.language))
+    terms = [t for t in terms if t not in framing]
     name_words = {w for n in info.names for w in re.findall(r"[\wæøå-]+", n.lower())}
     return replace(
         info,
