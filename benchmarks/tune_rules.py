@@ -4,7 +4,7 @@
 
 `--data` and `--squad-data` are existing indexes (`kilde --data-dir DIR ingest CORPUS`) of corpus/ and of
 ../shared/eval/squad/corpus; they are opened as they are, nothing is re-embedded. Tuning prompts: dev.yaml and
-extra.yaml and crosslang.yaml only (never the held-out files), and the SQuAD questions.
+extra.yaml, extra2.yaml and crosslang.yaml only (never the held-out files), and the SQuAD questions.
 
 The thresholds act after the sentence is chosen, so each case is asked once per value of `partial` (which
 changes the choice) with the threshold gates open, and the gates' inputs (`answer.Support`) are recorded; every
@@ -39,7 +39,7 @@ from retrieval.service import build_service  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
 
 SQUAD = ROOT.parent / "shared" / "eval" / "squad"
-TUNED = tuple(ROOT / "tests/prompts" / name for name in ("dev.yaml", "extra.yaml", "crosslang.yaml"))
+TUNED = tuple(ROOT / "tests/prompts" / name for name in ("dev.yaml", "extra.yaml", "extra2.yaml", "crosslang.yaml"))
 
 PARTIAL = (0.7, 0.8)
 MIN_COVERAGE = (0.4, 0.5, 0.6)

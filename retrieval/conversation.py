@@ -53,7 +53,7 @@ class Query:
 
     question: str
     text: str
-    context_terms: str = ""  # names carried over from the earlier turns, for the answerer
+    context_terms: str = ""  # names carried over from the earlier turns ("; " between), for the answerer
 
 
 def needs_history(question: str) -> bool:
@@ -69,7 +69,8 @@ def condense(question: str, history: list[Turn] | None) -> Query:
     carried = names_in(last.question) + names_in(last.answer.split("\n\n")[0])
     carried = [n for n in dict.fromkeys(carried) if n.lower() not in question.lower()]
     carried_text = " ".join(carried) if carried else last.question
-    return Query(question, f"{question} {carried_text}", carried_text)
+    # the names kept apart, so that "Troels Lund Poulsen" and the next name never read as one
+    return Query(question, f"{question} {carried_text}", "; ".join(carried) if carried else last.question)
 
 
 def turn_of(answer: Answer) -> Turn:

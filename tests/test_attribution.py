@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from retrieval.answering.attribution import attribution_target, spoken_by
 from retrieval.answering.features import Candidate
-from retrieval.answering.fitted import attribution_target, spoken_by
 from retrieval.answering.question import analyse
 
 

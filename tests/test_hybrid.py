@@ -112,3 +112,10 @@ def test_common_word_tells_ordinary_words_from_proper_names() -> None:
 
     assert common_word("Committee", "en") and common_word("Services", "en")
     assert not common_word("Copenhagen", "en") and not common_word("KL", "en")
+
+
+def test_a_name_in_the_genitive_is_the_name_the_articles_use(hybrid_service: Service) -> None:
+    # "Ives" is no word of the articles; "Ive" is.
+    answer = hybrid_service.answer("Hvad er Jens Ives budskab til beskæftigelsesministeren?")
+    assert not answer.refused, answer.reason
+    assert "Lug ud i reglerne" in answer.text

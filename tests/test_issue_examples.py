@@ -117,3 +117,14 @@ def test_a_verb_that_asks_for_a_view_need_not_be_in_the_articles(real_service: S
     assert not answer.refused, answer.reason
     assert "Jens Ive" in _quoted(answer)
     assert real_service.answer("Hvad synes Jens Ive om æbleskiver?").refused
+
+
+def test_a_view_the_articles_give_only_from_someone_else_is_refused(real_service: Service) -> None:
+    # Only Jens Ive speaks of the corona crisis; René Aaby Rasmussen is quoted on other things.
+    answer = real_service.answer("Hvad mener René Aaby Rasmussen om coronakrisen?")
+    assert answer.refused and not answer.citations
+    assert "René Aaby Rasmussen" in (answer.reason or "")
+    # The one who does speak of it is answered, from his own words.
+    answer = real_service.answer("Hvad mener Jens Ive om coronakrisen?")
+    assert not answer.refused, answer.reason
+    assert "Jens Ive" in answer.text

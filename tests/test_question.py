@@ -14,6 +14,7 @@ from retrieval.answering.question import analyse
         "When was the article updated?",
         "Hvornår udgav KL artiklen om borgerne?",
         "Hvornår blev artiklen publiceret?",
+        "Hvornår udkom HK Kommunals artikel om velfærdskommunerne?",  # "artikel", not only "artiklen"
     ],
 )
 def test_a_question_about_an_articles_date_is_told_by_any_form_of_the_verb(question: str) -> None:

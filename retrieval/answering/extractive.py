@@ -19,7 +19,14 @@ from typing import Any
 import numpy as np
 from langchain_core.documents import Document
 
-from retrieval.answering.features import PERSONAL_PRONOUNS, gather_evidence, query_terms, sentence_lemmas
+from retrieval.answering.attribution import QUOTE_START, attribution_target, spoken_by
+from retrieval.answering.features import (
+    PERSONAL_PRONOUNS,
+    gather_evidence,
+    query_terms,
+    sentence_lemmas,
+    window,
+)
 from retrieval.answering.language import (
     common_word,
     content_lemmas,
@@ -39,7 +46,6 @@ from retrieval.types import Answer, Language
 
 MAX_WORDS = 60
 ANSWER_DOCS = 3  # the articles of the best-ranked chunks whose sentences are read
-_QUOTE_START = re.compile(r"^\s*(?:[-–—]\s|[”\"«»„])")
 _ATTRIBUTION = re.compile(r"\b(siger|sagde|fortæller|mener|lyder det|says|said)\b")
 
 
@@ -184,13 +190,16 @@ class ExtractiveAnswerer:
         candidates = self._candidates(sentences)
         if not candidates:
             return self.refuse(info, "no sentences")
+        ranked, reason = self._ranked(info, docs, sentences, query_vector, context)
+        if reason:
+            return self.refuse(info, reason)
         chosen, reason = self._choose(
             lemma_view(info),
             candidates,
             docs,
             np.asarray(query_vector, dtype=np.float32),
             context,
-            ranked=self._ranked(info, docs, sentences, query_vector),
+            ranked=ranked,
         )
         if not chosen:
             return self.refuse(info, reason)
@@ -201,12 +210,18 @@ class ExtractiveAnswerer:
         return refuse(info, reason)
 
     def _ranked(
-        self, info: QuestionInfo, docs: list[Document], sentences: dict[str, Any], query_vector: list[float]
-    ) -> list[tuple[str, int]]:
+        self,
+        info: QuestionInfo,
+        docs: list[Document],
+        sentences: dict[str, Any],
+        query_vector: list[float],
+        context: str,
+    ) -> tuple[list[tuple[str, int]], str]:
         """(doc_id, start) of the sentence the fitted ranker scores best, then of the second best if it is
-        nearly as good (`Evidence.close_second`); empty without a ranker."""
+        nearly as good (`Evidence.close_second`); empty without a ranker. When the question asks for a named
+        person's view, only that person's own words are ranked, and none is a reason to refuse."""
         if self.ranker is None:
-            return []
+            return [], ""
         found = gather_evidence(
             info,
             docs,
@@ -217,10 +232,22 @@ class ExtractiveAnswerer:
             known=lambda term: in_vocabulary(term, self._vocab),  # as the ranker was fitted
         )
         if found is None:
-            return []
+            return [], ""
         found.scores = self.ranker.rank(found)
+        speaker = attribution_target(info, context)
+        if speaker:  # their own words, and on what the question asks about
+            topic = [t for t in found.terms.terms if t not in found.terms.names and not t.isdigit()]
+            own = [
+                k
+                for k, i in enumerate(found.pool)
+                if spoken_by(found.cands, i, speaker)
+                and (not topic or _mentions(topic, [found.cands[j] for j in window(found.cands, i)]))
+            ]
+            if not own:
+                return [], f"no passage quotes {speaker} on this"
+            found.scores = np.where(np.isin(np.arange(len(found.pool)), own), found.scores, -np.inf)
         picks = [found.best] if found.close_second is None else [found.best, found.close_second]
-        return [(found.cands[i].doc_id, found.cands[i].start) for i in picks]
+        return [(found.cands[i].doc_id, found.cands[i].start) for i in picks], ""
 
     def _candidates(self, sentences: dict[str, Any]) -> list[Candidate]:
         out = []
@@ -319,7 +346,7 @@ class ExtractiveAnswerer:
             cands[best_i + 1] if best_i + 1 < len(cands) and cands[best_i + 1].doc_id == best.doc_id else None
         )
         if nxt is not None and words_used + len(nxt.text.split()) <= MAX_WORDS:
-            needs_speaker = _QUOTE_START.match(best.text) and not _ATTRIBUTION.search(best.text)
+            needs_speaker = QUOTE_START.match(best.text) and not _ATTRIBUTION.search(best.text)
             if needs_speaker or words_used < 12:
                 chosen.append(nxt)
                 words_used += len(nxt.text.split())
@@ -327,7 +354,12 @@ class ExtractiveAnswerer:
         covered = set().union(*(c.terms for c in chosen))
         open_weights = {t: w for t, w in weights.items() if self.match(t, covered) == 0.0}
         if same_language and open_weights and sum(open_weights.values()) >= 0.15 * sum(weights.values()):
-            others = [c for c in cands if c not in chosen and c not in window]
+            speaker = attribution_target(info, context)
+            others = [
+                c
+                for k, c in enumerate(cands)
+                if c not in chosen and c not in window and (not speaker or spoken_by(cands, k, speaker))
+            ]
             gains = {id(c): self.coverage(open_weights, c.terms, None, bonus) for c in others}
             runner = max(others, key=lambda c: (gains[id(c)], c.score), default=None)
             if (
@@ -393,6 +425,12 @@ class ExtractiveAnswerer:
 
     def lexical_idf(self, term: str) -> float:
         return self.lexical.idf(stem(term))
+
+
+def _mentions(terms: list[str], sentences: list[Any]) -> bool:
+    """Does any of the sentences (features.Candidate) use one of the terms, whole or in a compound?"""
+    lemmas = set().union(*(s.lemmas for s in sentences))
+    return any(part_match(t, lemmas) > 0 for t in terms)
 
 
 def _named_before(info: QuestionInfo, cands: list[Candidate], i: int, asked: set[str]) -> Candidate | None:

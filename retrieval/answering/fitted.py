@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from langchain_core.documents import Document
 
+from retrieval.answering.attribution import attribution_target, needs_speaker, spoken_by
 from retrieval.answering.features import (
     Candidate,
     Evidence,
@@ -27,7 +28,7 @@ from retrieval.answering.features import (
 )
 from retrieval.answering.language import content_lemmas, in_vocabulary
 from retrieval.answering.parameters import DEFAULT_PARAMS, AnswerParams, load_params
-from retrieval.answering.question import VIEW_CUE, QuestionInfo
+from retrieval.answering.question import QuestionInfo
 from retrieval.answering.replies import Quote, compose, metadata_answer, refuse
 from retrieval.index.lexical import LexicalIndex
 from retrieval.text import stem
@@ -36,12 +37,6 @@ from retrieval.types import Answer, Language
 LONG_WORDS = 40  # a longer sentence is cut to its 40-word window richest in the question's rare words
 SHORT_WORDS = 20  # a shorter one gets the next-best sentence beside it
 MAX_WORDS = 60
-_QUOTE_START = re.compile(r"^\s*(?:[-–—]\s|[”\"«»„])")
-_SPEAKER_CUE = re.compile(
-    r"\b(siger|sagde|fortæller|fortalte|mener|mente|synes|ifølge|understreger|forklarer|forklarede|udtaler|"
-    r"lyder det fra|tilføjer|påpeger|says|said|tells|told|according to|thinks|believes|adds|added|explains)\b",
-    re.IGNORECASE,
-)
 
 
 class FittedAnswerer:
@@ -86,7 +81,13 @@ class FittedAnswerer:
     ) -> Evidence | None:
         """The features of every sentence of the retrieved chunks (not yet scored); None when there are none."""
         return gather_evidence(
-            info, docs, sentences, query_vector, corpus_language=self.corpus_language, idf=self.idf, known=self.known
+            info,
+            docs,
+            sentences,
+            query_vector,
+            corpus_language=self.corpus_language,
+            idf=self.idf,
+            known=self.known,
         )
 
     def judge(self, found: Evidence, params: AnswerParams | None = None) -> Evidence:
@@ -144,12 +145,12 @@ class FittedAnswerer:
             start, end = _richest_window(best, found.terms)
             return [(best, start, end)]
         spans = [(best, best.start, best.end)]
-        if best.n_words >= SHORT_WORDS and not _needs_speaker(best.text) and found.close_second is None:
+        if best.n_words >= SHORT_WORDS and not needs_speaker(best.text) and found.close_second is None:
             return spans  # a short sentence, a quote without its speaker, or a close second gets a companion
         i = found.best
         nxt = found.cands[i + 1] if i + 1 < len(found.cands) else None
         extra: Candidate | None = None
-        if nxt is not None and nxt.doc_id == best.doc_id and _needs_speaker(best.text):
+        if nxt is not None and nxt.doc_id == best.doc_id and needs_speaker(best.text):
             extra = nxt  # a quote names its speaker in the next sentence
         else:
             ranked = [k for k in np.argsort(-found.scores, kind="stable") if np.isfinite(found.scores[k])]
@@ -162,60 +163,6 @@ class FittedAnswerer:
         self, info: QuestionInfo, docs: list[Document], chunks: dict[str, Any], sentences: dict[str, Any]
     ) -> Answer:
         return metadata_answer(info, docs, chunks, sentences, idf=self.idf, language=self.corpus_language)
-
-
-def attribution_target(info: QuestionInfo, context: str) -> str | None:
-    """The person whose view the question asks for ("Hvad mener X om ...?"), or None."""
-    if not VIEW_CUE.search(info.text):
-        return None
-    people = [n for n in info.names if len(n.split()) >= 2]
-    if people:
-        return people[0]
-    if _PRONOUN.search(info.text):
-        carried = [m.group() for m in _NAME_ANYWHERE.finditer(context) if len(m.group().split()) >= 2]
-        if carried:
-            return carried[0]
-    return None
-
-
-_PRONOUN = re.compile(r"\b(han|hun|he|she)\b", re.IGNORECASE)
-
-
-def spoken_by(cands: list[Candidate], i: int, person: str) -> bool:
-    """Is sentence `i` the person's own words: a speaker cue next to their name in it, or in the sentence
-    that opens or closes the quote it belongs to?"""
-    surname = person.rsplit(maxsplit=1)[-1].lower()
-    cand = cands[i]
-    own = _speaker(cand.text)
-    if own is not None:
-        return surname in own.lower()
-    for j in (i + 1, i - 1):
-        if 0 <= j < len(cands) and cands[j].doc_id == cand.doc_id:
-            quoted = _QUOTE_START.match(cand.text) or _QUOTE_START.match(cands[j].text)
-            speaker = _speaker(cands[j].text)
-            if quoted and speaker is not None:
-                return surname in speaker.lower()
-    return False
-
-
-def _speaker(text: str) -> str | None:
-    """The name nearest a speaker cue in the text ("siger Jens Ive", "ifølge X", "X mener"), if any."""
-    cue = _SPEAKER_CUE.search(text)
-    if cue is None:
-        return None
-    names = [(m.start(), m.group()) for m in _NAME_ANYWHERE.finditer(text)]
-    names = [(p, n) for p, n in names if n.lower() not in _NOT_SPEAKERS]
-    if not names:
-        return ""  # "siger han": a pronoun; not a named speaker
-    return min(names, key=lambda pn: abs(pn[0] - cue.start()))[1]
-
-
-_NAME_ANYWHERE = re.compile(r"\b[A-ZÆØÅ][\wæøåÆØÅ'’-]+(?:\s+[A-ZÆØÅ][\wæøåÆØÅ'’.-]*)*")
-_NOT_SPEAKERS = frozenset(["det", "de", "der", "men", "og", "jeg", "vi", "han", "hun", "the", "it", "but"])
-
-
-def _needs_speaker(text: str) -> bool:
-    return bool(_QUOTE_START.match(text)) and not _SPEAKER_CUE.search(text)
 
 
 def _richest_window(cand: Candidate, q: QueryTerms) -> tuple[int, int]:

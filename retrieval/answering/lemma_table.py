@@ -101,7 +101,9 @@ class SortedTable(DecodedStrMapping):
     @classmethod
     def load(cls, path: Path) -> SortedTable:
         with np.load(path) as saved:
-            return cls(saved["keys"].tobytes(), saved["key_ends"], saved["values"].tobytes(), saved["value_ends"])
+            return cls(
+                saved["keys"].tobytes(), saved["key_ends"], saved["values"].tobytes(), saved["value_ends"]
+            )
 
 
 class CachedTableFactory(CachingDictionaryFactory):
@@ -119,7 +121,9 @@ class CachedTableFactory(CachingDictionaryFactory):
 
     def _get_dictionary_uncached(self, lang: str) -> Mapping[str, str]:
         path = self.table_path(lang)
-        with contextlib.suppress(OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # damaged: decode anew
+        with contextlib.suppress(
+            OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile
+        ):  # damaged: decode anew
             return SortedTable.load(path)
         table = SortedTable.of(DEFAULT_DICTIONARY_FACTORY.get_dictionary(lang))
         with contextlib.suppress(OSError):  # a read-only cache still answers; it decodes again next time
@@ -133,7 +137,9 @@ class Lemmatizer:
     def __init__(self, cache_dir: Path) -> None:
         factory = CachedTableFactory(cache_dir)
         self._lookup = DictionaryLookupStrategy(factory)
-        self._lemmatizer = simplemma.Lemmatizer(lemmatization_strategy=DefaultStrategy(dictionary_factory=factory))
+        self._lemmatizer = simplemma.Lemmatizer(
+            lemmatization_strategy=DefaultStrategy(dictionary_factory=factory)
+        )
 
     def is_known(self, word: str, lang: str) -> bool:
         return self._lookup.get_lemma(normalize_token(word), lang) is not None

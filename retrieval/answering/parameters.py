@@ -55,7 +55,9 @@ class Linear:
         arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "coef")]
         if any(a.shape != (len(features),) for a in arrays):
             raise ValueError("mean, scale and coef must have one value per feature")
-        return cls(features, arrays[0], np.where(arrays[1] > 0, arrays[1], 1.0), arrays[2], float(data["intercept"]))
+        return cls(
+            features, arrays[0], np.where(arrays[1] > 0, arrays[1], 1.0), arrays[2], float(data["intercept"])
+        )
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ _META_CUES: list[tuple[MetaField, re.Pattern[str]]] = [
         "date",
         re.compile(
             # any form of the verb: "udgav"/"udgivet", "publish"/"published", "opdateres"
-            r"\b((hvornår|dato|when|date|what day|which day)\b.{0,80}\b(udgiv\w*|udgav|publicer\w*|bragt\w*|"
+            r"\b((hvornår|dato|when|date|what day|which day)\b.{0,80}\b(udgiv\w*|udgav|udkom\w*|publicer\w*|bragt\w*|"
             r"offentliggj\w*|dater\w*|opdater\w*|udsend\w*|publish\w*|post(s|ed)?|dated|update[sd]?|release[sd]?)|"
             r"udgivelsesdato|publication date)\b"
         ),
@@ -90,7 +90,7 @@ VIEW_CUE = re.compile(
     re.IGNORECASE,
 )
 ARTICLE_WORDS = re.compile(  # the kinds of text an article is: its form, never its subject
-    r"\b(artikl\w*|reportage\w*|interview\w*|historie\w*|indlæg\w*|nyhed\w*|tekst\w*|portræt\w*|kronik\w*|"
+    r"\b(artikel\w*|artikl\w*|reportage\w*|interview\w*|historie\w*|indlæg\w*|nyhed\w*|tekst\w*|portræt\w*|kronik\w*|"
     r"klumme\w*|anmeldelse\w*|article|story|piece|report|post|text|profile|column|review|editorial)\b"
 )
 
@@ -151,7 +151,9 @@ def lemma_view(info: QuestionInfo) -> QuestionInfo:
     terms = list(dict.fromkeys(content_lemmas(info.text, info.language)))
     framing = set(content_lemmas(info.frame, info.language)) if info.answer_type in _FRAME_TYPES else set()
     if info.names or _PERSONAL.search(lowered):  # whose view: a person named or referred to
-        framing.update(content_lemmas(" ".join(m.group() for m in VIEW_CUE.finditer(info.text)), info.language))
+        framing.update(
+            content_lemmas(" ".join(m.group() for m in VIEW_CUE.finditer(info.text)), info.language)
+        )
     terms = [t for t in terms if t not in framing]
     name_words = {w for n in info.names for w in re.findall(r"[\wæøå-]+", n.lower())}
     return replace(
@@ -159,7 +161,9 @@ def lemma_view(info: QuestionInfo) -> QuestionInfo:
         terms=terms,
         category_terms=[lemma(w, info.language) for w in _CATEGORY.findall(lowered)],
         # "hvor mange af ...": a function word is no counted noun
-        counted=next((lemma(w, info.language) for w in _COUNTED.findall(lowered) if w not in STOPWORDS), None),
+        counted=next(
+            (lemma(w, info.language) for w in _COUNTED.findall(lowered) if w not in STOPWORDS), None
+        ),
         role=next((t for t in terms if t not in name_words and not t.isdigit()), None)
         if info.answer_type == "person"
         else None,

@@ -50,6 +50,7 @@ _META_WORDS = frozenset(
         "udgive",
         "udgivet",
         "udgiver",
+        "udkomme",
         "publicere",
         "publiceret",
         "bringe",

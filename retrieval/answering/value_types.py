@@ -160,7 +160,7 @@ def has_type(info: QuestionInfo, text: str, asked: set[str]) -> float:
         return 1.0 if any(not given(w.lower()) for w in _PLACE.findall(text)) else 0.0
     new_names = [n for n in names_in(text) if not all(given(w) for w in words(n))]
     if kind == "person":
-        people = [n for n in new_names if _is_person(n)]
+        people = [n for n in new_names if is_person(n)]
         role_ok = info.role is None or part_match(info.role, set(content_lemmas(text, info.language))) > 0
         if people and role_ok:
             return 1.0
@@ -197,6 +197,7 @@ def _numbers(info: QuestionInfo, text: str, asked: set[str]) -> list[str]:
     return found
 
 
-def _is_person(name: str) -> bool:
+def is_person(name: str) -> bool:
+    """A name of two or more words whose last is no institution word ("Kommune", "Kommunal")."""
     parts = name.split()
     return len(parts) >= 2 and parts[-1].lower() not in _INSTITUTION_WORDS
