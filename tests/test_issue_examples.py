@@ -17,43 +17,32 @@ def _quoted(answer: Answer) -> str:
     return " ".join(c.quote for c in answer.citations)
 
 
+_PARAPHRASES_AND_ENGLISH = [
+    ("Hvad hedder næstformanden i HK Kommunal?", "Pia Lund Jeppesen", "velfaerdskommuner-hk-kommunal"),
+    ("Hvor mange kommuner fik midler til Flere Skal Med?", "88", "jobcamp-2018-faerre-regler"),
+    ("Who is the deputy chair of HK Kommunal?", "Pia Lund Jeppesen", "velfaerdskommuner-hk-kommunal"),
+]
+_FITTED_DEFECT = pytest.mark.xfail(
+    reason="known defect: the cross-language answerability model refuses it (probability 0.16)", strict=True
+)
+
+
 @pytest.mark.parametrize(
-    ("question", "fact", "source"),
+    ("service", "question", "fact", "source"),
     [
-        ("Hvad hedder næstformanden i HK Kommunal?", "Pia Lund Jeppesen", "velfaerdskommuner-hk-kommunal"),
-        ("Hvor mange kommuner fik midler til Flere Skal Med?", "88", "jobcamp-2018-faerre-regler"),
         pytest.param(
-            "Who is the deputy chair of HK Kommunal?",
-            "Pia Lund Jeppesen",
-            "velfaerdskommuner-hk-kommunal",
-            marks=pytest.mark.xfail(
-                reason="known defect: the cross-language answerability model refuses it (probability 0.16)",
-                strict=True,
-            ),
-        ),
+            service,
+            *case,
+            marks=_FITTED_DEFECT if service == "fitted_service" and case[0].startswith("Who") else (),
+        )
+        for service in ("real_service", "fitted_service")  # the default answerer and the opt-in fitted one
+        for case in _PARAPHRASES_AND_ENGLISH
     ],
 )
 def test_plain_paraphrases_and_english_are_answered_from_the_cited_passage(
-    fitted_service: Service, question: str, fact: str, source: str
+    request: pytest.FixtureRequest, service: str, question: str, fact: str, source: str
 ) -> None:
-    answer = fitted_service.answer(question)
-    assert not answer.refused, answer.reason
-    assert fact in _quoted(answer)
-    assert source in {c.doc_id for c in answer.citations}
-
-
-@pytest.mark.parametrize(
-    ("question", "fact", "source"),
-    [
-        ("Hvad hedder næstformanden i HK Kommunal?", "Pia Lund Jeppesen", "velfaerdskommuner-hk-kommunal"),
-        ("Hvor mange kommuner fik midler til Flere Skal Med?", "88", "jobcamp-2018-faerre-regler"),
-        ("Who is the deputy chair of HK Kommunal?", "Pia Lund Jeppesen", "velfaerdskommuner-hk-kommunal"),
-    ],
-)
-def test_the_default_answerer_answers_the_paraphrases_and_english_from_the_cited_passage(
-    real_service: Service, question: str, fact: str, source: str
-) -> None:
-    answer = real_service.answer(question)
+    answer = request.getfixturevalue(service).answer(question)
     assert not answer.refused, answer.reason
     assert fact in _quoted(answer)
     assert source in {c.doc_id for c in answer.citations}
@@ -103,7 +92,9 @@ def test_a_view_is_quoted_only_from_the_person_asked_about(real_service: Service
         assert "Lund Poulsen" in answer.text or "minister" in answer.text
 
 
-def test_who_becomes_the_new_x_is_answered_with_the_sentence_that_names_the_person(real_service: Service) -> None:
+def test_who_becomes_the_new_x_is_answered_with_the_sentence_that_names_the_person(
+    real_service: Service,
+) -> None:
     # The article says "Den 1. marts sætter han ... kurs mod Vordingborg og jobbet som kommunens nye
     # arbejdsmarkedschef" right after naming him: "han" is read with the sentence before it.
     answer = real_service.answer("Hvem bliver ny arbejdsmarkedschef i Vordingborg?")
