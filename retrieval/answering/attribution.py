@@ -11,6 +11,10 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
+import numpy as np
+
+from retrieval.answering.features import Evidence, window
+from retrieval.answering.language import part_match
 from retrieval.answering.question import VIEW_CUE, QuestionInfo
 from retrieval.answering.value_types import is_person
 
@@ -81,3 +85,22 @@ _NOT_SPEAKERS = frozenset(["det", "de", "der", "men", "og", "jeg", "vi", "han", 
 
 def needs_speaker(text: str) -> bool:
     return bool(QUOTE_START.match(text)) and not SPEAKER_CUE.search(text)
+
+
+def keep_own_words(found: Evidence, speaker: str, topic: Sequence[str] = ()) -> bool:
+    """Rule out (score -inf) every candidate that is not the speaker's own words, or (with `topic`) that neither
+    it nor its neighbours say anything of the topic's terms; False when no candidate is left."""
+
+    def on_topic(i: int) -> bool:
+        lemmas = set().union(*(found.cands[j].lemmas for j in window(found.cands, i)))
+        return any(part_match(t, lemmas) > 0 for t in topic)
+
+    own = [
+        k for k, i in enumerate(found.pool) if spoken_by(found.cands, i, speaker) and (not topic or on_topic(i))
+    ]
+    if not own:
+        return False
+    masked = np.full_like(found.scores, -np.inf)
+    masked[own] = found.scores[own]
+    found.scores = masked
+    return True

@@ -19,13 +19,12 @@ from typing import Any
 import numpy as np
 from langchain_core.documents import Document
 
-from retrieval.answering.attribution import QUOTE_START, attribution_target, spoken_by
+from retrieval.answering.attribution import QUOTE_START, attribution_target, keep_own_words, spoken_by
 from retrieval.answering.features import (
     PERSONAL_PRONOUNS,
     gather_evidence,
     query_terms,
     sentence_lemmas,
-    window,
 )
 from retrieval.answering.language import (
     common_word,
@@ -190,7 +189,8 @@ class ExtractiveAnswerer:
         candidates = self._candidates(sentences)
         if not candidates:
             return self.refuse(info, "no sentences")
-        ranked, reason = self._ranked(info, docs, sentences, query_vector, context)
+        speaker = attribution_target(info, context)  # "Hvad mener X om Y?": only X's own words will do
+        ranked, reason = self._ranked(info, docs, sentences, query_vector, speaker)
         if reason:
             return self.refuse(info, reason)
         chosen, reason = self._choose(
@@ -200,6 +200,7 @@ class ExtractiveAnswerer:
             np.asarray(query_vector, dtype=np.float32),
             context,
             ranked=ranked,
+            speaker=speaker,
         )
         if not chosen:
             return self.refuse(info, reason)
@@ -215,7 +216,7 @@ class ExtractiveAnswerer:
         docs: list[Document],
         sentences: dict[str, Any],
         query_vector: list[float],
-        context: str,
+        speaker: str | None,
     ) -> tuple[list[tuple[str, int]], str]:
         """(doc_id, start) of the sentence the fitted ranker scores best, then of the second best if it is
         nearly as good (`Evidence.close_second`); empty without a ranker. When the question asks for a named
@@ -234,18 +235,10 @@ class ExtractiveAnswerer:
         if found is None:
             return [], ""
         found.scores = self.ranker.rank(found)
-        speaker = attribution_target(info, context)
         if speaker:  # their own words, and on what the question asks about
             topic = [t for t in found.terms.terms if t not in found.terms.names and not t.isdigit()]
-            own = [
-                k
-                for k, i in enumerate(found.pool)
-                if spoken_by(found.cands, i, speaker)
-                and (not topic or _mentions(topic, [found.cands[j] for j in window(found.cands, i)]))
-            ]
-            if not own:
+            if not keep_own_words(found, speaker, topic):
                 return [], f"no passage quotes {speaker} on this"
-            found.scores = np.where(np.isin(np.arange(len(found.pool)), own), found.scores, -np.inf)
         picks = [found.best] if found.close_second is None else [found.best, found.close_second]
         return [(found.cands[i].doc_id, found.cands[i].start) for i in picks], ""
 
@@ -281,6 +274,7 @@ class ExtractiveAnswerer:
         context: str,
         *,
         ranked: list[tuple[str, int]] | None = None,
+        speaker: str | None = None,
     ) -> tuple[list[Candidate], str]:
         """The sentence(s) to quote, or why to refuse. `ranked` (doc_id, start) pairs override the best by score:
         the first is quoted, a second one beside it when the budget allows."""
@@ -332,10 +326,10 @@ class ExtractiveAnswerer:
             best_i = picks[0]
         best = cands[best_i]
         window = _window(cands, best_i)
-        support = self.support(info, best, window, same_language, weights=weights, known=known, asked=asked)
-        named = _named_before(info, cands, best_i, asked)
-        if named is not None:
-            support = dataclasses.replace(support, typed=True)
+        named = _named_before(info, best, window, asked)
+        support = self.support(
+            info, best, window, same_language, weights=weights, known=known, asked=asked, named=named
+        )
         reason = support.reason(self.tuning)  # why the evidence does not hold what is asked ("" when it does)
         if reason:
             return [], reason
@@ -354,7 +348,6 @@ class ExtractiveAnswerer:
         covered = set().union(*(c.terms for c in chosen))
         open_weights = {t: w for t, w in weights.items() if self.match(t, covered) == 0.0}
         if same_language and open_weights and sum(open_weights.values()) >= 0.15 * sum(weights.values()):
-            speaker = attribution_target(info, context)
             others = [
                 c
                 for k, c in enumerate(cands)
@@ -386,6 +379,7 @@ class ExtractiveAnswerer:
         weights: dict[str, float],
         known: dict[str, bool],
         asked: set[str],
+        named: Candidate | None = None,
     ) -> Support:
         """What the refusal gates look at, measured once (benchmarks/tune_rules.py re-applies other thresholds)."""
         if same_language:
@@ -412,7 +406,8 @@ class ExtractiveAnswerer:
             unknown_share=share,
             coverage=best.coverage,
             dense=best.dense,
-            typed=any(has_type(info, c.text, asked) for c in window),
+            # "Den 1. marts sætter han ..." holds the person asked for with the sentence naming him (`named`)
+            typed=named is not None or any(has_type(info, c.text, asked) for c in window),
             answer_type=str(info.answer_type),
         )
 
@@ -427,22 +422,15 @@ class ExtractiveAnswerer:
         return self.lexical.idf(stem(term))
 
 
-def _mentions(terms: list[str], sentences: list[Any]) -> bool:
-    """Does any of the sentences (features.Candidate) use one of the terms, whole or in a compound?"""
-    lemmas = set().union(*(s.lemmas for s in sentences))
-    return any(part_match(t, lemmas) > 0 for t in terms)
-
-
-def _named_before(info: QuestionInfo, cands: list[Candidate], i: int, asked: set[str]) -> Candidate | None:
+def _named_before(info: QuestionInfo, best: Candidate, window: list[Candidate], asked: set[str]) -> Candidate | None:
     """For a who-question whose best sentence says "han"/"she" of the person it is about, the sentence just
-    before that names them, when the two together hold the person asked for ("Kim Them Serup ... . Den 1. marts
-    sætter han kurs mod Vordingborg og jobbet som kommunens nye arbejdsmarkedschef.")."""
-    best = cands[i]
-    if info.answer_type != "person" or i == 0 or cands[i - 1].doc_id != best.doc_id:
+    before it (in its `window`) that names them, when the two together hold the person asked for ("Kim Them
+    Serup ... . Den 1. marts sætter han kurs mod Vordingborg og jobbet som kommunens nye arbejdsmarkedschef.")."""
+    before = window[0]
+    if info.answer_type != "person" or before is best:
         return None
     if PERSONAL_PRONOUNS.isdisjoint(words(best.text)) or has_type(info, best.text, asked):
         return None
-    before = cands[i - 1]
     return before if has_type(info, f"{before.text} {best.text}", asked) else None
 
 

@@ -129,9 +129,8 @@ def query_terms(
             pairs.setdefault(term, word)
     lemmas = [t for t in pairs if t in asked or t in names or t.isdigit()]
     present = {t: known(t) or known(pairs[t]) for t in lemmas}
-    if (
-        cross
-    ):  # an English word will not be in Danish text: keep what crosses over (names, numbers, shared words)
+    # an English word will not be in Danish text: keep what crosses over (names, numbers, shared words)
+    if cross:
         lemmas = [t for t in lemmas if t in names or t.isdigit() or present[t]]
     weights = np.asarray([min(idf(t), idf(pairs[t])) for t in lemmas], dtype=np.float64)
     return QueryTerms(
@@ -178,14 +177,19 @@ def candidates_from(sentences: dict[str, Any], language: Language) -> list[Candi
         position = position + 1 if cand.doc_id == doc else 0
         doc = cand.doc_id
         cand.position = position
-        said = words(cand.text)
+        said, named = _person_cues(cand.text)
         if person and PERSONAL_PRONOUNS.intersection(said) and not person.intersection(said):
             cand.antecedent = person
             cand.lemmas = cand.lemmas | {lemma(w, language) for w in person}
-        full_names = [n for n in names_in(cand.text) if len(n.split()) >= 2]
-        if full_names:
-            person = frozenset(words(full_names[-1]))
+        person = named or person
     return out
+
+
+@functools.lru_cache(maxsize=1 << 15)  # the same articles' sentences are read for question after question
+def _person_cues(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """A sentence's words, and the words of the last full name (two words or more) it gives, if any."""
+    full_names = [n for n in names_in(text) if len(n.split()) >= 2]
+    return frozenset(words(text)), frozenset(words(full_names[-1])) if full_names else frozenset()
 
 
 def candidate_pool(
@@ -262,7 +266,7 @@ def sentence_features(
         bm25s.append(bm25)
         coverages.append(coverage)
         rank, dense = chunk_of(cand)
-        lowered = set(words(cand.text)) | cand.antecedent
+        lowered = _person_cues(cand.text)[0] | cand.antecedent
         neighbours = [closeness[j] for j in win if j != i]
         rows.append(
             [
@@ -367,7 +371,7 @@ def answerability_features(
     )
 
 
-def _share(keys: list[str], found: set[str]) -> float:
+def _share(keys: list[str], found: AbstractSet[str]) -> float:
     return sum(k.lower() in found for k in keys) / len(keys) if keys else 0.0
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from langchain_core.documents import Document
 
-from retrieval.answering.attribution import attribution_target, needs_speaker, spoken_by
+from retrieval.answering.attribution import attribution_target, keep_own_words, needs_speaker
 from retrieval.answering.features import (
     Candidate,
     Evidence,
@@ -123,13 +123,8 @@ class FittedAnswerer:
             return self.refuse(info, f"{missing} name(s) or number(s) of the question are in no article")
         self.judge(found)
         speaker = attribution_target(info, context)
-        if speaker:
-            allowed = [k for k, i in enumerate(found.pool) if spoken_by(found.cands, i, speaker)]
-            if not allowed:
-                return self.refuse(info, f"no passage quotes {speaker} on this")
-            masked = np.full_like(found.scores, -np.inf)
-            masked[allowed] = found.scores[allowed]
-            found.scores = masked
+        if speaker and not keep_own_words(found, speaker):
+            return self.refuse(info, f"no passage quotes {speaker} on this")
         if found.probability < found.threshold:
             return self.refuse(info, f"answerability {found.probability:.2f} < {found.threshold:.2f}")
         quotes = [Quote(c.doc_id, start, end, c.start, c.end) for c, start, end in self.chosen_spans(found)]

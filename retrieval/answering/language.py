@@ -14,9 +14,8 @@ from retrieval.text import STOPWORDS, stem, words
 from retrieval.types import Language
 
 _MIN_PART = 4  # the shortest compound part that counts: "job" would match far too much
-_SIMPLEMMA = Lemmatizer(
-    default_cache_dir()
-)  # simplemma's answers, without decoding its dictionary every start
+# simplemma's answers, without decoding its dictionary every start
+_SIMPLEMMA = Lemmatizer(default_cache_dir())
 
 
 @functools.lru_cache(maxsize=1 << 16)

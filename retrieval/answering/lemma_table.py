@@ -121,9 +121,8 @@ class CachedTableFactory(CachingDictionaryFactory):
 
     def _get_dictionary_uncached(self, lang: str) -> Mapping[str, str]:
         path = self.table_path(lang)
-        with contextlib.suppress(
-            OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile
-        ):  # damaged: decode anew
+        damaged = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
+        with contextlib.suppress(*damaged):  # damaged: decode anew
             return SortedTable.load(path)
         table = SortedTable.of(DEFAULT_DICTIONARY_FACTORY.get_dictionary(lang))
         with contextlib.suppress(OSError):  # a read-only cache still answers; it decodes again next time
