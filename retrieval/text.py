@@ -5,82 +5,18 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import Stemmer
 
 from retrieval.types import Language
 
-# Abbreviations that end in a full stop without ending the sentence (lower-cased, without the final dot).
 _ABBREVIATIONS = frozenset(
-    [
-        "bl.a",
-        "f.eks",
-        "ca",
-        "cand.scient.pol",
-        "cand.polit",
-        "cand.jur",
-        "cand.mag",
-        "cand.merc",
-        "cand.oecon",
-        "cand.psych",
-        "mag.art",
-        "dvs",
-        "osv",
-        "mv",
-        "m.v",
-        "m.m",
-        "mht",
-        "vedr",
-        "jf",
-        "jvf",
-        "pga",
-        "p.g.a",
-        "iflg",
-        "ifm",
-        "inkl",
-        "ekskl",
-        "evt",
-        "nr",
-        "kl",
-        "st",
-        "tlf",
-        "hhv",
-        "ang",
-        "bl",
-        "ca.",
-        "etc",
-        "e.g",
-        "i.e",
-        "u.s",
-        "u.k",
-        "vs",
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "no",
-        "approx",
-        "dept",
-        "inc",
-        "ltd",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "aug",
-        "sep",
-        "sept",
-        "okt",
-        "oct",
-        "nov",
-        "dec",
-        "f.o.m",
-        "t.o.m",
-        "s.u",
-        "ph.d",
-    ]
+    line.strip()
+    for line in (Path(__file__).with_name("abbreviations.txt")).read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
 )
+_VOWELS = frozenset("aeiouyæøåéäöü")
 # A footnote marker after the stop belongs to the sentence it ends: "sold.[3] Next", "so.[citation needed] It".
 _SENTENCE_END = re.compile(r"[.!?…]+[”\"'»’)]*(?:\[[\w ]{1,30}\])*(?=\s+)|[”\"»]\s*(?=\n)|\n+")
 _NEXT_START = re.compile(r"\s*(?:[-–—]\s|[”\"«»„(]|\d|[A-ZÆØÅÄÖÜ])")
@@ -123,7 +59,15 @@ def _ends_sentence(text: str, dot: int, end: int) -> bool:
     while word_start > 0 and not text[word_start - 1].isspace() and text[word_start - 1] not in '("”«':
         word_start -= 1
     word = text[word_start:dot].lower()
-    if word in _ABBREVIATIONS or word.rstrip(".") in _ABBREVIATIONS:
+    written = text[word_start:dot]
+    acronym = written.isupper() and len(written) > 1  # "KL." ends a sentence; "kl. 10" does not
+    if not acronym and (word in _ABBREVIATIONS or word.rstrip(".") in _ABBREVIATIONS):
+        return False
+    # "Brdr. Hansen", "Mr. Smith", "cand.scient.pol. Jensen": a title-case word with no vowel, or a dot inside,
+    # is an abbreviation
+    if written.istitle() and written.isalpha() and len(word) <= 5 and not _VOWELS & set(word):
+        return False
+    if "." in word.strip(".") and not any(ch.isdigit() for ch in word):
         return False
     if len(word) == 1 and word.isalpha():  # an initial: "Joram G. Menzer"
         return False
