@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from retrieval.answering.question import analyse
 from retrieval.text import names_in
 from retrieval.types import Answer, AnswerService, Turn
 
@@ -62,11 +63,17 @@ def needs_history(question: str) -> bool:
 
 
 def condense(question: str, history: list[Turn] | None) -> Query:
-    """A standalone retrieval query, without a language model: a follow-up borrows the names of the last turn."""
+    """A standalone retrieval query, without a language model: a follow-up carries what the last turn asked
+    about. A who-question that names nobody asks about the person its answer names first ("Hvem er formand ...?" then "Hvad
+    mener han ...?"); any other question's are the names it gives itself, never the organisations its answer
+    happens to mention; without names, its whole text."""
     if not history or not needs_history(question):
         return Query(question, question)
     last = history[-1]
-    carried = names_in(last.question) + names_in(last.answer.split("\n\n")[0])
+    carried = names_in(last.question)
+    if analyse(last.question).kind == "person" and not any(len(n.split()) >= 2 for n in carried):
+        people = [n for n in names_in(last.answer.split("\n\n")[0]) if len(n.split()) >= 2]
+        carried = people[:1] or carried
     carried = [n for n in dict.fromkeys(carried) if n.lower() not in question.lower()]
     carried_text = " ".join(carried) if carried else last.question
     # the names kept apart, so that "Troels Lund Poulsen" and the next name never read as one
