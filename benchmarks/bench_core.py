@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--smoke", action="store_true", help="one repetition, for CI")
     parser.add_argument(
-        "--answerer", choices=["hybrid", "rules", "fitted"], default=Settings().answerer, help="Default: the product's."
+        "--answerer", choices=["learned"], default=Settings().answerer, help="Default: the product's."
     )
     args = parser.parse_args()
     repeat = 1 if args.smoke else args.repeat

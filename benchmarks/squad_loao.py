@@ -1,9 +1,9 @@
 """Leave-one-article-out on the outside SQuAD set, measured with `kilde eval` itself.
 
-    uv run --group fit python benchmarks/squad_loao.py --work /tmp/kilde-fit [--answerer hybrid]
+    uv run --group fit python benchmarks/squad_loao.py --work /tmp/kilde-fit
 
 For each of the four articles in ../shared/eval/squad: fit the answerer without it (benchmarks/fit_answerer.py
---without, from the cached candidates), then score its questions with `kilde eval` over the whole SQuAD index
+--without, from the cached candidates; with --cv-only figures skipped), then score its questions with `kilde eval` over the whole SQuAD index
 using those parameters; once as fitted, once with the same ranker never refusing. Prints per article and the
 mean (unanswerable figures over the articles that have unanswerable questions) beside "refuse everything".
 """
@@ -34,17 +34,13 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> str:
 
 def never_refusing(params: Path, out: Path) -> None:
     data = json.loads(params.read_text())
-    for models in ("same_language", "cross_language"):
-        data[models]["threshold"] = 0.0
+    data["threshold"] = 0.0
     out.write_text(json.dumps(data))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--work", type=Path, required=True, help="Where fit_answerer.py keeps its indexes and cache.")
-    parser.add_argument(
-        "--answerer", choices=["fitted", "hybrid"], default="fitted", help="Which answerer uses the fitted parameters."
-    )
     args = parser.parse_args()
     cases = yaml.safe_load((SQUAD / "questions.yaml").read_text())["cases"]
     articles = sorted({t for c in cases for t in c["tags"] if t != "squad"})
@@ -53,7 +49,7 @@ def main() -> int:
         for article in articles:
             params = Path(tmp) / f"{article}.json"
             run(
-                [sys.executable, "benchmarks/fit_answerer.py", "--work", str(args.work), "--reuse", "--skip-cv", "--without", f"squad:{article}", "--out", str(params)]
+                [sys.executable, "benchmarks/fit_answerer.py", "--work", str(args.work), "--without", article, "--out", str(params)]
             )
             subset = Path(tmp) / f"{article}.yaml"
             subset.write_text(yaml.safe_dump({"cases": [c for c in cases if article in c["tags"]]}, allow_unicode=True))
@@ -63,7 +59,6 @@ def main() -> int:
             for label, path in (("fitted", params), ("never_refuse", never)):
                 env = {
                     **os.environ,
-                    "KILDE_ANSWERER": args.answerer if label == "fitted" else "fitted",
                     "KILDE_ANSWER_PARAMS": str(path),
                     "KILDE_CORPUS_DIR": str(SQUAD / "corpus"),
                     "KILDE_DATA_DIR": str(args.work / "squad"),
@@ -90,7 +85,7 @@ def main() -> int:
     )
     print("\n| system | answerable pass | unanswerable refused | overall | median words |")
     print("|---|---|---|---|---|")
-    for name, values in ((f"kilde, {args.answerer} (left-out article)", fitted), ("same ranker, never refuse", never_rows)):
+    for name, values in (("kilde (left-out article)", fitted), ("same ranker, never refuse", never_rows)):
         print(
             f"| {name} | {mean(values, 'answer_pass')} | {mean(values, 'unanswerable_refused')} | "
             f"{mean(values, 'overall')} | {mean(values, 'median_words')} |"

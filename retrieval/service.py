@@ -14,19 +14,15 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from retrieval.answering.extractive import ANSWER_DOCS, ExtractiveAnswerer
-from retrieval.answering.fitted import FittedAnswerer
-from retrieval.answering.parameters import DEFAULT_PARAMS, load_params
-from retrieval.answering.question import analyse
+from retrieval.answering.learned import ANSWER_DOCS, ANSWERERS, Answerer
+from retrieval.answering.question import analyse, with_context
 from retrieval.conversation import Query, condense, trim
 from retrieval.errors import UsageError
 from retrieval.index.embeddings import make_embeddings
-from retrieval.index.ingest import stored_language
 from retrieval.index.lexical import LexicalIndex, lexical_key
 from retrieval.index.search import HybridRetriever, ReadIndex
 from retrieval.index.snapshot import SnapshotIndex
-from retrieval.index.store import Index, open_client, read_state
-from retrieval.langid import detect_language
+from retrieval.index.store import Index, open_client
 from retrieval.settings import Settings
 from retrieval.types import Answer, DocumentInfo, Generator, Retrieved, Turn
 
@@ -73,23 +69,10 @@ class Service:
         self.embeddings = embeddings
         key = lexical_key(index.fingerprint())
         self.lexical = self._load_lexical(key)
-        self.corpus_language = (
-            stored_language(read_state(settings.data_dir), key)
-            or (detect_language(index.sample_text()) if self.lexical.ids else "da")
-        )
         self.retriever = HybridRetriever(
             index=index, lexical=self.lexical, embed_query=self.embed_query, k=settings.top_k
         )
-        params_path = settings.answer_params or DEFAULT_PARAMS
-        self.extractive: ExtractiveAnswerer | FittedAnswerer = (
-            FittedAnswerer(self.lexical, self.corpus_language, params_path=params_path)
-            if settings.answerer == "fitted"
-            else ExtractiveAnswerer(
-                self.lexical,
-                self.corpus_language,
-                ranker=load_params(params_path) if settings.answerer == "hybrid" else None,
-            )
-        )
+        self.extractive: Answerer = ANSWERERS[settings.answerer](self.lexical, settings.answer_params)
         self._vectors: OrderedDict[str, list[float]] = OrderedDict()
         self._lock = threading.Lock()
         self.chain = self._build_chain()
@@ -134,20 +117,19 @@ class Service:
         def retrieve(inputs: Condensed) -> Found:
             started = time.perf_counter()
             query = inputs["query"]
-            vector = self.embed_query(query.text)
+            vector = self.embed_query(query.text)  # a follow-up's carries the names it refers to
             docs = self.retriever.search(query.text, vector)
-            question_vector = vector if query.text == query.question else self.embed_query(query.question)
-            return Found(**inputs, docs=docs, vector=question_vector, t_retrieve=time.perf_counter() - started)
+            return Found(**inputs, docs=docs, vector=vector, t_retrieve=time.perf_counter() - started)
 
         def answer(inputs: Found) -> Answer:
             started = time.perf_counter()
             docs, query = inputs["docs"], inputs["query"]
-            info = analyse(query.question)
+            question = with_context(analyse(query.question), query.context_terms)
             top_docs = list(dict.fromkeys(str(d.metadata["doc_id"]) for d in docs))[:ANSWER_DOCS]
             parts = self.index.doc_parts(top_docs) if top_docs else ({}, {})
 
             def extractive() -> Answer:
-                return self.extractive.answer(info, docs, parts, inputs["vector"], query.context_terms)
+                return self.extractive.answer(question, docs, parts, inputs["vector"])
 
             if self.generator is None:
                 result = extractive()

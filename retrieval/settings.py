@@ -106,15 +106,13 @@ class Settings(BaseSettings):
     top_k: int = Field(6, ge=1, le=50, description="Chunks passed to the answerer.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are rejected.")
     history_turns: int = Field(6, ge=0, description="Earlier turns kept per chat for follow-ups.")
-    answerer: Literal["rules", "fitted", "hybrid"] = Field(
-        "hybrid",
-        description="Offline answerer: `hybrid` (the fitted ranker picks the sentence, the rules' refusal gates judge "
-        "it; the default: best on the held-out prompts and on SQuAD leave-one-article-out), `rules` (hand-set "
-        "sentence choice and refusal) or `fitted` (learned ranker and answerability model, see "
+    answerer: Literal["learned"] = Field(
+        "learned",
+        description="Offline answerer: `learned` (a fitted sentence ranker and answerability model, see "
         "benchmarks/fit_answerer.py).",
     )
     answer_params: Path | None = Field(
-        None, description="Fitted (and hybrid) answerer parameters (JSON); default: the file shipped with kilde."
+        None, description="The learned answerer's parameters (JSON); default: the file shipped with kilde."
     )
     heartbeat_file: Path | None = Field(
         None,

@@ -57,15 +57,3 @@ def real_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def real_service(real_data_dir: Path) -> Iterator[Service]:
     yield build_service(Settings(data_dir=real_data_dir, corpus_dir=CORPUS))
-
-
-@pytest.fixture(scope="session")
-def fitted_service(real_data_dir: Path) -> Iterator[Service]:
-    """The same index answered by the fitted answerer (`KILDE_ANSWERER=fitted`)."""
-    yield build_service(Settings(data_dir=real_data_dir, corpus_dir=CORPUS, answerer="fitted"))
-
-
-@pytest.fixture(scope="session")
-def hybrid_service(real_data_dir: Path) -> Iterator[Service]:
-    """The same index answered by the hybrid (`KILDE_ANSWERER=hybrid`): fitted ranker, rules' refusal gates."""
-    yield build_service(Settings(data_dir=real_data_dir, corpus_dir=CORPUS, answerer="hybrid"))

@@ -1,4 +1,4 @@
-"""The answer chain as typed LangChain runnables: `Service.chain` and the hybrid retriever, each used by `invoke`."""
+"""The answer chain as typed LangChain runnables: `Service.chain` and the retriever, each used by `invoke`."""
 
 from __future__ import annotations
 
@@ -45,8 +45,8 @@ def test_a_follow_up_through_the_chain_borrows_the_names_of_the_last_turn(servic
     answer = service.chain.invoke(AskInput(question="Hvor gammel er han?", history=history, on_token=None))
     standalone = condense("Hvor gammel er han?", history).text
     assert "Kim Them Serup" in standalone and answer.retrieved
-    # retrieval searched with the standalone query; the answerer got the vector of the question itself
-    assert service.embeddings.queries == [standalone, "Hvor gammel er han?"]  # type: ignore[attr-defined]
+    # retrieval and the answerer both read the standalone query's vector: "han" alone says nothing of whom
+    assert service.embeddings.queries == [standalone]  # type: ignore[attr-defined]
 
 
 def test_the_retriever_invoke_embeds_through_the_service_cache(service: Service) -> None:

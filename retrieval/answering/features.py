@@ -1,26 +1,28 @@
-"""General features of candidate answer sentences and of a question's answerability, for the fitted answerer.
+"""What the fitted models see: each candidate sentence's features, and the question's answerability features.
 
 Nothing here knows a corpus or a prompt: every feature is a similarity, a rarity-weighted overlap, a rank or a
-type check, computed the same way on any articles. `benchmarks/fit_answerer.py` fits weights over these features
-on labelled questions; `retrieval.answering.extractive` applies them.
+check for a value of the kind asked for, computed the same way on any articles in either language. Words are
+matched as lemmas of the article's own language; across languages only words written the same way (names,
+numbers, borrowed terms) can match. `benchmarks/fit_answerer.py` fits the weights; `retrieval.answering.learned`
+applies them.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from langchain_core.documents import Document
 
-from retrieval.answering.language import content_lemmas, content_words, lemma, part_match
-from retrieval.answering.question import QuestionInfo, lemma_view
-from retrieval.answering.value_types import has_type
+from retrieval.answering.language import content_lemmas, part_match
+from retrieval.answering.lexicon import lexicon
+from retrieval.answering.question import Question
+from retrieval.langid import detect_language
 from retrieval.text import names_in, words
 from retrieval.types import Language
 
@@ -28,57 +30,41 @@ SENTENCE_FEATURES = (
     "cos",
     "cos_rel",
     "cos_rank",
-    "cos_neighbour",
+    "cos_window",
     "chunk_rank",
-    "chunk_dense",
+    "doc_rank",
     "coverage",
     "coverage_rel",
     "coverage_window",
-    "bm25",
-    "bm25_rel",
-    "has_type",
-    "type_window",
-    "names",
-    "numbers",
     "missing_window",
-    "novel",
+    "names",
+    "values_given",
+    "has_kind",
+    "kind_window",
+    "list_like",
     "length",
     "lead",
+    "novel",
+    "speech",
+    "leans_back",
     "cross_language",
-    "type_any",
 )
 ANSWERABILITY_FEATURES = (
     "top_score",
     "margin",
-    "cos_max",
     "cos_top",
-    "coverage_top",
+    "cos_max",
     "coverage_window_top",
     "missing_window_top",
-    "missing_doc",
-    "missing_corpus",
-    "names_missing",
-    "numbers_missing",
-    "names_missing_window",
-    "numbers_missing_window",
+    "unknown_share",
+    "names_unknown",
+    "values_missing",
+    "kind_window_top",
     "negation_mismatch",
-    "type_top",
-    "type_window_top",
-    "type_any",
     "terms",
     "cross_language",
 )
-_K1, _B = 1.2, 0.75
-# When the ranker's best and second-best sentences are this close (as a share of the best's lead over the median
-# candidate), both are quoted: on the SQuAD and Danish training questions 0.2 lifts "a quoted sentence holds the
-# answer" from 0.633 to 0.674 (SQuAD) at a median of 32 words instead of 27; one in five answers gets two.
-CLOSE_SECOND = 0.2
-# Third-person singular pronouns: a sentence with one, and no name, is often about the person last named.
-PERSONAL_PRONOUNS = frozenset(
-    ["han", "hun", "ham", "hende", "hans", "hendes", "he", "she", "him", "her", "his", "hers"]
-)
-# General negation words: a question that negates what the passage states (or the reverse) is a near miss.
-_NEGATION = frozenset(["not", "never", "no", "none", "without", "ikke", "aldrig", "ingen", "intet", "uden"])
+NEAREST = 10  # sentences of the retrieved articles closest to the question join those inside retrieved chunks
 
 
 @dataclass
@@ -90,380 +76,258 @@ class Candidate:
     end: int
     text: str
     vector: np.ndarray
-    lemmas: frozenset[str] = frozenset()  # with the name a pronoun of it stands for (`antecedent`)
-    n_words: int = 0
+    language: Language
     position: int = 0  # its index among its article's sentences
-    antecedent: frozenset[str] = frozenset()  # "han", "she": the words of the person last named before it
+    words: frozenset[str] = frozenset()
+    lemmas: frozenset[str] = frozenset()  # with the person a pronoun stands for
+    values: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def n_words(self) -> int:
+        return len(self.text.split())
 
 
-@dataclass(frozen=True)
-class QueryTerms:
-    """The question's matchable terms with rarity weights; in another language only its names and numbers."""
+@dataclass
+class Evidence:
+    """One question's candidates, features and (once scored) ranker scores and answerability."""
 
-    terms: list[str]
-    weights: np.ndarray
-    names: list[str]  # lower-cased name tokens
-    numbers: list[str]
-    cross_language: bool
-    known: np.ndarray  # per term: found in the corpus (whole or in a compound)
-    names_known: np.ndarray  # per name token
+    question: Question
+    cands: list[Candidate]
+    pool: list[int]  # indexes into `cands`, in the row order of `x`
+    x: np.ndarray
+    weights: dict[str, float]  # question term -> rarity
+    known: dict[str, bool]  # question term -> found anywhere in the corpus
+    names_known: dict[str, bool]
+    scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
-
-def query_terms(
-    info: QuestionInfo, corpus_language: Language, idf: Callable[[str], float], known: Callable[[str], bool]
-) -> QueryTerms:
-    """Rarity and presence are read by the word as asked and by its lemma (the index keys words its own
-    way); the more common reading wins, so an inflected form is never mistaken for a rare word."""
-    cross = info.language != corpus_language
-    names = list(dict.fromkeys(w for n in info.names for w in words(n)))
-    # "Jens Ives budskab": a name in the genitive is the name the articles use
-    genitive = {w: w[:-1] for w in names if len(w) > 3 and w.endswith("s") and not known(w) and known(w[:-1])}
-    names = list(dict.fromkeys(genitive.get(w, w) for w in names))
-    language = info.language if cross else corpus_language
-    asked = {genitive.get(t, t) for t in info.terms}
-    pairs: dict[str, str] = {}
-    for raw in content_words(info.text):
-        word = genitive.get(raw, raw)
-        term = word if raw in genitive else lemma(word, language)
-        if term in asked or term == lemma(word, info.language):
-            pairs.setdefault(term, word)
-    lemmas = [t for t in pairs if t in asked or t in names or t.isdigit()]
-    present = {t: known(t) or known(pairs[t]) for t in lemmas}
-    # an English word will not be in Danish text: keep what crosses over (names, numbers, shared words)
-    if cross:
-        lemmas = [t for t in lemmas if t in names or t.isdigit() or present[t]]
-    weights = np.asarray([min(idf(t), idf(pairs[t])) for t in lemmas], dtype=np.float64)
-    return QueryTerms(
-        lemmas,
-        weights,
-        names,
-        info.numbers,
-        cross,
-        np.asarray([present[t] for t in lemmas], dtype=bool),
-        np.asarray([known(n) for n in names], dtype=bool),
-    )
+    def ranked(self) -> list[int]:
+        """Indexes into `cands`, best first."""
+        return [self.pool[int(k)] for k in np.argsort(-self.scores, kind="stable")]
 
 
-@functools.lru_cache(maxsize=1 << 15)
-def sentence_lemmas(text: str, language: Language) -> frozenset[str]:
-    return frozenset(content_lemmas(text, language))
+def article_language(sample: str) -> Language:
+    return _language(sample[:2000])
 
 
-def candidates_from(sentences: dict[str, Any], language: Language) -> list[Candidate]:
-    """Sentences (as `Index.doc_parts` returns them) in reading order, with their lemmas."""
-    out: list[Candidate] = []
-    vectors = sentences.get("embeddings")
-    if vectors is None:
-        return out
-    for text, raw, vector in zip(sentences["documents"], sentences["metadatas"], vectors, strict=True):
-        meta = dict(raw or {})
-        body = text or ""
-        out.append(
-            Candidate(
-                doc_id=str(meta["doc_id"]),
-                start=int(meta["start"]),
-                end=int(meta["end"]),
-                text=body,
-                vector=np.asarray(vector, dtype=np.float32),
-                lemmas=sentence_lemmas(body, language),
-                n_words=len(body.split()),
-            )
-        )
-    out.sort(key=lambda c: (c.doc_id, c.start))
-    doc, position, person = "", 0, frozenset[str]()
-    for cand in out:
-        if cand.doc_id != doc:
-            person = frozenset()
-        position = position + 1 if cand.doc_id == doc else 0
-        doc = cand.doc_id
-        cand.position = position
-        said, named = _person_cues(cand.text)
-        if person and PERSONAL_PRONOUNS.intersection(said) and not person.intersection(said):
-            cand.antecedent = person
-            cand.lemmas = cand.lemmas | {lemma(w, language) for w in person}
-        person = named or person
-    return out
+@functools.lru_cache(maxsize=4096)
+def _language(sample: str) -> Language:
+    return detect_language(sample)
 
 
 @functools.lru_cache(maxsize=1 << 15)  # the same articles' sentences are read for question after question
-def _person_cues(text: str) -> tuple[frozenset[str], frozenset[str]]:
-    """A sentence's words, and the words of the last full name (two words or more) it gives, if any."""
-    full_names = [n for n in names_in(text) if len(n.split()) >= 2]
-    return frozenset(words(text)), frozenset(words(full_names[-1])) if full_names else frozenset()
+def _sentence(text: str, language: Language) -> tuple[frozenset[str], frozenset[str], tuple[str, ...]]:
+    """A sentence's words, lemmas, and the words of the last full name it gives."""
+    full = [n for n in names_in(text) if len(n.split()) >= 2]
+    return frozenset(words(text)), frozenset(content_lemmas(text, language)), tuple(words(full[-1])) if full else ()
 
 
-def candidate_pool(
-    cands: list[Candidate], docs: list[Document], closeness: np.ndarray, nearest: int = 10
-) -> list[int]:
-    """The sentences worth scoring: those inside a retrieved chunk, and the `nearest` closest to the question
-    of the retrieved articles (a long chunk dilutes a short answer sentence; the rankings miss it)."""
-    inside = set(in_retrieved(cands, docs))
-    if len(closeness):
-        inside.update(int(i) for i in np.argsort(-closeness, kind="stable")[:nearest])
-    return sorted(inside)
+@functools.lru_cache(maxsize=1 << 15)
+def _values(text: str, language: Language) -> dict[str, set[str]]:
+    return lexicon(language).values(text)
 
 
-def in_retrieved(cands: list[Candidate], docs: list[Document]) -> list[int]:
-    """Indexes of the candidates inside a retrieved body chunk."""
-    spans: dict[str, list[tuple[int, int]]] = {}
-    for d in docs:
-        if d.metadata.get("kind") == "body":
-            spans.setdefault(str(d.metadata["doc_id"]), []).append(
-                (int(d.metadata["start"]), int(d.metadata["end"]))
+def candidates(sentences: dict[str, Any]) -> list[Candidate]:
+    """Sentences (as `Index.doc_parts` returns them) in reading order. A sentence that says he/she and names
+    nobody also carries the words of the person last named before it."""
+    vectors = sentences.get("embeddings")
+    if vectors is None:
+        return []
+    rows = sorted(
+        zip(sentences["documents"], sentences["metadatas"], vectors, strict=True),
+        key=lambda r: (str((r[1] or {})["doc_id"]), int((r[1] or {})["start"])),
+    )
+    texts: dict[str, list[str]] = {}
+    for text, meta, _ in rows:
+        texts.setdefault(str(meta["doc_id"]), []).append(text or "")
+    languages = {doc: article_language(" ".join(parts)) for doc, parts in texts.items()}
+    out: list[Candidate] = []
+    doc, position, person = "", 0, tuple[str, ...]()
+    for text, meta, vector in rows:
+        body = text or ""
+        doc_id = str(meta["doc_id"])
+        position, person = (position + 1, person) if doc_id == doc else (0, ())
+        doc = doc_id
+        language = languages[doc_id]
+        said, lemmas, named = _sentence(body, language)
+        if person and lexicon(language).personal_pronouns & said and not set(person) & said:
+            lemmas = lemmas | set(person)
+            said = said | set(person)
+        person = named or person
+        out.append(
+            Candidate(
+                doc_id, int(meta["start"]), int(meta["end"]), body, np.asarray(vector, dtype=np.float32),
+                language, position, said, lemmas, _values(body, language),
             )
-    return [
-        i for i, c in enumerate(cands) if any(s <= c.start and c.end <= e for s, e in spans.get(c.doc_id, []))
-    ]
+        )
+    return out
 
 
-def window(cands: list[Candidate], i: int) -> list[int]:
+def window(cands: Sequence[Candidate], i: int) -> list[int]:
     doc = cands[i].doc_id
     return [j for j in (i - 1, i, i + 1) if 0 <= j < len(cands) and cands[j].doc_id == doc]
 
 
-def _coverage(q: QueryTerms, lemmas: AbstractSet[str]) -> tuple[float, float, np.ndarray]:
-    """Weighted share of question terms found, the largest weight missing (as a share of the largest weight),
-    and the per-term match vector."""
-    if not q.terms:
-        return 0.0, 0.0, np.zeros(0)
-    hits = np.asarray([part_match(t, lemmas) for t in q.terms])
-    total = float(q.weights.sum()) or 1.0
-    missing = q.weights * (hits == 0)
-    top = float(q.weights.max()) or 1.0
-    return float((q.weights * hits).sum() / total), float(missing.max() / top), hits
+def _terms_for(q: Question, cand: Candidate) -> tuple[Sequence[str], AbstractSet[str]]:
+    """The question's terms and the sentence's words they are matched against: lemmas in one language, words as
+    written across two."""
+    if q.language == cand.language:
+        return q.lemmas, cand.lemmas | cand.words
+    return q.words, cand.words
 
 
-def sentence_features(
-    info: QuestionInfo,
-    q: QueryTerms,
-    cands: list[Candidate],
-    pool: list[int],
+def _coverage(terms: Sequence[str], weights: dict[str, float], found: AbstractSet[str]) -> tuple[float, float]:
+    """Rarity-weighted share of `terms` found, and the largest weight missing (as a share of the largest)."""
+    if not terms:
+        return 0.0, 0.0
+    hits = [part_match(t, found) for t in terms]
+    w = [weights.get(t, 1.0) for t in terms]
+    missing = [wi for wi, h in zip(w, hits, strict=True) if h == 0.0]
+    return sum(wi * h for wi, h in zip(w, hits, strict=True)) / (sum(w) or 1.0), max(missing, default=0.0) / (
+        max(w) or 1.0
+    )
+
+
+def _has_kind(q: Question, values: dict[str, set[str]], text_words: AbstractSet[str], text: str) -> float:
+    """Does a text hold a value of the kind asked for, other than what the question gives?"""
+
+    def new(kind: str) -> bool:
+        return bool(values.get(kind, set()) - q.values)
+
+    if q.kind in ("number", "money", "duration", "age"):
+        return float(new("number"))
+    if q.kind == "date":
+        return float(new("date") or new("year") or bool(values.get("date")))
+    if q.kind in ("person", "name", "place"):
+        return float(any(set(words(n)) - set(q.names) for n in names_in(text)))
+    if q.kind == "list":
+        return float(text.count(",") + sum(w in ("og", "and", "samt") for w in text_words) >= 2)
+    return 0.0
+
+
+def gather(  # noqa: PLR0917
+    q: Question,
     docs: list[Document],
-    *,
-    closeness: np.ndarray,
-    avg_words: float,
-) -> np.ndarray:
-    """One row of `SENTENCE_FEATURES` per candidate in `pool`; `closeness`: every candidate's cosine to the question."""
+    sentences: dict[str, Any],
+    query_vector: Sequence[float],
+    idf: Callable[[str], float],
+    known: Callable[[str], bool],
+) -> Evidence | None:
+    """The features of the candidate sentences (not yet scored); None when there are none."""
+    cands = candidates(sentences)
+    if not cands:
+        return None
+    closeness = np.stack([c.vector for c in cands]) @ np.asarray(query_vector, dtype=np.float32)
+    chunk_rank, doc_rank = _ranks(docs)
+    inside = {i for i, c in enumerate(cands) if chunk_rank(c) is not None}
+    pool = sorted(inside | {int(i) for i in np.argsort(-closeness, kind="stable")[:NEAREST]})
+    terms = list(dict.fromkeys([*q.lemmas, *q.words]))
+    weights = {t: idf(t) for t in terms}
     cos = closeness[pool]
     order = np.argsort(-cos, kind="stable")
     cos_rank = np.empty(len(pool))
     cos_rank[order] = np.arange(len(pool))
-    chunk_of = _chunk_lookup(docs)
-    asked = {w for w in q.names} | set(q.numbers)
     rows = []
-    bm25s = []
-    coverages = []
     for k, i in enumerate(pool):
         cand = cands[i]
         win = window(cands, i)
-        win_lemmas = set().union(*(cands[j].lemmas for j in win))
-        coverage, _, hits = _coverage(q, cand.lemmas)
-        coverage_win, missing_win, _ = _coverage(q, win_lemmas)
-        norm = _K1 * (1 - _B + _B * cand.n_words / max(avg_words, 1.0))
-        bm25 = float(
-            (q.weights * hits * (_K1 + 1) / (1 + norm)).sum() / ((q.weights.sum() or 1.0) * (_K1 + 1))
-        )
-        bm25s.append(bm25)
-        coverages.append(coverage)
-        rank, dense = chunk_of(cand)
-        lowered = _person_cues(cand.text)[0] | cand.antecedent
-        neighbours = [closeness[j] for j in win if j != i]
+        q_terms, found = _terms_for(q, cand)
+        win_found = set().union(*(_terms_for(q, cands[j])[1] for j in win))
+        coverage, _ = _coverage(q_terms, weights, found)
+        coverage_win, missing_win = _coverage(q_terms, weights, win_found)
+        win_values = set().union(*(v for j in win for v in cands[j].values.values()))
+        first = cand.text.split(maxsplit=1)[0].lower().strip("\"'«»”-–") if cand.text.split() else ""
+        rank = chunk_rank(cand)
         rows.append(
             [
                 float(cos[k]),
-                0.0,  # cos_rel, filled below
+                0.0,  # cos_rel, below
                 1.0 / (1.0 + cos_rank[k]),
-                float(max(neighbours)) if neighbours else float(cos[k]),
+                float(max(closeness[j] for j in win)),
                 1.0 / (1.0 + rank) if rank is not None else 0.0,
-                dense,
+                1.0 / (1.0 + doc_rank.get(cand.doc_id, 9)),
                 coverage,
-                0.0,  # coverage_rel
+                0.0,  # coverage_rel, below
                 coverage_win,
-                bm25,
-                0.0,  # bm25_rel
-                has_type(info, cand.text, asked),
-                max(has_type(info, cands[j].text, asked) for j in win),
-                _share(q.names, lowered),
-                _share(q.numbers, lowered),
                 missing_win,
-                _novel(cand.lemmas, q.terms),
+                _share(q.names, win_found),
+                _share(list(q.values), win_values),
+                _has_kind(q, cand.values, cand.words, cand.text),
+                max(_has_kind(q, cands[j].values, cands[j].words, cands[j].text) for j in win),
+                float(q.kind == "list") * min(3, cand.text.count(",")) / 3,
                 math.log1p(cand.n_words),
-                1.0 if cand.position < 2 else 0.0,
-                1.0 if q.cross_language else 0.0,
-                1.0 if info.answer_type == "any" else 0.0,
+                float(cand.position < 2),
+                _novel(cand.lemmas, q.lemmas),
+                float(bool(lexicon(cand.language).speech_verbs & cand.words) and _share(q.names, found) > 0),
+                float(first in lexicon(cand.language).leans_back),
+                float(q.language != cand.language),
             ]
         )
     x = np.asarray(rows, dtype=np.float64).reshape(len(pool), len(SENTENCE_FEATURES))
-    if len(pool):
-        x[:, 1] = x[:, 0] - x[:, 0].max()
-        x[:, 7] = x[:, 6] - x[:, 6].max()
-        x[:, 10] = x[:, 9] - x[:, 9].max()
-    return x
-
-
-@dataclass(frozen=True)
-class DocStats:
-    """What answerability needs of the whole retrieved articles, worked out once per question."""
-
-    missing_doc: dict[str, float]  # per article: the largest question weight it lacks (share of the largest)
-    names_missing: int  # name tokens of the question in none of the articles nor the corpus
-    numbers_missing: int
-
-
-def doc_stats(q: QueryTerms, cands: list[Candidate]) -> DocStats:
-    by_doc: dict[str, set[str]] = {}
-    seen: set[str] = set()
-    for c in cands:
-        by_doc.setdefault(c.doc_id, set()).update(c.lemmas)
-        seen.update(words(c.text))
-    names_missing = sum(1 for n, ok in zip(q.names, q.names_known, strict=True) if n not in seen and not ok)
-    return DocStats(
-        {doc: _coverage(q, lemmas)[1] for doc, lemmas in by_doc.items()},
-        names_missing,
-        sum(1 for n in q.numbers if n not in seen),
+    x[:, 1] = x[:, 0] - x[:, 0].max()
+    x[:, 7] = x[:, 6] - x[:, 6].max()
+    return Evidence(
+        q, cands, pool, x, weights, {t: known(t) for t in terms}, {n: known(n) or _genitive_known(n, known) for n in q.names}
     )
 
 
-def answerability_features(
-    info: QuestionInfo,
-    q: QueryTerms,
-    cands: list[Candidate],
-    pool: list[int],
-    stats: DocStats,
-    *,
-    x: np.ndarray,
-    scores: np.ndarray,
-) -> np.ndarray:
-    """One row of `ANSWERABILITY_FEATURES`: how well the best candidate (by `scores`) holds what is asked."""
+def _genitive_known(name: str, known: Callable[[str], bool]) -> bool:
+    """ "KLs", "Jens Ives": a name in the genitive is the name the articles use."""
+    return len(name) > 2 and name.endswith("s") and known(name[:-1])
+
+
+def answerability(found: Evidence) -> np.ndarray:
+    """One row of `ANSWERABILITY_FEATURES`: how well the best candidate holds what is asked."""
     col = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
-    order = np.argsort(-scores, kind="stable")
+    q = found.question
+    order = np.argsort(-found.scores, kind="stable")
     best = int(order[0])
-    second = float(scores[order[1]]) if len(order) > 1 else float(scores[best]) - 1.0
-    top = pool[best]
-    missing_doc = stats.missing_doc.get(cands[top].doc_id, 1.0)
-    seen = {w for j in window(cands, top) for w in words(cands[j].text)}
-    negated = bool(_NEGATION & set(words(info.text))) != bool(_NEGATION & seen)
-    unknown = q.weights[~q.known] if len(q.terms) else np.zeros(0)
-    names_missing, numbers_missing = stats.names_missing, stats.numbers_missing
+    second = float(found.scores[order[1]]) if len(order) > 1 else float(found.scores[best]) - 1.0
+    top = found.pool[best]
+    seen = set().union(*(found.cands[j].words for j in window(found.cands, top)))
+    total = sum(found.weights.values()) or 1.0
+    unknown = sum(w for t, w in found.weights.items() if not found.known.get(t, True)) / total
+    names_unknown = _share(list(found.names_known), {n for n, ok in found.names_known.items() if not ok})
     return np.asarray(
         [
-            float(scores[best]),
-            float(scores[best]) - second,
-            float(x[:, col["cos"]].max()),
-            float(x[best, col["cos"]]),
-            float(x[best, col["coverage"]]),
-            float(x[best, col["coverage_window"]]),
-            float(x[best, col["missing_window"]]),
-            missing_doc,
-            float(sum(unknown) / (q.weights.sum() or 1.0)),
-            float(names_missing),
-            float(numbers_missing),
-            1.0 - _share(q.names, seen) if q.names else 0.0,
-            1.0 - _share(q.numbers, seen) if q.numbers else 0.0,
-            1.0 if negated else 0.0,
-            float(x[best, col["has_type"]]),
-            float(x[best, col["type_window"]]),
-            1.0 if info.answer_type == "any" else 0.0,
-            math.log1p(len(q.terms)),
-            1.0 if q.cross_language else 0.0,
+            float(found.scores[best]),
+            float(found.scores[best]) - second,
+            float(found.x[best, col["cos"]]),
+            float(found.x[:, col["cos"]].max()),
+            float(found.x[best, col["coverage_window"]]),
+            float(found.x[best, col["missing_window"]]),
+            unknown,
+            names_unknown,
+            1.0 - float(found.x[best, col["values_given"]]) if q.values else 0.0,
+            float(found.x[best, col["kind_window"]]),
+            float(q.negated != bool(lexicon(found.cands[top].language).negations & seen)),
+            math.log1p(len(found.weights)),
+            float(found.x[best, col["cross_language"]]),
         ],
         dtype=np.float64,
     )
 
 
-def _share(keys: list[str], found: AbstractSet[str]) -> float:
-    return sum(k.lower() in found for k in keys) / len(keys) if keys else 0.0
+def _ranks(docs: list[Document]) -> tuple[Callable[[Candidate], int | None], dict[str, int]]:
+    """The rank of the best retrieved body chunk holding a sentence, and each article's best rank."""
+    spans: dict[str, list[tuple[int, int, int]]] = {}
+    doc_rank: dict[str, int] = {}
+    for rank, d in enumerate(docs):
+        doc = str(d.metadata.get("doc_id"))
+        doc_rank.setdefault(doc, len(doc_rank))
+        if d.metadata.get("kind") == "body":
+            spans.setdefault(doc, []).append((int(d.metadata["start"]), int(d.metadata["end"]), rank))
+
+    def chunk_rank(cand: Candidate) -> int | None:
+        ranks = [r for s, e, r in spans.get(cand.doc_id, []) if s <= cand.start and cand.end <= e]
+        return min(ranks) if ranks else None
+
+    return chunk_rank, doc_rank
 
 
-def _novel(lemmas: AbstractSet[str], terms: list[str]) -> float:
+def _share(keys: Sequence[str], found: AbstractSet[str]) -> float:
+    return sum(k in found for k in keys) / len(keys) if keys else 0.0
+
+
+def _novel(lemmas: AbstractSet[str], terms: Sequence[str]) -> float:
     """Share of the sentence's words the question does not use: room for an answer."""
-    if not lemmas:
-        return 0.0
-    asked = set(terms)
-    return sum(1 for t in lemmas if t not in asked) / len(lemmas)
-
-
-def _chunk_lookup(docs: list[Document]) -> Callable[[Candidate], tuple[int | None, float]]:
-    spans = [
-        (
-            str(d.metadata.get("doc_id")),
-            int(d.metadata.get("start", 0)),
-            int(d.metadata.get("end", 0)),
-            rank,
-            float(d.metadata.get("dense") or 0.0),
-        )
-        for rank, d in enumerate(docs)
-        if d.metadata.get("kind") == "body"
-    ]
-
-    def lookup(cand: Candidate) -> tuple[int | None, float]:
-        hits = [
-            (r, dense)
-            for doc, s, e, r, dense in spans
-            if doc == cand.doc_id and s <= cand.start and cand.end <= e
-        ]
-        return min(hits) if hits else (None, 0.0)
-
-    return lookup
-
-
-@dataclass
-class Evidence:
-    """What a fitted model sees of one question: the candidates, their features and (once judged) their
-    scores and how answerable the question looks."""
-
-    info: QuestionInfo
-    terms: QueryTerms
-    cands: list[Candidate]
-    pool: list[int]  # the candidates inside retrieved chunks, in the row order of `x`
-    x: np.ndarray
-    stats: DocStats
-    scores: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    answerability: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    probability: float = 0.0
-    threshold: float = 0.5
-
-    @property
-    def best(self) -> int:
-        """Index into `cands` of the best-scored sentence."""
-        return self.pool[int(np.argmax(self.scores))]
-
-    @property
-    def close_second(self) -> int | None:
-        """Index into `cands` of the second-best sentence when the ranker barely prefers the best one (their
-        gap is under `CLOSE_SECOND` of the gap between the best and the median candidate), else None."""
-        finite = np.flatnonzero(np.isfinite(self.scores))
-        if len(finite) < 3:
-            return None
-        scores = self.scores[finite]
-        first, second = np.argsort(-scores, kind="stable")[:2]
-        spread = float(scores[first] - np.median(scores))
-        if scores[first] - scores[second] >= CLOSE_SECOND * spread:
-            return None
-        return self.pool[int(finite[second])]
-
-
-def gather_evidence(
-    info: QuestionInfo,
-    docs: list[Document],
-    sentences: dict[str, Any],
-    query_vector: Iterable[float],
-    *,
-    corpus_language: Language,
-    idf: Callable[[str], float],
-    known: Callable[[str], bool],
-) -> Evidence | None:
-    """The features of every sentence of the retrieved chunks (not yet scored); None when there are none."""
-    info = lemma_view(info)
-    if info.language != corpus_language:  # the counted noun or role of the question is in another language
-        info = dataclasses.replace(info, counted=None, role=None)
-    cands = candidates_from(sentences, corpus_language)
-    qvec = np.asarray(list(query_vector), dtype=np.float32)
-    closeness = np.stack([c.vector for c in cands]) @ qvec if cands else np.zeros(0)
-    pool = candidate_pool(cands, docs, closeness)
-    if not pool:
-        return None
-    q = query_terms(info, corpus_language, idf, known)
-    avg = float(np.mean([cands[i].n_words for i in pool]))
-    x = sentence_features(info, q, cands, pool, docs, closeness=closeness, avg_words=avg)
-    return Evidence(info, q, cands, pool, x, doc_stats(q, cands))
+    return sum(1 for t in lemmas if t not in terms) / len(lemmas) if lemmas else 0.0

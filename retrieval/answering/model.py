@@ -1,4 +1,5 @@
-"""The fitted answerer's parameters: two logistic models over `retrieval.answering.features`, read from a small JSON file.
+"""The fitted answerer's parameters: a sentence ranker, an answerability model with its refusal threshold, and
+when to quote a second sentence, read from strict JSON with a fingerprint of the code that computes the features.
 
 `benchmarks/fit_answerer.py` writes the file (with its provenance: training files and hashes, date, the
 cross-validated figures); loading it is a JSON read and scoring is a dot product, so no learning library is
@@ -8,6 +9,7 @@ needed at run time.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +17,29 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.answering.features import ANSWERABILITY_FEATURES, SENTENCE_FEATURES, Evidence
+from retrieval.answering.features import ANSWERABILITY_FEATURES, SENTENCE_FEATURES
 from retrieval.errors import KildeError
 
-PARAMS_VERSION = 1
+PARAMS_VERSION = 2
 DEFAULT_PARAMS = Path(__file__).with_name("answer_params.json")
+_HERE = Path(__file__).parent
+# The code and data that turn a question and its passages into features: fitted weights hold only for these.
+FEATURE_SOURCES = (
+    _HERE / "features.py",
+    _HERE / "question.py",
+    _HERE / "lexicon.py",
+    _HERE / "language.py",
+    _HERE / "lexicon" / "da.yaml",
+    _HERE / "lexicon" / "en.yaml",
+    _HERE.parent / "text.py",
+)
+
+
+def code_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for path in FEATURE_SOURCES:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes().replace(b"\r\n", b"\n"))
+    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -41,9 +61,7 @@ class Linear:
     def to_dict(self) -> dict[str, Any]:
         return {
             "features": list(self.features),
-            "mean": [round(float(v), 6) for v in self.mean],
-            "scale": [round(float(v), 6) for v in self.scale],
-            "coef": [round(float(v), 6) for v in self.coef],
+            **{k: [round(float(v), 6) for v in getattr(self, k)] for k in ("mean", "scale", "coef")},
             "intercept": round(float(self.intercept), 6),
         }
 
@@ -61,66 +79,43 @@ class Linear:
 
 
 @dataclass(frozen=True)
-class Models:
-    """Sentence ranker, answerability model and the refusal threshold on its probability."""
-
+class AnswerParams:
     ranker: Linear
     answerable: Linear
-    threshold: float
+    threshold: float  # refuse below this answerability probability
+    second_gap: float  # quote the runner-up too when its score is within this of the best's
+    fingerprint: str
+    provenance: dict[str, Any]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_json(self) -> str:
+        data = {
+            "version": PARAMS_VERSION,
+            "fingerprint": self.fingerprint,
             "ranker": self.ranker.to_dict(),
             "answerable": self.answerable.to_dict(),
             "threshold": round(self.threshold, 6),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Models:
-        return cls(
-            ranker=Linear.from_dict(data["ranker"], SENTENCE_FEATURES),
-            answerable=Linear.from_dict(data["answerable"], ANSWERABILITY_FEATURES),
-            threshold=float(data["threshold"]),
-        )
-
-
-@dataclass(frozen=True)
-class AnswerParams:
-    """Models for a question in the articles' language, and for one in another language (whose words, but for
-    names and numbers, cannot be matched), plus where they came from."""
-
-    same_language: Models
-    cross_language: Models
-    provenance: dict[str, Any]
-
-    def models(self, cross_language: bool) -> Models:
-        return self.cross_language if cross_language else self.same_language
-
-    def rank(self, found: Evidence) -> np.ndarray:
-        """The fitted ranker's score of each pooled candidate (the rows of `found.x`)."""
-        return self.models(found.terms.cross_language).ranker.logit(found.x)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "version": PARAMS_VERSION,
-            "same_language": self.same_language.to_dict(),
-            "cross_language": self.cross_language.to_dict(),
+            "second_gap": round(self.second_gap, 6),
             "provenance": self.provenance,
         }
+        return json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
 
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+def _no_constants(name: str) -> float:
+    raise ValueError(f"{name} is not strict JSON")
 
 
 @functools.cache
 def load_params(path: Path = DEFAULT_PARAMS) -> AnswerParams:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constants)
         if data.get("version") != PARAMS_VERSION:
             raise ValueError(f"version {data.get('version')!r}, expected {PARAMS_VERSION}")
         return AnswerParams(
-            same_language=Models.from_dict(data["same_language"]),
-            cross_language=Models.from_dict(data["cross_language"]),
+            ranker=Linear.from_dict(data["ranker"], SENTENCE_FEATURES),
+            answerable=Linear.from_dict(data["answerable"], ANSWERABILITY_FEATURES),
+            threshold=float(data["threshold"]),
+            second_gap=float(data["second_gap"]),
+            fingerprint=str(data["fingerprint"]),
             provenance=dict(data.get("provenance", {})),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -1,0 +1,162 @@
+"""The offline answerer: a fitted ranker picks the sentence, a fitted answerability model decides whether to
+answer, and the passage quoted is the best sentence with the neighbour it leans on, cited to its chunk.
+
+No language model and no refusal rules: every decision is a model fitted on labelled questions
+(`benchmarks/fit_answerer.py`), over the general features of `retrieval.answering.features`. What the models
+cannot see, an article's own facts, comes from its front matter (`replies.metadata_answer`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from langchain_core.documents import Document
+
+from retrieval.answering.features import Candidate, Evidence, answerability, gather
+from retrieval.answering.language import content_lemmas, in_vocabulary
+from retrieval.answering.lexicon import lexicon
+from retrieval.answering.model import DEFAULT_PARAMS, AnswerParams, load_params
+from retrieval.answering.question import Question
+from retrieval.answering.replies import Quote, compose, metadata_answer, refuse
+from retrieval.index.lexical import LexicalIndex
+from retrieval.text import stem
+from retrieval.types import Answer
+
+ANSWER_DOCS = 3  # the articles of the best-ranked chunks whose sentences are read
+MAX_WORDS = 50  # the issue's "within ~50 words": a short passage, not a page
+WINDOW_WORDS = 40  # a longer sentence is cut to its stretch of this many words richest in the question's words
+SHORT_WORDS = 12  # a shorter sentence rarely stands alone: the next one joins it
+
+
+class Answerer(Protocol):
+    """What the service calls: an answer to one analysed question from the retrieved chunks and the sentences
+    and chunks of their articles (`Index.doc_parts`)."""
+
+    def answer(
+        self,
+        question: Question,
+        docs: list[Document],
+        parts: tuple[dict[str, Any], dict[str, Any]],
+        query_vector: list[float],
+    ) -> Answer: ...
+
+
+class LearnedAnswerer:
+    def __init__(self, lexical: LexicalIndex, params_path: Path | None = None) -> None:
+        self.lexical = lexical
+        self.params_path = params_path or DEFAULT_PARAMS
+        self._vocab = set(lexical.doc_freq)
+
+    @property
+    def params(self) -> AnswerParams:
+        return load_params(self.params_path)
+
+    def idf(self, term: str) -> float:
+        return self.lexical.idf(stem(term))
+
+    def known(self, term: str) -> bool:
+        return in_vocabulary(term, self._vocab)
+
+    def evidence(
+        self, q: Question, docs: list[Document], sentences: dict[str, Any], query_vector: list[float]
+    ) -> Evidence | None:
+        """The scored candidates of one question, and the probability that the best one answers it."""
+        found = self.candidates(q, docs, sentences, query_vector)
+        if found is not None:
+            found.scores = self.params.ranker.logit(found.x)
+        return found
+
+    def candidates(
+        self, q: Question, docs: list[Document], sentences: dict[str, Any], query_vector: list[float]
+    ) -> Evidence | None:
+        """The candidates and their features, not yet scored."""
+        return gather(q, docs, sentences, query_vector, self.idf, self.known)
+
+    def probability(self, found: Evidence) -> float:
+        return float(self.params.answerable.probability(answerability(found)[None, :])[0])
+
+    def answer(
+        self,
+        question: Question,
+        docs: list[Document],
+        parts: tuple[dict[str, Any], dict[str, Any]],
+        query_vector: list[float],
+    ) -> Answer:
+        if not docs:
+            return refuse(question, "nothing retrieved")
+        chunks, sentences = parts
+        if question.meta_fields:
+            idf = {t: self.idf(t) for t in question.subject()}
+            return metadata_answer(question, docs, chunks, idf)
+        found = self.evidence(question, docs, sentences, query_vector)
+        if found is None:
+            return refuse(question, "no sentences in the retrieved articles")
+        p = self.probability(found)
+        if p < self.params.threshold:
+            return refuse(question, f"answerability {p:.2f} < {self.params.threshold:.2f}")
+        return compose(question, passage(found, self.params.second_gap), chunks, docs)
+
+
+def passage(found: Evidence, second_gap: float) -> list[Quote]:
+    """The best sentence, with the sentence before it when it leans on it (a pronoun, "but") and the one after
+    when it is short or opens a list; the runner-up too when the ranker barely prefers the best; within
+    `MAX_WORDS`, in reading order."""
+    ranked = found.ranked()
+    cands = found.cands
+    best = ranked[0]
+    if cands[best].n_words > MAX_WORDS:
+        return [_window(cands[best], found)]
+    chosen = [best]
+
+    def add(i: int) -> None:
+        fits = sum(cands[j].n_words for j in chosen) + cands[i].n_words <= MAX_WORDS
+        if 0 <= i < len(cands) and i not in chosen and cands[i].doc_id == cands[best].doc_id and fits:
+            chosen.append(i)
+
+    text = cands[best].text
+    first = text.split(maxsplit=1)[0].lower().strip("\"'«»”-–") if text.split() else ""
+    if first in lexicon(cands[best].language).leans_back and best > 0:
+        add(best - 1)
+    if cands[best].n_words < SHORT_WORDS or text.rstrip().endswith(":") or _opens_quote(text):
+        add(best + 1)
+    order = np.sort(found.scores)[::-1]
+    if len(ranked) > 1 and order[0] - order[1] < second_gap:
+        runner = ranked[1]
+        if sum(cands[j].n_words for j in chosen) + cands[runner].n_words <= MAX_WORDS and runner not in chosen:
+            chosen.append(runner)
+    return [
+        Quote(cands[i].doc_id, cands[i].start, cands[i].end, cands[i].start, cands[i].end, cands[i].language)
+        for i in sorted(chosen, key=lambda i: (i != best and cands[i].doc_id != cands[best].doc_id, i))
+    ]
+
+
+def _opens_quote(text: str) -> bool:
+    """A quote whose speaker is named in the next sentence: it opens with a dash or quotation mark and has no
+    speech verb of its own."""
+    opens = bool(re.match(r"^\s*(?:[-–—]\s|[”\"«»„])", text))
+    return opens and not lexicon_speech(text)
+
+
+def lexicon_speech(text: str) -> bool:
+    lowered = set(re.findall(r"[\wæøå]+", text.lower()))
+    return bool((lexicon("da").speech_verbs | lexicon("en").speech_verbs) & lowered)
+
+
+def _window(cand: Candidate, found: Evidence) -> Quote:
+    """The `WINDOW_WORDS`-word stretch of a long sentence that holds the most question weight."""
+    tokens = list(re.finditer(r"\S+", cand.text))
+    weight: Callable[[str], float] = lambda token: max(  # noqa: E731
+        (found.weights.get(t, 0.0) for t in content_lemmas(token, cand.language)), default=0.0
+    )
+    gains = [weight(t.group()) for t in tokens]
+    starts = range(max(1, len(tokens) - WINDOW_WORDS + 1))
+    s = max(starts, key=lambda k: (sum(gains[k : k + WINDOW_WORDS]), -k))
+    last = tokens[min(len(tokens), s + WINDOW_WORDS) - 1]
+    return Quote(cand.doc_id, cand.start + tokens[s].start(), cand.start + last.end(), cand.start, cand.end, cand.language)
+
+
+ANSWERERS: dict[str, Callable[[LexicalIndex, Path | None], Answerer]] = {"learned": LearnedAnswerer}
