@@ -23,6 +23,7 @@ from rich.console import Console
 from bot.cli.edge import err, one_line_errors
 from bot.terminal.render import progress_bar
 from retrieval.errors import KildeError, UsageError
+from retrieval.evaluation.cases import Case, check_sources, load_cases, sample_cases
 from retrieval.evaluation.limits import (
     Threshold,
     ThresholdResult,
@@ -31,16 +32,8 @@ from retrieval.evaluation.limits import (
     check_threshold,
     load_floors,
 )
-from retrieval.evaluation.runner import (
-    DEFAULT_K,
-    Case,
-    EvalService,
-    Evaluation,
-    check_sources,
-    evaluate,
-    load_cases,
-    sample_cases,
-)
+from retrieval.evaluation.metrics import DEFAULT_K, Evaluation
+from retrieval.evaluation.running import EvalService, evaluate
 from retrieval.settings import Settings
 
 ServiceFactory = Callable[[Settings], EvalService]

@@ -2,7 +2,7 @@
 
 A floors file (`kilde eval --floors FILE`) is YAML: a mapping from scope to limits. A scope is a prompt file's
 label (its stem, e.g. `heldout`) or `all` for every file pooled; a limit is `min_<metric>` (a floor) or
-`max_<metric>` (a ceiling) for a metric of `retrieval.evaluation.runner.METRICS`:
+`max_<metric>` (a ceiling) for a metric of `retrieval.evaluation.metrics.METRICS`:
 
     dev:
       min_answer_pass: 0.85
@@ -24,7 +24,7 @@ from typing import Any, Literal
 import yaml
 
 from retrieval.errors import UsageError
-from retrieval.evaluation.runner import METRICS, Evaluation, Metrics
+from retrieval.evaluation.metrics import METRICS, Evaluation, Metrics
 
 ALL = "all"  # the scope of every case pooled
 

@@ -9,7 +9,7 @@ from html import escape
 from rich.table import Table
 
 from retrieval.evaluation.limits import ALL, ThresholdResult
-from retrieval.evaluation.runner import METRICS, CaseResult, Evaluation, Metrics
+from retrieval.evaluation.metrics import METRICS, CaseResult, Evaluation, Metrics
 
 # the columns of the per-language and per-tag tables
 ROW_METRICS = ("overall", "answer_pass", "text_pass", "unanswerable_refused", "refusal_accuracy", "hit_at_k")
