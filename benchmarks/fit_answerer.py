@@ -47,7 +47,9 @@ from retrieval.answering.fitted import FittedAnswerer  # noqa: E402
 from retrieval.answering.parameters import DEFAULT_PARAMS, AnswerParams, Linear, Models  # noqa: E402
 from retrieval.answering.question import analyse  # noqa: E402
 from retrieval.conversation import condense  # noqa: E402
-from retrieval.evaluation.runner import Case, load_cases  # noqa: E402
+from retrieval.errors import UsageError  # noqa: E402
+from retrieval.evaluation.cases import Case  # noqa: E402
+from retrieval.evaluation.manifest import check_tuning_files, load_tuning_cases  # noqa: E402
 from retrieval.service import Service  # noqa: E402
 from retrieval.types import Turn  # noqa: E402
 
@@ -115,7 +117,7 @@ def gather(dataset: Dataset, work: Path, reuse: bool = False) -> list[Record]:
     ):
         digest.update((ROOT / "retrieval" / module).read_bytes())
     key = digest.hexdigest()
-    cases = load_cases(list(dataset.prompts))
+    cases = load_tuning_cases(dataset.prompts)  # refuses held-out and judge files (tests/prompts/manifest.yaml)
     if dataset.sample > 1:  # a deterministic share of a large set keeps the fit quick
         cases = [c for i, c in enumerate(cases) if i % dataset.sample == 0]
     kept: dict[str, Record] = {}
@@ -521,6 +523,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.ranker != "pairwise" and not args.cv_only:
         parser.error("--ranker other than pairwise is for comparisons: use it with --cv-only")
+    try:  # before any indexing: only tuning files, one line otherwise
+        check_tuning_files(p for d in DATASETS for p in d.prompts)
+    except UsageError as exc:
+        sys.exit(f"fit_answerer.py: {exc}")
     args.work.mkdir(parents=True, exist_ok=True)
     records: list[Record] = []
     for dataset in DATASETS:

@@ -34,7 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from retrieval.answering.extractive import ExtractiveAnswerer, Support, Tuning  # noqa: E402
-from retrieval.evaluation.runner import evaluate, load_cases  # noqa: E402
+from retrieval.errors import UsageError  # noqa: E402
+from retrieval.evaluation.manifest import check_tuning_files, load_tuning_cases  # noqa: E402
+from retrieval.evaluation.running import evaluate  # noqa: E402
 from retrieval.service import build_service  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
 
@@ -79,7 +81,7 @@ def ask_all(data: Path, corpus: Path, prompts: Sequence[Path], partial: float, a
 
     answerer.support = recording  # type: ignore[method-assign]
     records = []
-    for case in load_cases(prompts):
+    for case in load_tuning_cases(prompts):  # refuses held-out and judge files (tests/prompts/manifest.yaml)
         seen[0] = None
         result = evaluate(service, [case]).results[0]
         article = next((t for t in case.tags if t != "squad"), "") if "squad" in case.tags else ""
@@ -130,6 +132,10 @@ def main() -> int:
         "--answerer", choices=["hybrid", "rules"], default="hybrid", help="Whose sentence the gates judge (the default's)."
     )
     args = parser.parse_args()
+    try:  # before any asking: only tuning files, one line otherwise
+        check_tuning_files([*TUNED, SQUAD / "questions.yaml"])
+    except UsageError as exc:
+        sys.exit(f"tune_rules.py: {exc}")
     with ProcessPoolExecutor(args.workers) as pool:
         done = list(pool.map(run_partial, [(args.data, args.squad_data, p, args.answerer) for p in PARTIAL]))
     by_partial = {p: (tuned, squad) for p, tuned, squad in done}

@@ -18,6 +18,7 @@ from retrieval.errors import UsageError
 
 CASE_KEYS = ("id", "question", "history", "expected_sources", "must_include", "answerable", "tags")
 PROMPT_SUFFIXES = (".yaml", ".yml")
+MANIFEST_NAME = "manifest.yaml"  # the prompt manifest (see `manifest`) sits beside the prompt files, not one
 
 
 @dataclass(frozen=True)
@@ -31,14 +32,20 @@ class Case:
     answerable: bool = True
     tags: tuple[str, ...] = ()
     path: str = ""  # the prompt file, for error messages
+    role: str = ""  # tuning, held-out or judge, from the prompt manifest ("" when it does not list the file)
 
 
 def prompt_files(paths: Iterable[Path]) -> list[Path]:
-    """The prompt files named, a directory standing for its *.yaml / *.yml files (sorted, not recursive)."""
+    """The prompt files named, a directory standing for its *.yaml / *.yml files (sorted, not recursive; its
+    prompt manifest left out)."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            inside = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in PROMPT_SUFFIXES)
+            inside = sorted(
+                p
+                for p in path.iterdir()
+                if p.is_file() and p.suffix.lower() in PROMPT_SUFFIXES and p.name != MANIFEST_NAME
+            )
             if not inside:
                 raise UsageError(f"{path}: no prompt files (*.yaml) in this directory")
             found.extend(inside)

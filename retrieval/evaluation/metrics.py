@@ -430,6 +430,13 @@ class Evaluation:
     def by_file(self) -> dict[str, Metrics]:
         return {label: summarize(group) for label, group in _group(self.results, lambda r: [r.case.file])}
 
+    def by_role(self) -> dict[str, Metrics]:
+        """Per role of the prompt file (tuning, held-out, judge), for files the prompt manifest lists."""
+        grouped = _group(self.results, lambda r: [r.case.role] if r.case.role else [])
+        order = ("tuning", "held-out", "judge")
+        ranked = sorted(grouped, key=lambda item: order.index(item[0]) if item[0] in order else len(order))
+        return {role: summarize(group) for role, group in ranked}
+
     def by_tag(self) -> dict[str, Metrics]:
         """Per tag; paraphrase-group tags are left out (see `paraphrase`)."""
         grouped = _group(self.results, lambda r: [t for t in r.case.tags if not _is_group(t)])
@@ -451,6 +458,7 @@ class Evaluation:
             "k": self.k,
             "overall": self.overall().to_dict(),
             "by_file": {name: m.to_dict() for name, m in self.by_file().items()},
+            "by_role": {name: m.to_dict() for name, m in self.by_role().items()},
             "by_tag": {name: m.to_dict() for name, m in self.by_tag().items()},
             "by_language": {name: m.to_dict() for name, m in self.by_language().items()},
             "paraphrase_groups": [g.to_dict() for g in self.paraphrase()],
