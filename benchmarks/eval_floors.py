@@ -98,11 +98,16 @@ def rewrite(text: str, measured: dict[str, dict[str, float | None]], protected: 
 
 
 def record_reason(loosened: list[str], because: str) -> None:
+    """One line at the end of RESULTS.md's section on loosened limits (the section is made when missing)."""
     text = RESULTS.read_text(encoding="utf-8")
     if LOOSENED_HEADING not in text:
         text = text.rstrip("\n") + f"\n\n{LOOSENED_HEADING}\n\nWritten by benchmarks/eval_floors.py.\n"
     line = f"- {dt.date.today().isoformat()}: {'; '.join(loosened)}. Why: {because}\n"
-    RESULTS.write_text(text.rstrip("\n") + "\n" + line, encoding="utf-8")
+    start = text.index(LOOSENED_HEADING) + len(LOOSENED_HEADING)
+    end = text.find("\n## ", start)
+    end = len(text) if end < 0 else end + 1
+    section = text[:end].rstrip("\n") + "\n" + line
+    RESULTS.write_text(section + ("\n" + text[end:] if end < len(text) else ""), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:

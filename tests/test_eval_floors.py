@@ -77,3 +77,12 @@ def test_a_tuning_floor_may_follow_the_measurement(floors_script: ModuleType, tm
     floors_script.main([str(run_json(tmp_path, "run.json", {"dev": metrics(13, 0.5, median_words=40.0)}))])
     assert "  min_overall: 0.48  # 0.500\n" in floors_script.FLOORS.read_text(encoding="utf-8")
     assert floors_script.RESULTS.read_text(encoding="utf-8") == "# Results\n"
+
+
+def test_the_reason_goes_under_its_heading_even_when_another_section_follows(floors_script: ModuleType) -> None:
+    heading = floors_script.LOOSENED_HEADING
+    floors_script.RESULTS.write_text(f"# Results\n\n{heading}\n\n- old line\n\n## Later\n\ntext\n", encoding="utf-8")
+    floors_script.record_reason(["judge-newsroom min_overall 0.5 -> 0.4"], "a reason")
+    text = floors_script.RESULTS.read_text(encoding="utf-8")
+    assert "- old line\n- " in text and text.index("a reason") < text.index("## Later")
+    assert text.endswith("\n## Later\n\ntext\n")
