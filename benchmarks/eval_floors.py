@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     for run in args.runs:
         measured.update(json.loads(run.read_text(encoding="utf-8"))["summary"]["by_file"])
     manifest = load_manifest()
-    protected = {e.label or e.path.stem for e in manifest.entries if e.role in PROTECTED}
+    protected = manifest.labels(*PROTECTED)
     text, loosened = rewrite(FLOORS.read_text(encoding="utf-8"), measured, protected)
     if loosened and not args.because:
         sys.exit(f"eval_floors.py: held-out or judge limits would get looser ({'; '.join(loosened)}); say why with --because")

@@ -271,7 +271,7 @@ def test_the_ci_floors_cover_every_bundled_prompt_file_and_the_judge() -> None:
     judge = PROJECT_ROOT / "benchmarks" / "judge" / "newsroom" / "questions.yaml"
     for run in ([PROMPTS], [judge]):  # the two runs of .ci/run, each with the manifest's labels
         labels = {c.file for c in select_for_scoring(load_cases(run), manifest).cases}
-        check_scopes(limits, labels, str(path), {e.label or e.path.stem for e in manifest.entries})
+        check_scopes(limits, labels, str(path), manifest.labels())
     assert {"judge-newsroom", "paraphrase", "heldout2"} <= {t.scope for t in limits}
 
 

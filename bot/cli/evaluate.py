@@ -324,11 +324,12 @@ def _run(
     if manifest is not None:
         selection = select_for_scoring(cases, manifest)
         cases, left_out = selection.cases, selection.left_out
-        for line in describe_left_out(left_out):
-            err.print(f"kilde: eval: {line}", markup=False)
+        if as_json:  # the tables say it themselves
+            for line in describe_left_out(left_out):
+                err.print(f"kilde: eval: {line}", markup=False)
     if sample is not None:
         cases = sample_cases(cases, sample, seed)
-    known = {e.label or e.path.stem for e in manifest.entries} if manifest is not None else set()
+    known = manifest.labels() if manifest is not None else set()  # floors of files scored in other runs wait
     if floors_path is not None:
         floors = load_floors(floors_path)
         check_scopes(floors, list(dict.fromkeys(c.file for c in cases)), str(floors_path), known)

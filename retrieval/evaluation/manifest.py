@@ -59,6 +59,10 @@ class Manifest:
     def files(self, *roles: Role) -> list[Path]:
         return [e.path for e in self.entries if e.role in roles]
 
+    def labels(self, *roles: Role) -> set[str]:
+        """The names files of these roles (all roles when none given) are reported and given floors under."""
+        return {e.label or e.path.stem for e in self.entries if not roles or e.role in roles}
+
 
 def load_manifest(path: Path = DEFAULT_MANIFEST) -> Manifest:
     """The manifest at `path`; one `UsageError` naming the file for a problem."""
