@@ -41,7 +41,9 @@ from retrieval.answering.learned import ANSWER_DOCS, MAX_WORDS, LearnedAnswerer,
 from retrieval.answering.model import AnswerParams, Linear, code_fingerprint  # noqa: E402
 from retrieval.answering.question import analyse, with_context  # noqa: E402
 from retrieval.conversation import condense  # noqa: E402
-from retrieval.evaluation.runner import Case, load_cases  # noqa: E402
+from retrieval.errors import UsageError  # noqa: E402
+from retrieval.evaluation.manifest import check_tuning_files, load_tuning_cases  # noqa: E402
+from retrieval.evaluation.runner import Case  # noqa: E402
 from retrieval.types import Turn  # noqa: E402
 
 SHARED = next((p / "shared" / "eval" for p in ROOT.parents if (p / "shared" / "eval").is_dir()), ROOT.parent / "shared" / "eval")
@@ -101,7 +103,7 @@ def retrieve(dataset: Dataset, work: Path) -> tuple[Any, list[tuple[Case, Any, l
             return service, list(stored)
     except (OSError, EOFError, ModuleNotFoundError, AttributeError, pickle.UnpicklingError):
         pass
-    cases = [c for i, c in enumerate(load_cases(list(dataset.prompts))) if i % dataset.sample == 0]
+    cases = [c for i, c in enumerate(load_tuning_cases(dataset.prompts)) if i % dataset.sample == 0]
     out = []
     for n, case in enumerate(cases):
         query = condense(case.question, [Turn(q) for q in case.history])
@@ -266,16 +268,20 @@ def _shown(path: Path) -> str:
     return str(path)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--cv-only", action="store_true")
     parser.add_argument("--without", action="append", default=[], help="Leave this article out (repeatable).")
     parser.add_argument("--sets", default=",".join(d.name for d in DATASETS), help="Data sets to use (comma-separated).")
     parser.add_argument("--out", type=Path, default=ROOT / "retrieval/answering/answer_params.json")
-    args = parser.parse_args()
-    args.work.mkdir(parents=True, exist_ok=True)
+    args = parser.parse_args(argv)
     chosen = [d for d in DATASETS if d.name in args.sets.split(",")]
+    try:  # before any indexing: only tuning files, one line otherwise
+        check_tuning_files(p for d in chosen for p in d.prompts)
+    except UsageError as exc:
+        sys.exit(f"fit_answerer.py: {exc}")
+    args.work.mkdir(parents=True, exist_ok=True)
     records = [r for d in chosen for r in gather(d, args.work) if r.group not in args.without]
     records += off_topic([d for d in chosen if d.refusal], args.work)
     print(f"{len(records)} questions: " + ", ".join(f"{s} {sum(r.source == s for r in records)}" for s in

@@ -3,7 +3,9 @@
 Progress and errors go to stderr; stdout holds the tables, or with --json exactly one JSON object. Exit 1 when
 a metric misses its floor (or ceiling), naming it on stderr; exit 2 for a malformed prompt file or bad option.
 `--floors FILE` sets limits per prompt file (see `retrieval.evaluation.limits`); `--corpus DIR` scores the prompts
-against DIR's articles in a temporary index instead of the configured one.
+against DIR's articles in a temporary index instead of the configured one. The prompt manifest
+(`retrieval.evaluation.manifest`) gives each file its role and label, and held-out and judge cases that repeat a
+tuning case are left out (and counted on stderr, in the tables and in the JSON).
 Tests swap `SERVICE_FACTORY` / `BASELINE_FACTORY` for fakes.
 """
 
@@ -23,6 +25,7 @@ from rich.console import Console
 from bot.cli.edge import err, one_line_errors
 from bot.terminal.render import progress_bar
 from retrieval.errors import KildeError, UsageError
+from retrieval.evaluation.cases import Case, check_sources, load_cases, sample_cases
 from retrieval.evaluation.limits import (
     Threshold,
     ThresholdResult,
@@ -31,16 +34,15 @@ from retrieval.evaluation.limits import (
     check_threshold,
     load_floors,
 )
-from retrieval.evaluation.runner import (
-    DEFAULT_K,
-    Case,
-    EvalService,
-    Evaluation,
-    check_sources,
-    evaluate,
-    load_cases,
-    sample_cases,
+from retrieval.evaluation.manifest import (
+    DEFAULT_MANIFEST,
+    Manifest,
+    describe_left_out,
+    load_manifest,
+    select_for_scoring,
 )
+from retrieval.evaluation.metrics import DEFAULT_K, Evaluation
+from retrieval.evaluation.running import EvalService, evaluate
 from retrieval.settings import Settings
 
 ServiceFactory = Callable[[Settings], EvalService]
@@ -138,10 +140,15 @@ def run_service(
 
 
 def json_payload(
-    evaluation: Evaluation, baseline: Evaluation | None, limits: list[ThresholdResult], files: list[str]
+    evaluation: Evaluation,
+    baseline: Evaluation | None,
+    limits: list[ThresholdResult],
+    files: list[str],
+    left_out: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     summary = evaluation.summary_dict()
     summary["files"] = files
+    summary["left_out"] = left_out or {}
     summary["cases_scored"] = len(evaluation.results)
     summary["limits"] = [r.to_dict() for r in limits]
     summary["passed"] = all(r.ok for r in limits)
@@ -151,10 +158,18 @@ def json_payload(
 
 
 def print_tables(
-    out: Console, evaluation: Evaluation, baseline: Evaluation | None, limits: list[ThresholdResult]
+    out: Console,
+    evaluation: Evaluation,
+    baseline: Evaluation | None,
+    limits: list[ThresholdResult],
+    left_out: dict[str, list[str]] | None = None,
 ) -> None:
     from retrieval.evaluation import reports as report
+    for line in describe_left_out(left_out or {}):
+        out.print(line, markup=False)
     out.print(report.metrics_table(report.columns(evaluation), evaluation.k, f"Metrics (k={evaluation.k})"))
+    if evaluation.by_role():
+        out.print(report.roles_table(evaluation))
     if baseline is not None:
         for table in report.comparison_tables(evaluation, baseline):
             out.print(table)
@@ -235,6 +250,13 @@ def _limit(name: str, help_text: str, upper: float | None = 1.0) -> Callable[[An
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --sample.")
 @click.option("--compare-baseline", is_flag=True, help="Also score the plain LangChain tutorial pipeline.")
+@click.option(
+    "--manifest",
+    "manifest_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Prompt manifest (roles of the prompt files); default: tests/prompts/manifest.yaml of the checkout.",
+)
 @click.pass_context
 def eval_command(
     ctx: click.Context,
@@ -250,6 +272,7 @@ def eval_command(
     sample: int | None,
     seed: int,
     compare_baseline: bool,
+    manifest_path: Path | None,
     **limits: float | None,
 ) -> None:
     """Score the answers on test prompts: FILE is a prompt file (YAML) or a directory of them."""
@@ -265,6 +288,7 @@ def eval_command(
         sample=sample,
         seed=seed,
         compare_baseline=compare_baseline,
+        manifest_path=manifest_path,
         limits=limits,
         err=err,
     )
@@ -289,16 +313,26 @@ def _run(
     compare_baseline: bool,
     limits: dict[str, float | None],
     err: Console,
+    manifest_path: Path | None = None,
 ) -> list[ThresholdResult]:
     """Everything but the exit: returns the limits that were not met."""
     # The prompt files and the limits are checked before anything is loaded or asked.
     thresholds = thresholds_from(limits)
     cases = load_cases(files)
+    manifest = _manifest(manifest_path)
+    left_out: dict[str, list[str]] = {}
+    if manifest is not None:
+        selection = select_for_scoring(cases, manifest)
+        cases, left_out = selection.cases, selection.left_out
+        if as_json:  # the tables say it themselves
+            for line in describe_left_out(left_out):
+                err.print(f"kilde: eval: {line}", markup=False)
     if sample is not None:
         cases = sample_cases(cases, sample, seed)
+    known = manifest.labels() if manifest is not None else set()  # floors of files scored in other runs wait
     if floors_path is not None:
         floors = load_floors(floors_path)
-        check_scopes(floors, list(dict.fromkeys(c.file for c in cases)), str(floors_path))
+        check_scopes(floors, list(dict.fromkeys(c.file for c in cases)), str(floors_path), known)
         thresholds += floors
     settings = settings_of(ctx)
     with _maybe_corpus(settings, corpus, err) as settings:
@@ -306,7 +340,7 @@ def _run(
         baseline = None
         if compare_baseline:
             baseline = run_service(BASELINE_FACTORY, settings, cases, k=k, name="baseline", err=err)
-    results = check_limits(evaluation, thresholds)
+    results = check_limits(evaluation, thresholds, known)
     if html_path is not None or markdown_path is not None:
         from retrieval.evaluation import reports as report
         if html_path is not None:
@@ -316,11 +350,18 @@ def _run(
             write_file(markdown_path, report.render_markdown(evaluation, baseline, results))
             err.print(f"kilde: wrote {markdown_path}", markup=False)
     if as_json:
-        payload = json_payload(evaluation, baseline, results, [str(f) for f in files])
+        payload = json_payload(evaluation, baseline, results, [str(f) for f in files], left_out)
         click.echo(json.dumps(payload, ensure_ascii=False))
     else:
-        print_tables(Console(highlight=False), evaluation, baseline, results)
+        print_tables(Console(highlight=False), evaluation, baseline, results, left_out)
     return [r for r in results if not r.ok]
+
+
+def _manifest(path: Path | None) -> Manifest | None:
+    """The manifest given, else the checkout's own; None in an installed copy without one."""
+    if path is not None:
+        return load_manifest(path)
+    return load_manifest(DEFAULT_MANIFEST) if DEFAULT_MANIFEST.is_file() else None
 
 
 @contextmanager

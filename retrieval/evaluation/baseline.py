@@ -3,7 +3,7 @@
 RecursiveCharacterTextSplitter (1000 characters, 200 overlap) -> a fresh in-memory Chroma collection (cosine)
 -> similarity search, top 4. It has no answerer: "the answer" is the text of the top two chunks, each cited
 with the whole chunk as its quote, and it never refuses. It offers `answer`, `documents` and `chunk_text` like
-`retrieval.service.Service`, so `retrieval.evaluation.runner` scores both the same way:
+`retrieval.service.Service`, so `retrieval.evaluation.running` scores both the same way:
 
     uv run kilde eval tests/prompts --compare-baseline
 """

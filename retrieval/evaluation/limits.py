@@ -2,7 +2,7 @@
 
 A floors file (`kilde eval --floors FILE`) is YAML: a mapping from scope to limits. A scope is a prompt file's
 label (its stem, e.g. `heldout`) or `all` for every file pooled; a limit is `min_<metric>` (a floor) or
-`max_<metric>` (a ceiling) for a metric of `retrieval.evaluation.runner.METRICS`:
+`max_<metric>` (a ceiling) for a metric of `retrieval.evaluation.metrics.METRICS`:
 
     dev:
       min_answer_pass: 0.85
@@ -24,7 +24,7 @@ from typing import Any, Literal
 import yaml
 
 from retrieval.errors import UsageError
-from retrieval.evaluation.runner import METRICS, Evaluation, Metrics
+from retrieval.evaluation.metrics import METRICS, Evaluation, Metrics
 
 ALL = "all"  # the scope of every case pooled
 
@@ -101,12 +101,16 @@ def check_thresholds(metrics: Metrics, thresholds: Iterable[Threshold]) -> list[
     return results
 
 
-def check_limits(evaluation: Evaluation, thresholds: Sequence[Threshold]) -> list[ThresholdResult]:
+def check_limits(
+    evaluation: Evaluation, thresholds: Sequence[Threshold], known: Collection[str] = ()
+) -> list[ThresholdResult]:
     """Each threshold against the metrics of its scope: every case pooled, or one prompt file."""
     by_file = evaluation.by_file()
     scopes = {ALL: evaluation.overall(), **by_file}
     results = []
     for threshold in thresholds:
+        if threshold.scope not in scopes and threshold.scope in known:
+            continue  # a manifest file scored in another run
         if threshold.scope not in scopes:
             raise UsageError(f"limits for {threshold.scope!r}, but no prompt file of that name was scored")
         results.extend(check_thresholds(scopes[threshold.scope], [threshold]))
@@ -144,10 +148,13 @@ def load_floors(path: Path) -> list[Threshold]:
     return out
 
 
-def check_scopes(thresholds: Sequence[Threshold], labels: Collection[str], source: str) -> None:
-    """With a floors file, every prompt file scored has limits of its own and every scope is a file scored."""
+def check_scopes(
+    thresholds: Sequence[Threshold], labels: Collection[str], source: str, known: Collection[str] = ()
+) -> None:
+    """With a floors file, every prompt file scored has limits of its own and every scope is a file scored or
+    `known` (a file of the prompt manifest scored in another run, e.g. with its own --corpus): its limits wait."""
     scopes = {t.scope for t in thresholds}
-    for scope in sorted(scopes - {ALL}):
+    for scope in sorted(scopes - {ALL} - set(known)):
         if scope not in labels:
             raise UsageError(
                 f"{source}: limits for {scope!r}, but no prompt file of that name is being scored"

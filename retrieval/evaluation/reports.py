@@ -9,7 +9,7 @@ from html import escape
 from rich.table import Table
 
 from retrieval.evaluation.limits import ALL, ThresholdResult
-from retrieval.evaluation.runner import METRICS, CaseResult, Evaluation, Metrics
+from retrieval.evaluation.metrics import METRICS, CaseResult, Evaluation, Metrics
 
 # the columns of the per-language and per-tag tables
 ROW_METRICS = ("overall", "answer_pass", "text_pass", "unanswerable_refused", "refusal_accuracy", "hit_at_k")
@@ -39,6 +39,11 @@ def columns(evaluation: Evaluation) -> list[Column]:
     """Every case pooled, then one column per prompt file (so held-out is read apart from dev and extra)."""
     by_file = evaluation.by_file()
     return [(ALL, evaluation.overall()), *(by_file.items() if len(by_file) > 1 else [])]
+
+
+def role_columns(evaluation: Evaluation) -> list[Column]:
+    """One column per role of the prompt files (tuning, held-out, judge): never read pooled across roles."""
+    return list(evaluation.by_role().items())
 
 
 def comparison_columns(main: Evaluation, baseline: Evaluation) -> list[Column]:
@@ -171,6 +176,10 @@ def tags_table(evaluation: Evaluation) -> Table:
     return _table("Per tag", header, rows)
 
 
+def roles_table(evaluation: Evaluation) -> Table:
+    return metrics_table(role_columns(evaluation), evaluation.k, "Per role (tests/prompts/manifest.yaml)")
+
+
 def languages_table(evaluation: Evaluation) -> Table:
     header, rows = language_rows(evaluation)
     return _table("Per language of the question", header, rows)
@@ -259,6 +268,9 @@ def render_markdown(
     parts = [f"# kilde eval: {evaluation.overall().cases} cases, k={k}", ""]
     cols = columns(evaluation)
     parts += [_md_table(["metric", *(n for n, _ in cols)], metric_rows(cols, k)), ""]
+    roles = role_columns(evaluation)
+    if roles:
+        parts += ["## Per role", "", _md_table(["metric", *(n for n, _ in roles)], metric_rows(roles, k)), ""]
     if baseline is not None:
         pairs = comparison_columns(evaluation, baseline)
         parts += [
