@@ -4,7 +4,6 @@ held-out figures leave out the cases that repeat a tuning case."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
