@@ -46,20 +46,44 @@ def corpus_fingerprint(paths: Sequence[Path], settings: Settings) -> str:
 
 
 def _corpus_stats(paths: Sequence[Path], settings: Settings) -> tuple[str, dict[str, int]]:
-    """The fingerprint, and the modification time of each file (stat only: a 5,000-article corpus in ~10 ms)."""
-    digest = hashlib.sha256(
-        f"{settings.embedder}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}".encode()
-    )
+    """The fingerprint, and the modification time of each file.
+
+    Every file under the folders counts, not only those read as articles (hidden ones aside, as for articles): a
+    change to another file costs one sync that finds nothing to do, and this stays a plain walk with strings and
+    one `stat` per file, cheap enough for every question (benchmarks/bench_live.py).
+    """
+    rows: list[str] = []
     mtimes: dict[str, int] = {}
-    # Roots resolved once, not every file: resolve() costs a system call per folder of every path.
-    for path in find_files([p.resolve() for p in paths]):
-        try:
-            stat = path.stat()
-        except OSError:
+    for root in paths:
+        top = os.path.realpath(root)
+        if not os.path.isdir(top):
+            _stat_row(top, rows, mtimes)
             continue
-        digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
-        mtimes[str(path)] = stat.st_mtime_ns
-    return digest.hexdigest()[:16], mtimes
+        folders = [top]
+        while folders:
+            try:
+                entries = list(os.scandir(folders.pop()))
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+                else:
+                    _stat_row(entry.path, rows, mtimes)
+    rows.sort()
+    rows.insert(0, f"{settings.embedder}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}")
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16], mtimes
+
+
+def _stat_row(path: str, rows: list[str], mtimes: dict[str, int]) -> None:
+    try:
+        stat = os.stat(path)  # follows a link: its target's changes count
+    except OSError:
+        return
+    rows.append(f"{path}|{stat.st_size}|{stat.st_mtime_ns}")
+    mtimes[path] = stat.st_mtime_ns
 
 
 def _content_hash(path: str) -> str:
@@ -76,6 +100,22 @@ def watch_state(paths: Sequence[Path], settings: Settings) -> dict[str, Any]:
     fingerprint, mtimes = _corpus_stats(paths, settings)
     racy = {path: _content_hash(path) for path, mtime in mtimes.items() if mtime > now - RACY_NS}
     return {"corpus_fingerprint": fingerprint, RACY_FILES: racy}
+
+
+def _still_racy(racy: dict[str, str]) -> dict[str, str]:
+    """Of the files hashed before ingest read them, those a check must still compare by content: changed within
+    `RACY_NS` of now (a write in the same tick may follow unseen), or changed since they were hashed. For the
+    others any later write gets a later time, which the fingerprint shows."""
+    now = time.time_ns()
+    kept = {}
+    for path, digest in racy.items():
+        try:
+            mtime = os.stat(path).st_mtime_ns
+        except OSError:
+            continue  # gone: the fingerprint shows that
+        if mtime > now - RACY_NS or _content_hash(path) != digest:
+            kept[path] = digest
+    return kept
 
 
 def unsupported_files(paths: Sequence[Path]) -> list[Path]:
@@ -192,6 +232,7 @@ def ingest(
                 language = detect_language(index.sample_text()) if index.count() else "da"
                 state[CORPUS_LANGUAGE] = {"lexical": key, "language": language}
             state.update(watched)
+            state[RACY_FILES] = _still_racy(watched[RACY_FILES])
             state["paths"] = [str(p.resolve()) for p in paths]
             state.pop(PENDING, None)
             write_state(settings.data_dir, state)  # the switch: readers see the old index whole, or the new
