@@ -183,8 +183,9 @@ def test_an_interrupted_switch_is_finished_when_the_old_articles_are_gone(
     assert chroma_matches_the_copy(fake_settings)
 
 
+@pytest.mark.parametrize("stage", ["writing Chroma", "writing the copy"])
 def test_after_a_full_disk_questions_are_answered_from_the_last_complete_index(
-    tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch, stage: str
 ) -> None:
     data = tmp_path / "data"
     env = {"KILDE_EMBEDDER": "fake", "KILDE_ANSWERER": "rules", "KILDE_CORPUS_DIR": str(corpus_copy)}
@@ -201,7 +202,13 @@ def test_after_a_full_disk_questions_are_answered_from_the_last_complete_index(
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_add_texts(self, *args, **kwargs)
 
-    monkeypatch.setattr(Chroma, "add_texts", add_texts)
+    def save(*_: object, **__: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if stage == "writing Chroma":
+        monkeypatch.setattr(Chroma, "add_texts", add_texts)
+    else:
+        monkeypatch.setattr("retrieval.index.snapshot.np.save", save)
     for i in range(3):
         (corpus_copy / f"new-{i}.md").write_text(f"# Ny {i}\n\n" + "En ny artikel om noget helt nyt. " * 200)
     failed = kilde(data, env, "ingest")
