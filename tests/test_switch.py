@@ -8,8 +8,14 @@ an ingest is stopped half-way by an exception that no code of ours catches, whic
 from __future__ import annotations
 
 import errno
+import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,7 +33,7 @@ from retrieval.index.snapshot import SnapshotIndex
 from retrieval.index.store import Index, IngestReport, open_client, read_state
 from retrieval.indexer import Indexer
 from retrieval.service import build_service
-from retrieval.settings import Settings
+from retrieval.settings import PROJECT_ROOT, Settings
 from retrieval.types import Answer
 from tests.test_data_dir import kilde, new_process
 
@@ -276,3 +282,44 @@ def test_every_file_skipped_in_a_folder_is_reported(tmp_path: Path, corpus_copy:
     for name in junk:
         assert any(name in line for line in skipped), (name, result.stderr)
     assert "5 added" in result.stderr
+
+
+@pytest.mark.slow
+def test_kill_9_during_a_switch_then_ask(tmp_path: Path, corpus_copy: Path, new_corpus: Path) -> None:
+    """One round of benchmarks/bench_switch.py, with a real SIGKILL (the benchmark does ten at random moments)."""
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KILDE_")}
+    env.update(KILDE_EMBEDDER="fake", KILDE_ANSWERER="rules", KILDE_DATA_DIR=str(data))
+    command = [sys.executable, "-c", "from bot.cli.main import main; main()"]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*command, *args],
+            env=env,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+
+    assert run("ingest", str(corpus_copy)).returncode == 0
+    switch = subprocess.Popen(
+        [*command, "ingest", str(new_corpus)], env=env, cwd=PROJECT_ROOT, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 300
+    while pending_update(data) is None and switch.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # into the writes
+    switch.send_signal(signal.SIGKILL)
+    switch.wait()
+    killed_half_way = pending_update(data) is not None
+    asked = run("ask", "--json", QUESTIONS[0])
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    docs = {r["doc_id"] for r in answer["retrieved"]} | {c["doc_id"] for c in answer["citations"]}
+    assert docs and (all(d.startswith("ny-") for d in docs) or not any(d.startswith("ny-") for d in docs))
+    if killed_half_way:
+        assert not any(d.startswith("ny-") for d in docs)
+        assert f"the interrupted switch to {new_corpus.resolve()} is rolled back" in asked.stderr
+    assert pending_update(data) is None

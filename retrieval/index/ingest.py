@@ -146,7 +146,7 @@ def interrupted_line(state: dict[str, Any], paths: Sequence[Path]) -> str:
     if given == recorded:
         return (
             f"the interrupted switch to {_shown(pending)} is rolled back: the index holds the articles in "
-            f"{_shown(recorded)} again (`kilde ingest {_shown(pending)}` switches it)"
+            f"{_shown(recorded)} again (`kilde ingest {' '.join(pending)}` switches it)"
         )
     return f"an interrupted switch to {_shown(pending)} was found; the index is switched to {_shown(given)}"
 
