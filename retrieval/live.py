@@ -27,9 +27,10 @@ class LiveService:
     Before each question a check of the files (names, sizes and modification times, and the content of the few
     changed so recently that their time may not show a second change; see `ingest.is_stale`) finds what changed,
     re-indexes it, and rebuilds the service, so a question is never answered from text that changed before it was
-    asked. It runs on every question: on 5,000 articles it costs milliseconds (benchmarks/bench_live.py). Not a
-    file-system watcher: watchdog's inotify events reach the program half a second late (it holds them to pair
-    renames), so a question asked just after an edit would still be answered from the old text.
+    asked. It runs on every question: one `stat` per file, about 35-50 ms of CPU on 5,000 articles
+    (benchmarks/bench_live.py). Not a file-system watcher: watchdog's inotify events reach the program half a
+    second late (it holds them to pair renames), so a question asked just after an edit would still be answered
+    from the old text.
     `reload` does the same and always says what it found. Thread-safe: the bot answers from worker threads; one
     check or sync runs at a time and questions wait for it.
     """
