@@ -51,7 +51,7 @@ def _corpus_stats(paths: Sequence[Path], settings: Settings) -> tuple[str, dict[
     Every file under the folders counts, not only those read as articles (hidden ones aside, as for articles): a
     change to another file costs one sync that finds nothing to do, and this stays a plain walk with strings and
     one `stat` per file, cheap enough for every question (5,000 files: ~35-50 ms of CPU, benchmarks/bench_live.py;
-    through `find_files` and pathlib it was 7 times that).
+    through `find_files` and pathlib it was about 4 times that).
     """
     rows: list[str] = []
     mtimes: dict[str, int] = {}
