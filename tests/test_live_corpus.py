@@ -220,3 +220,23 @@ def test_a_change_that_keeps_the_time_and_size_of_a_recent_file_is_seen(indexed:
     assert article.stat().st_size == before.st_size and article.stat().st_mtime_ns == before.st_mtime_ns
     answer = service.answer(HOW_LONG)
     assert "17 meter" in quoted(answer) and "42 meter" not in quoted(answer)
+
+
+def test_only_files_changed_within_a_tick_of_the_ingest_are_compared_by_content(fake_settings: Settings) -> None:
+    from retrieval.index.ingest import RACY_FILES, _still_racy, watch_state
+
+    old, recent = fake_settings.corpus_dir / "old.md", fake_settings.corpus_dir / "recent.md"
+    old.write_text(LADDER)
+    recent.write_text(LADDER)
+    an_hour_ago = time.time_ns() - 3600 * 10**9
+    for path in fake_settings.corpus_dir.iterdir():
+        if path != recent:
+            os.utime(path, ns=(an_hour_ago, an_hour_ago))
+    racy = watch_state([fake_settings.corpus_dir], fake_settings)[RACY_FILES]
+    assert set(racy) == {str(recent.resolve())}
+    # After ingest read them: a file whose time is old enough now leaves the list, unless its text changed.
+    hashed = {str(old): racy[str(recent.resolve())], str(recent.resolve()): racy[str(recent.resolve())]}
+    assert set(_still_racy(hashed)) == {str(recent.resolve())}
+    old.write_text(LADDER.replace("42", "17"))
+    os.utime(old, ns=(an_hour_ago, an_hour_ago))
+    assert str(old) in _still_racy(hashed)
