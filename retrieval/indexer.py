@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from retrieval.errors import KildeError, StoreError
+from retrieval.errors import KildeError
 from retrieval.index.corpus import Corpus, indexed_corpus
 from retrieval.index.store import IngestReport
 from retrieval.settings import Settings
@@ -51,10 +51,14 @@ class Indexer:
         The articles are those the index was built from (`kilde ingest PATH` chooses them), unless
         KILDE_CORPUS_DIR is set to others on purpose; a new index takes the corpus setting. The default corpus
         never switches an index to other articles, so a question never deletes any by itself.
+
+        An update another process is making is not waited for: questions are answered from the last complete
+        index, and one line says so. One that was interrupted (killed, a full disk) is rolled back to the
+        articles of the last complete index (finished, when those are gone), and `ingest` says which.
         """
         from retrieval.index.datadir import is_writable
-        from retrieval.index.ingest import is_stale
-        from retrieval.index.store import prepare_data_dir, read_state
+        from retrieval.index.ingest import is_stale, pending_update
+        from retrieval.index.store import prepare_data_dir, read_state, update_in_progress
 
         settings = self.settings
         if not settings.chroma.url:
@@ -62,15 +66,29 @@ class Indexer:
         corpus = self.corpus()
         if corpus.note:
             note(corpus.note)
+        first = not read_state(settings.data_dir).get("corpus_fingerprint")
+        shown = ", ".join(str(p) for p in corpus.paths)
+        pending = pending_update(settings.data_dir)
+        if pending is not None and first and all(Path(p).exists() for p in pending):
+            corpus = Corpus([Path(p) for p in pending])  # the first ingest was interrupted: finish it
+            shown = ", ".join(pending)
+        if pending is not None and not first:
+            if update_in_progress(settings.data_dir):
+                note(
+                    f"the index is being updated (to the articles in {', '.join(pending)}) by another kilde "
+                    f"process; answering from the last complete index, the articles in {shown}"
+                )
+                return
+            if corpus.missing and all(Path(p).exists() for p in pending):
+                self._update(note, ingest, [Path(p) for p in pending])  # the old articles are gone: finish
+                return
         if corpus.missing:
             note(f"{corpus.missing[0]} is gone; answering from the index as it is")
             return
         if not settings.corpus_dir.is_dir() and corpus.paths == [settings.corpus_dir]:
             raise KildeError(f"corpus directory {settings.corpus_dir} does not exist (set KILDE_CORPUS_DIR)")
-        if not is_stale(settings, corpus.paths):
+        if pending is None and not is_stale(settings, corpus.paths):
             return
-        first = not read_state(settings.data_dir).get("corpus_fingerprint")
-        shown = ", ".join(str(p) for p in corpus.paths)
         if not first and not settings.chroma.url and not is_writable(settings.data_dir):
             note(f"{shown} changed, but the data directory is read-only; answering from the index as it is")
             return
@@ -78,8 +96,13 @@ class Indexer:
             note(f"indexing {shown} for the first time …")
             ingest(corpus.paths)
             return
-        note(f"{shown} changed since the last index; updating it …")
+        if pending is None:
+            note(f"{shown} changed since the last index; updating it …")
+        self._update(note, ingest, corpus.paths)
+
+    @staticmethod
+    def _update(note: Note, ingest: Callable[[list[Path]], IngestReport], paths: list[Path]) -> None:
         try:
-            ingest(corpus.paths)
-        except StoreError as exc:  # a full disk, a damaged cache, a lock held long: the old index still answers
-            note(f"{exc}; answering from the index as it is")
+            ingest(paths)
+        except KildeError as exc:  # a full disk, a damaged cache, a lock held long: the old index still answers
+            note(f"{exc}; answering from the last complete index")

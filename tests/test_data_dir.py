@@ -188,4 +188,4 @@ def test_a_failed_update_before_a_question_still_answers_from_the_index(
     result = kilde(data, env, "ask", QUESTION)
     assert result.exit_code == 0, result.output
     assert "Kilder" in result.stdout
-    assert "kilde ingest --rebuild" in result.stderr and "answering from the index as it is" in result.stderr
+    assert "kilde ingest --rebuild" in result.stderr and "answering from the last complete index" in result.stderr

@@ -48,4 +48,4 @@ def test_a_failed_update_keeps_answering_from_the_old_index(tmp_path: Path) -> N
         raise StoreError("cannot write the index: disk full")
 
     Indexer(settings).ensure(notes.append, full_disk)
-    assert notes[-1] == "cannot write the index: disk full; answering from the index as it is"
+    assert notes[-1] == "cannot write the index: disk full; answering from the last complete index"

@@ -3,6 +3,7 @@ while it is current."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -43,14 +44,22 @@ def test_snapshot_reads_what_chroma_holds(fake_settings: Settings) -> None:
         assert np.allclose([row[3] for row in mine], [row[3] for row in chromas], atol=1e-5)
 
 
-def test_chroma_answers_while_the_copy_is_not_current(fake_settings: Settings) -> None:
+def test_chroma_answers_when_the_copy_is_missing_or_damaged(fake_settings: Settings) -> None:
     embeddings = FakeEmbeddings()
     ingest(fake_settings, [fake_settings.corpus_dir], embeddings)
     assert isinstance(open_read_index(fake_settings, embeddings), SnapshotIndex)
-    snapshot.withdraw(fake_settings.data_dir)  # as an ingest does before it changes Chroma
+    named = snapshot.current(fake_settings.data_dir)
+    assert named is not None
+    folder = snapshot.snapshot_root(fake_settings.data_dir, fake_settings.collection) / named["dir"]
+    (folder / snapshot.META_FILE).write_text("{not json")
     assert isinstance(open_read_index(fake_settings, embeddings), Index)
-    ingest(fake_settings, [fake_settings.corpus_dir], embeddings)
+    ingest(fake_settings, [fake_settings.corpus_dir], embeddings)  # unchanged articles, but a new copy
     assert isinstance(open_read_index(fake_settings, embeddings), SnapshotIndex)
+    assert folder.exists()  # the copy current until now is kept, for a question that may be opening it
+    ingest(fake_settings, [fake_settings.corpus_dir], embeddings)
+    assert not folder.exists()  # and removed by the ingest after
+    shutil.rmtree(snapshot.snapshot_root(fake_settings.data_dir, fake_settings.collection))
+    assert isinstance(open_read_index(fake_settings, embeddings), Index)
     other = fake_settings.replace(**{"embedder": "another"})
     assert SnapshotIndex.load(other.data_dir, other.collection, other.embedder) is None
 

@@ -22,8 +22,12 @@ def run_ingest(settings: Settings, paths: list[Path], description: str = "Embedd
     bar, update = progress_bar(err, description)
     with bar:
         report = _indexer(settings).ingest(paths, update)
+    if report.recovered:
+        note(report.recovered)
     for problem in report.problems:
         note(f"skipped {problem}")
+    for line in report.unsupported_lines():
+        note(line)
     note(f"index: {report.summary()}")
     return report
 

@@ -2,44 +2,50 @@
 neither chromadb nor Chroma's start-up (together about a second of a cold `kilde ask`).
 
 Chroma stays the store of record: ingest writes it first and this copy after, and a server index
-(`KILDE_CHROMA_URL`) is always read from Chroma. The copy is trusted only while `state.json` names it: ingest
-withdraws the name before it changes Chroma and sets it once the copy is rewritten, so an interrupted ingest falls
-back to Chroma rather than answer from a stale copy.
+(`KILDE_CHROMA_URL`) is always read from Chroma. Each copy is written to a folder of its own and made current by
+one replace of `state.json`, the same write that records the articles it holds; until then, and after an ingest
+that failed or was killed, questions are answered from the copy of the last complete ingest, never from a Chroma
+that holds half of an update.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from retrieval.index.datadir import fresh_directory
-from retrieval.index.store import Index, fingerprint_of, read_state, write_state
+from retrieval.index.store import Index, fingerprint_of, read_state
 
-STATE_KEY = "read_snapshot"  # in state.json: {"collection": ..., "stamp": ...} of the copy ingest last completed
+STATE_KEY = "read_snapshot"  # in state.json: {"collection", "stamp", "dir"} of the copy ingest last completed
 META_FILE = "snapshot.json"
 
 
-def snapshot_path(data_dir: Path, collection: str) -> Path:
+def snapshot_root(data_dir: Path, collection: str) -> Path:
     return data_dir / "snapshot" / collection
 
 
-def withdraw(data_dir: Path) -> None:
-    """Before ingest changes Chroma: until the copy is rewritten, questions are answered from Chroma."""
-    state = read_state(data_dir)
-    if state.pop(STATE_KEY, None) is not None:
-        write_state(data_dir, state)
+def write(index: Index, data_dir: Path) -> dict[str, str]:
+    """Copy every chunk and sentence (text, metadata, vector) of `index`, in Chroma's order, to a new folder.
 
-
-def write(index: Index, data_dir: Path) -> None:
-    """Copy every chunk and sentence (text, metadata, vector) of `index`, in Chroma's order, and name the copy."""
+    Returns what names it in state.json (under `STATE_KEY`): the caller makes it current with the rest of the
+    ingest's state, in one write.
+    """
     chunk_ids, chunk_texts, chunk_metas, chunk_vectors = index.all_rows(index.chunks)
     sentence_ids, sentence_texts, sentence_metas, sentence_vectors = index.all_rows(index.sentences)
     stamp = f"{fingerprint_of(chunk_ids)}-{fingerprint_of(sentence_ids)}"
-    with fresh_directory(snapshot_path(data_dir, index.name)) as fresh:
+    name = f"{stamp}-{time.time_ns():x}"  # never an existing folder: a reader may have that one open
+    root = snapshot_root(data_dir, index.name)
+    root.mkdir(parents=True, exist_ok=True)
+    fresh = root / f".{name}.new"
+    try:
+        fresh.mkdir()
         np.save(fresh / "chunk_vectors.npy", chunk_vectors)
         np.save(fresh / "sentence_vectors.npy", sentence_vectors)
         meta = {
@@ -49,9 +55,35 @@ def write(index: Index, data_dir: Path) -> None:
             "sentences": {"ids": sentence_ids, "texts": sentence_texts, "metadatas": sentence_metas},
         }
         (fresh / META_FILE).write_text(json.dumps(meta, ensure_ascii=False))
-    state = read_state(data_dir)
-    state[STATE_KEY] = {"collection": index.name, "stamp": stamp}
-    write_state(data_dir, state)
+        fresh.rename(root / name)
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+    return {"collection": index.name, "stamp": stamp, "dir": name}
+
+
+def prune(data_dir: Path, collection: str, keep: Sequence[object]) -> None:
+    """Remove the copies no longer named (left by earlier or interrupted ingests), except those in `keep`.
+
+    The copy that was current until just now is kept too (pass it in `keep`): a question that read the old
+    state.json a moment ago may still be opening it.
+    """
+    names = {str(k["dir"]) for k in keep if isinstance(k, dict) and k.get("collection") == collection and "dir" in k}
+    root = snapshot_root(data_dir, collection)
+    if not root.is_dir():
+        return
+    for entry in root.iterdir():
+        if entry.name in names:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                entry.unlink()
+
+
+def current(data_dir: Path) -> dict[str, Any] | None:
+    named = read_state(data_dir).get(STATE_KEY)
+    return named if isinstance(named, dict) else None
 
 
 class SnapshotIndex:
@@ -76,10 +108,17 @@ class SnapshotIndex:
     @classmethod
     def load(cls, data_dir: Path, collection: str, embedder: str) -> SnapshotIndex | None:
         """The copy ingest last completed for this collection and embedder, or None (then read Chroma)."""
-        named = read_state(data_dir).get(STATE_KEY)
-        if not isinstance(named, dict) or named.get("collection") != collection:
-            return None
-        path = snapshot_path(data_dir, collection)
+        for _attempt in range(2):  # an ingest that finished meanwhile may have removed the copy just named
+            named = current(data_dir)
+            if named is None or named.get("collection") != collection or not isinstance(named.get("dir"), str):
+                return None
+            path = snapshot_root(data_dir, collection) / os.path.basename(named["dir"])
+            if path.is_dir():
+                return cls._load(path, named, embedder)
+        return None
+
+    @classmethod
+    def _load(cls, path: Path, named: dict[str, Any], embedder: str) -> SnapshotIndex | None:
         try:
             meta = json.loads((path / META_FILE).read_text())
             if meta.get("stamp") != named.get("stamp") or meta.get("embedder") != embedder:

@@ -54,6 +54,8 @@ class IngestReport:
     chunks_deleted: int = 0
     problems: list[Problem] = field(default_factory=list)
     rebuilt: bool = False
+    unsupported: list[Path] = field(default_factory=list)  # files in a folder that are not read as articles
+    recovered: str = ""  # what became of an interrupted update this one found (see `ingest.interrupted_line`)
     seconds: float = 0.0  # the sync
     lexical_seconds: float = 0.0  # bringing the saved BM25 index up to date afterwards
 
@@ -67,6 +69,18 @@ class IngestReport:
             f"{len(self.skipped)} skipped ({self.chunks_added} chunks embedded, {self.chunks_deleted} removed"
             f"{', index rebuilt for a new embedder' if self.rebuilt else ''}) in {self.seconds:.1f} s"
         )
+
+    def unsupported_lines(self) -> list[str]:
+        """One line per kind of file that was skipped without being read (`.pdf`, `.html`, no suffix, ...)."""
+        by_kind: dict[str, list[Path]] = defaultdict(list)
+        for path in self.unsupported:
+            by_kind[path.suffix.lower() or "without a suffix"].append(path)
+        lines = []
+        for kind, paths in sorted(by_kind.items()):
+            names = ", ".join(str(p) for p in paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+            files = "file" if len(paths) == 1 else "files"
+            lines.append(f"skipped {len(paths)} {kind} {files}, not a format kilde reads as an article: {names}")
+        return lines
 
 
 @contextlib.contextmanager
@@ -608,6 +622,21 @@ def prepare_data_dir(data_dir: Path) -> None:
         raise StoreError(f"cannot create data directory {data_dir}: {exc.strerror}") from None
 
 
+def update_in_progress(data_dir: Path) -> bool:
+    """Whether another process holds the write lock now (an ingest running, not one that was interrupted)."""
+    try:
+        handle = (data_dir / "ingest.lock").open("rb")
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
 @contextlib.contextmanager
 def write_lock(data_dir: Path, timeout: float = 120.0) -> Iterator[None]:
     """One writer at a time per data directory, across processes."""
@@ -646,6 +675,7 @@ def read_state(data_dir: Path) -> dict[str, Any]:
 
 
 def write_state(data_dir: Path, state: dict[str, Any]) -> None:
+    """Replace state.json in one step: a reader (or the next command after a crash) sees the old or the new."""
     tmp = data_dir / "state.json.tmp"
     tmp.write_text(json.dumps(state, indent=2))
     tmp.replace(data_dir / "state.json")
