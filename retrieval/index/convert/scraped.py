@@ -61,7 +61,9 @@ _BYLINE = re.compile(
 )
 _EMAIL = re.compile(r"\b[\w.+-]+@(?P<domain>[\w-]+(?:\.[\w-]+)+)\b")
 _DOMAIN_LINE = re.compile(r"^(?:www\.)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,6}$", re.IGNORECASE)
-_COPYRIGHT = re.compile(r"(?:©|\(c\)|copyright)\s*(?:\d{4}\s*)?(?P<holder>[A-ZÆØÅ][\w&.\- ]{1,60})", re.IGNORECASE)
+_COPYRIGHT = re.compile(
+    r"(?:©|\(c\)|copyright)\s*(?:\d{4}\s*)?(?P<holder>[A-ZÆØÅ][\w&\- ]{1,60}?)(?:\s+\d{4})?\s*(?:[.|·,]|$)", re.IGNORECASE
+)
 # A photo credit at the end of a caption ("... på området. Foto: Jane Doe"): not part of the sentence.
 _CREDIT = re.compile(r"\s+(?:Foto|Photo|Billede|Illustration|Grafik|Bild|Kilde)\s*:\s*[\w .'’&/-]{2,60}$")
 # An image's file name left in the text ("DSC01683_flok med balloner", "image3._Kastrup", "IMG_2231.jpg").
@@ -165,7 +167,8 @@ def clean_text(text: str) -> Cleaned:
     # 2. The title: a labelled one, else the first heading-like line followed by prose or a date/byline line.
     title = facts.get("title")
     if title is None:
-        limit = max(3, len(lines) * 2 // 5)
+        first_prose_line = next((i for i, line in enumerate(lines) if keep[i] and _prose(line)), 0)
+        limit = max(3, len(lines) * 2 // 5, first_prose_line + 1)
         for i in range(min(limit, len(lines))):
             if keep[i] and _heading_like(lines[i]) and not _meta_line(lines[i]):
                 after = next((lines[j] for j in range(i + 1, len(lines)) if keep[j]), "")
@@ -249,6 +252,11 @@ def clean_text(text: str) -> Cleaned:
             keep[i] = False
         if keep[i] and len(_words(line)) <= 8 and _IMAGE_NAME.search(line):
             keep[i] = False
+    # Runs of very short lines are menus and link lists ("Facebook / LinkedIn / Mail"); a subheading stands alone.
+    short = [len(_words(line)) <= 4 and not _prose(line) for line in lines]
+    for i in range(len(lines)):
+        if keep[i] and short[i] and ((i > 0 and short[i - 1]) or (i + 1 < len(lines) and short[i + 1])):
+            keep[i] = False
 
     # The copyright holder or the site's name or mail domain stands for the publisher when nothing else does.
     publisher = facts.get("publisher") or facts.get("site")
@@ -307,8 +315,12 @@ def _take_fact(facts: dict[str, str], label: str, value: str) -> bool:
     return label in BOILERPLATE_LABELS or label not in LEAD_LABELS | BODY_LABELS
 
 
+_LOOSE_BYLINE = re.compile(_BYLINE.pattern.replace("(?:Af|By|Von|Av|Door|Par|", "(?:[Aa]f|[Bb]y|[Vv]on|[Aa]v|[Dd]oor|[Pp]ar|"))
+
+
 def _byline(line: str) -> str | None:
-    match = _BYLINE.search(line)
+    # "Publicerad 3 mars 2021 av Johan Lindqvist": after a date, the byline word may be in lower case.
+    match = (_LOOSE_BYLINE if find_dates(line) else _BYLINE).search(line)
     if not match:
         return None
     names = match.group("name").split()
@@ -360,7 +372,11 @@ def _classify(lines: list[str]) -> list[bool]:
         for line in lines
     ) + "</body></html>"
     stoplist = _stoplist(" ".join(lines))
-    paragraphs = justext.justext(document.encode(), stoplist, encoding="utf-8")
+    # Lower length bounds than jusText's defaults (70/200 characters, made for whole web pages): a short article's
+    # paragraphs are often under 200 characters, and with no paragraph long enough jusText keeps nothing at all.
+    paragraphs = justext.justext(
+        document.encode(), stoplist, length_low=40, length_high=100, encoding="utf-8"
+    )
     verdicts = [not p.is_boilerplate for p in paragraphs]
     if len(verdicts) != len(lines):  # jusText merged or split something: judge nothing rather than the wrong line
         return [True] * len(lines)
@@ -379,3 +395,45 @@ def _stoplist(text: str) -> frozenset[str]:
         if share > best_share:
             best, best_share = stoplist, share
     return best
+
+
+def tidy_extracted(body: str, title: str | None) -> Cleaned:
+    """What an extraction library left around the article: the title again, date and byline lines, a pull quote
+    that repeats a sentence of the text, a kicker above the title, contact lines below the last paragraph."""
+    paragraphs = [re.sub(r"[ \t\u00a0]+", " ", p).strip() for p in re.split(r"\n\s*\n", body)]
+    paragraphs = [p for p in paragraphs if p]
+    facts: dict[str, str] = {}
+    keep = [True] * len(paragraphs)
+    plain = [p.lstrip("#").strip() for p in paragraphs]
+    norms = [_norm(p) for p in plain]
+    seen: set[str] = set()
+    for i, line in enumerate(plain):
+        if (title and norms[i] == _norm(title)) or norms[i] in seen:
+            keep[i] = False
+            continue
+        seen.add(norms[i])
+        if _meta_line(line) and not _prose(line):
+            keep[i] = False
+            dates = find_dates(line)
+            if dates:
+                facts.setdefault("date", dates[0][1].isoformat())
+            byline = _byline(line)
+            if byline:
+                facts.setdefault("author", byline)
+    long_lines = [norms[i] for i in range(len(plain)) if keep[i] and len(norms[i]) > 80]
+    for i, norm in enumerate(norms):
+        if keep[i] and len(_words(plain[i])) >= 6 and any(norm != other and norm in other for other in long_lines):
+            keep[i] = False
+    prose_rows = [i for i in range(len(plain)) if keep[i] and _prose(plain[i])]
+    if prose_rows:
+        for i in range(len(plain)):
+            outside = i < prose_rows[0] or i > prose_rows[-1]
+            if keep[i] and outside and (not paragraphs[i].startswith("#") or i > prose_rows[-1]):
+                keep[i] = False
+    return Cleaned(
+        body="\n\n".join(p for i, p in enumerate(paragraphs) if keep[i]),
+        title=title,
+        date=facts.get("date"),
+        author=facts.get("author"),
+        dropped=[p for i, p in enumerate(paragraphs) if not keep[i]],
+    )
