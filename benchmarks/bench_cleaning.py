@@ -30,7 +30,10 @@ from retrieval.settings import Settings  # noqa: E402
 from retrieval.text import split_sentences  # noqa: E402
 
 # ../shared/seeds beside the checkout (or beside the worktrees folder)
-SEEDS = next((p / "shared" / "seeds" for p in (ROOT.parent, ROOT.parent.parent) if (p / "shared" / "seeds").is_dir()), ROOT.parent / "shared" / "seeds")
+SEEDS = next(
+    (p / "shared" / "seeds" for p in (ROOT.parent, ROOT.parent.parent) if (p / "shared" / "seeds").is_dir()),
+    ROOT.parent / "shared" / "seeds",
+)
 FACTS = ("title", "date", "author", "publisher")
 
 

@@ -38,7 +38,9 @@ class ChromaServerSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KILDE_CHROMA_", env_file=".env", extra="ignore")
 
-    url: str | None = Field(None, description="Use a Chroma server at this url instead of the embedded store.")
+    url: str | None = Field(
+        None, description="Use a Chroma server at this url instead of the embedded store."
+    )
     token: SecretStr | None = Field(None, description="Token for the Chroma server, if it asks for one.")
 
 
@@ -114,14 +116,17 @@ class Settings(BaseSettings):
         "benchmarks/fit_answerer.py).",
     )
     answer_params: Path | None = Field(
-        None, description="Fitted (and hybrid) answerer parameters (JSON); default: the file shipped with kilde."
+        None,
+        description="Fitted (and hybrid) answerer parameters (JSON); default: the file shipped with kilde.",
     )
     fetch_allow_private: bool = Field(
         False,
         description="Let `kilde add URL` (and Telegram admins) fetch loopback, private and link-local addresses: "
         "the server's own network. Off by default.",
     )
-    fetch_timeout: float = Field(30.0, gt=0, le=600, description="Seconds a whole `kilde add URL` fetch may take.")
+    fetch_timeout: float = Field(
+        30.0, gt=0, le=600, description="Seconds a whole `kilde add URL` fetch may take."
+    )
     fetch_max_bytes: int = Field(20_000_000, ge=1000, description="Larger pages and files are refused.")
     heartbeat_file: Path | None = Field(
         None,

@@ -33,9 +33,18 @@ class Citation:
     quote: str
     publisher: str | None = None
     author: str | None = None
+    page: str | None = (
+        None  # the page (or pages, "3-4") of a PDF the quote is on: the chunk's metadata "page"
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def page_label(self, language: Language) -> str | None:
+        """'s. 3' in a Danish answer, 'p. 3' in an English one; None when the source has no pages."""
+        if not self.page:
+            return None
+        return f"{'s.' if language == 'da' else 'p.'} {self.page}"
 
 
 @dataclass(frozen=True)

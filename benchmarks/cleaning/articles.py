@@ -13,7 +13,7 @@ ARTICLES = {
         "paragraphs": [
             "Councillors in Port Aldwick voted on Tuesday to rebuild the sea wall that failed during the January storms, after a meeting that lasted almost five hours.",
             "The new wall will be two metres higher than the old one and will cost an estimated 14 million pounds, most of it paid by a national flood defence fund.",
-            "Council leader Tom Barraclough said the decision was the most important the town had taken in a generation. \"We cannot ask families to live behind a wall we know will fail again,\" he said.",
+            'Council leader Tom Barraclough said the decision was the most important the town had taken in a generation. "We cannot ask families to live behind a wall we know will fail again," he said.',
             "## Residents divided over the cost",
             "Not everyone at the meeting agreed. A group of shop owners on Quay Street argued that the town's share of the cost, about 2.3 million pounds, should be spent on repairing homes first.",
             "Local engineer Priya Raman, who surveyed the old wall after the storms, told councillors that its foundations had been weakened by decades of erosion and could not be repaired.",
@@ -85,7 +85,7 @@ ARTICLES = {
         "paragraphs": [
             "Ten years ago Hollowmere had no shop, no pub and no bakery. Today the smell of bread drifts across the green every morning from a converted forge on Mill Lane.",
             "The bakery was opened in 2017 by Sarah and Ben Whitlock, who left jobs in London to train as bakers. They now employ six people and sell around 400 loaves a day.",
-            "\"People told us a village of 900 could not keep a bakery going,\" Sarah Whitlock said. \"What they forgot is that everyone eats bread, and nobody likes driving twenty minutes to buy it.\"",
+            '"People told us a village of 900 could not keep a bakery going," Sarah Whitlock said. "What they forgot is that everyone eats bread, and nobody likes driving twenty minutes to buy it."',
             "## A national trend",
             "Hollowmere is not alone. The Village Retail Association counted 212 new independent bakeries in villages of under 2,000 people between 2015 and 2020, most of them run by first-time business owners.",
             "Its director, Helen Marsh, says cheaper ovens and social media have made small bakeries viable again, but warns that rising energy prices could close many of them within a year.",
@@ -99,7 +99,7 @@ ARTICLES = {
         "paragraphs": [
             "Every baby born in Westbury will receive their own library card and a bag of picture books, under a scheme launched by the town council this week.",
             "The Books from Birth scheme is paid for by a 35,000 pound grant from a local charity and will run for at least three years.",
-            "Head librarian Colin Firth said families who join the library in a child's first year tend to keep coming back. \"A card in the cot is an invitation that lasts a lifetime,\" he said.",
+            'Head librarian Colin Firth said families who join the library in a child\'s first year tend to keep coming back. "A card in the cot is an invitation that lasts a lifetime," he said.',
             "Health visitors will hand out the bags during their first home visit, and parents can collect more books at any of the town's four libraries.",
         ],
     },

@@ -104,7 +104,14 @@ def chunk_article(article: Article, chunk_tokens: int, overlap_tokens: int) -> l
                 end=end,
                 text=text,
                 kind="body",
-                metadata={**base, "kind": "body", "chunk": index, "start": start, "end": end},
+                metadata={
+                    **base,
+                    "kind": "body",
+                    "chunk": index,
+                    "start": start,
+                    "end": end,
+                    **_page(article, start, end),
+                },
             )
         )
         if last + 1 >= len(sentences):
@@ -131,7 +138,23 @@ def sentence_records(article: Article) -> list[Sentence]:
             start=span.start,
             end=span.end,
             text=span.text,
-            metadata={**base, "kind": "sentence", "start": span.start, "end": span.end},
+            metadata={
+                **base,
+                "kind": "sentence",
+                "start": span.start,
+                "end": span.end,
+                **_page(article, span.start, span.end),
+            },
         )
         for span in article_sentences(article)
     ]
+
+
+def _page(article: Article, start: int, end: int) -> dict[str, str]:
+    """{"page": "3"} or {"page": "3-4"} for text of a PDF, so a citation can name the page; else nothing."""
+    if not article.pages:
+        return {}
+    first, last = article.page_at(start), article.page_at(max(start, end - 1))
+    if first is None:
+        return {}
+    return {"page": str(first) if last in (None, first) else f"{first}-{last}"}

@@ -12,14 +12,12 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from retrieval.index.articles import ArticleError
+from retrieval.index.articles import CONVERTED_SUFFIXES, ArticleError
 
-# Formats read through a converter; Markdown and plain text are read as they are (`articles.SUFFIXES`).
-CONVERTED_SUFFIXES = (".html", ".htm", ".xhtml", ".pdf", ".docx")
+__all__ = ["CONVERTED_SUFFIXES", "Converted", "convert", "kind_of", "slug"]
 PAGE_MARKER = (
     "<!-- page {} -->"  # a line of its own before each page of a PDF; invisible when Markdown is shown
 )
-PAGE_MARKER_RE = re.compile(r"^<!-- page (\d{1,5}) -->[ \t]*$\n?", re.MULTILINE)
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,18 @@ _PATTERNS = [
     # 06-07-2020, 06.07.2020, 6/7/2020: day first, as in Europe
     (re.compile(r"\b(?P<d>[0-3]?\d)[./-](?P<m>[01]?\d)[./-](?P<y>(?:19|20)\d\d)\b"), "dmy"),
     # 07. november 2019, 6 July 2020, 6. Juli 2020
-    (re.compile(rf"\b(?P<d>[0-3]?\d)\.?\s+(?P<mn>{_MONTH})\.?,?\s+(?P<y>(?:19|20)\d\d)\b", re.IGNORECASE), "dMy"),
+    (
+        re.compile(rf"\b(?P<d>[0-3]?\d)\.?\s+(?P<mn>{_MONTH})\.?,?\s+(?P<y>(?:19|20)\d\d)\b", re.IGNORECASE),
+        "dMy",
+    ),
     # July 6, 2020 / Jul 6 2020
-    (re.compile(rf"\b(?P<mn>{_MONTH})\.?\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)\b", re.IGNORECASE), "Mdy"),
+    (
+        re.compile(
+            rf"\b(?P<mn>{_MONTH})\.?\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)\b",
+            re.IGNORECASE,
+        ),
+        "Mdy",
+    ),
 ]
 
 

@@ -23,7 +23,19 @@ from retrieval.index.convert.dates import find_dates
 
 # CMS field labels whose value is an article fact, in the languages kilde meets (lower case, without the colon).
 TITLE_LABELS = {"titel", "title", "overskrift", "headline", "rubrik", "tittel"}
-AUTHOR_LABELS = {"navn", "name", "forfatter", "author", "journalist", "skribent", "af", "by", "byline", "autor", "författare"}
+AUTHOR_LABELS = {
+    "navn",
+    "name",
+    "forfatter",
+    "author",
+    "journalist",
+    "skribent",
+    "af",
+    "by",
+    "byline",
+    "autor",
+    "författare",
+}
 DATE_LABELS = {
     "publiceringsdato", "dato", "date", "published", "publiceret", "udgivet", "publication date", "datum",
     "publicerad", "publisert", "veröffentlicht",
@@ -62,12 +74,16 @@ _BYLINE = re.compile(
 _EMAIL = re.compile(r"\b[\w.+-]+@(?P<domain>[\w-]+(?:\.[\w-]+)+)\b")
 _DOMAIN_LINE = re.compile(r"^(?:www\.)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,6}$", re.IGNORECASE)
 _COPYRIGHT = re.compile(
-    r"(?:©|\(c\)|copyright)\s*(?:\d{4}\s*)?(?P<holder>[A-ZÆØÅ][\w&\- ]{1,60}?)(?:\s+\d{4})?\s*(?:[.|·,]|$)", re.IGNORECASE
+    r"(?:©|\(c\)|copyright)\s*(?:\d{4}\s*)?(?P<holder>[A-ZÆØÅ][\w&\- ]{1,60}?)(?:\s+\d{4})?\s*(?:[.|·,]|$)",
+    re.IGNORECASE,
 )
 # A photo credit at the end of a caption ("... på området. Foto: Jane Doe"): not part of the sentence.
 _CREDIT = re.compile(r"\s+(?:Foto|Photo|Billede|Illustration|Grafik|Bild|Kilde)\s*:\s*[\w .'’&/-]{2,60}$")
 # An image's file name left in the text ("DSC01683_flok med balloner", "image3._Kastrup", "IMG_2231.jpg").
-_IMAGE_NAME = re.compile(r"\b(?:img|image|dsc|dscn|photo|foto|pic)[\W_]*\d|\w_\w|\w_(?:\s|$)|\.(?:jpe?g|png|gif|webp)\b", re.IGNORECASE)
+_IMAGE_NAME = re.compile(
+    r"\b(?:img|image|dsc|dscn|photo|foto|pic)[\W_]*\d|\w_\w|\w_(?:\s|$)|\.(?:jpe?g|png|gif|webp)\b",
+    re.IGNORECASE,
+)
 _CONJUNCTIONS = {"og", "and", "und", "och", "&", "|", "-", "–", "og/eller"}
 _STOPLISTS = ("Danish", "English", "German", "Swedish", "Norwegian_Bokmal", "Dutch", "French", "Spanish")
 
@@ -211,7 +227,11 @@ def clean_text(text: str) -> Cleaned:
         seen.add(norm)
     long_lines = [kept_norms[i] for i in range(len(lines)) if keep[i] and len(kept_norms[i]) > 80]
     for i, norm in enumerate(kept_norms):
-        if keep[i] and len(_words(lines[i])) >= 6 and any(norm != other and norm in other for other in long_lines):
+        if (
+            keep[i]
+            and len(_words(lines[i])) >= 6
+            and any(norm != other and norm in other for other in long_lines)
+        ):
             keep[i] = False
 
     # 5. Paragraph classification (jusText) on what is left, then the footer/banner vocabulary and link lists.
@@ -220,7 +240,11 @@ def clean_text(text: str) -> Cleaned:
     for i, is_good in zip(candidates, good, strict=True):
         if not is_good and not role[i]:
             keep[i] = False
-    prose_rows = [i for i in range(len(lines)) if keep[i] and _prose(lines[i]) and not _BOILERPLATE_WORDS.search(lines[i])]
+    prose_rows = [
+        i
+        for i in range(len(lines))
+        if keep[i] and _prose(lines[i]) and not _BOILERPLATE_WORDS.search(lines[i])
+    ]
     first_prose = prose_rows[0] if prose_rows else 0
     last_prose = prose_rows[-1] if prose_rows else len(lines) - 1
     # The footer: from the first line with footer vocabulary after which less than 15 % of the prose is left.
@@ -245,9 +269,9 @@ def clean_text(text: str) -> Cleaned:
             else:
                 keep[i] = False
                 continue
-        if keep[i] and _BOILERPLATE_WORDS.search(line):
-            if len(_words(line)) < 15 or i < first_prose or i > last_prose:
-                keep[i] = False
+        outside = i < first_prose or i > last_prose
+        if keep[i] and _BOILERPLATE_WORDS.search(line) and (len(_words(line)) < 15 or outside):
+            keep[i] = False
         if keep[i] and not role[i] and (i < first_prose or i > last_prose) and not _prose(line):
             keep[i] = False
         if keep[i] and len(_words(line)) <= 8 and _IMAGE_NAME.search(line):
@@ -269,7 +293,7 @@ def clean_text(text: str) -> Cleaned:
     paragraphs: list[str] = []
     for i, line in enumerate(lines):
         if keep[i]:
-            heading = _heading_like(line) and not _prose(line) and not role[i] == "lead"
+            heading = _heading_like(line) and not _prose(line) and role[i] != "lead"
             paragraphs.append(f"## {line}" if heading and paragraphs else line)
     while paragraphs and paragraphs[-1].startswith("## "):
         paragraphs.pop()
@@ -287,7 +311,15 @@ def clean_text(text: str) -> Cleaned:
 
 
 def _is_label(label: str, value: str) -> bool:
-    known = TITLE_LABELS | AUTHOR_LABELS | DATE_LABELS | PUBLISHER_LABELS | LEAD_LABELS | BODY_LABELS | BOILERPLATE_LABELS
+    known = (
+        TITLE_LABELS
+        | AUTHOR_LABELS
+        | DATE_LABELS
+        | PUBLISHER_LABELS
+        | LEAD_LABELS
+        | BODY_LABELS
+        | BOILERPLATE_LABELS
+    )
     if label in known:
         return True
     # An unknown "Word:" alone on a line is a field label of a CMS dump; with text after it, it is prose.
@@ -315,7 +347,9 @@ def _take_fact(facts: dict[str, str], label: str, value: str) -> bool:
     return label in BOILERPLATE_LABELS or label not in LEAD_LABELS | BODY_LABELS
 
 
-_LOOSE_BYLINE = re.compile(_BYLINE.pattern.replace("(?:Af|By|Von|Av|Door|Par|", "(?:[Aa]f|[Bb]y|[Vv]on|[Aa]v|[Dd]oor|[Pp]ar|"))
+_LOOSE_BYLINE = re.compile(
+    _BYLINE.pattern.replace("(?:Af|By|Von|Av|Door|Par|", "(?:[Aa]f|[Bb]y|[Vv]on|[Aa]v|[Dd]oor|[Pp]ar|")
+)
 
 
 def _byline(line: str) -> str | None:
@@ -367,10 +401,16 @@ def _classify(lines: list[str]) -> list[bool]:
 
     if not lines:
         return []
-    document = "<html><body>" + "".join(
-        f"<h2>{html.escape(line)}</h2>" if _heading_like(line) and not _prose(line) else f"<p>{html.escape(line)}</p>"
-        for line in lines
-    ) + "</body></html>"
+    document = (
+        "<html><body>"
+        + "".join(
+            f"<h2>{html.escape(line)}</h2>"
+            if _heading_like(line) and not _prose(line)
+            else f"<p>{html.escape(line)}</p>"
+            for line in lines
+        )
+        + "</body></html>"
+    )
     stoplist = _stoplist(" ".join(lines))
     # Lower length bounds than jusText's defaults (70/200 characters, made for whole web pages): a short article's
     # paragraphs are often under 200 characters, and with no paragraph long enough jusText keeps nothing at all.
@@ -378,7 +418,9 @@ def _classify(lines: list[str]) -> list[bool]:
         document.encode(), stoplist, length_low=40, length_high=100, encoding="utf-8"
     )
     verdicts = [not p.is_boilerplate for p in paragraphs]
-    if len(verdicts) != len(lines):  # jusText merged or split something: judge nothing rather than the wrong line
+    if len(verdicts) != len(
+        lines
+    ):  # jusText merged or split something: judge nothing rather than the wrong line
         return [True] * len(lines)
     return verdicts
 
@@ -422,7 +464,11 @@ def tidy_extracted(body: str, title: str | None) -> Cleaned:
                 facts.setdefault("author", byline)
     long_lines = [norms[i] for i in range(len(plain)) if keep[i] and len(norms[i]) > 80]
     for i, norm in enumerate(norms):
-        if keep[i] and len(_words(plain[i])) >= 6 and any(norm != other and norm in other for other in long_lines):
+        if (
+            keep[i]
+            and len(_words(plain[i])) >= 6
+            and any(norm != other and norm in other for other in long_lines)
+        ):
             keep[i] = False
     prose_rows = [i for i in range(len(plain)) if keep[i] and _prose(plain[i])]
     if prose_rows:
