@@ -13,9 +13,11 @@ from typing import Any
 
 import yaml
 
+from retrieval.index.convert import CONVERTED_SUFFIXES as CONVERTED_SUFFIXES
+from retrieval.index.convert import ArticleError as ArticleError  # where it was defined before
+
 SUFFIXES = (".md", ".markdown", ".txt")
-CONVERTED_SUFFIXES = (".html", ".htm", ".xhtml", ".pdf", ".docx")  # read through retrieval.index.convert
-FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _HEADING = re.compile(r"^#{1,6}[ \t]+", re.MULTILINE)
 # A converted PDF marks where each page starts with a line "<!-- page 3 -->" (see retrieval.index.convert).
 _PAGE_MARKER = re.compile(r"^<!-- page (\d{1,5}) -->[ \t]*(?:\n+|\Z)", re.MULTILINE)
@@ -69,12 +71,6 @@ class Problem:
         return f"{self.path}: {self.reason}"
 
 
-class ArticleError(ValueError):
-    def __init__(self, reason: str, keep: bool = True) -> None:
-        super().__init__(reason)
-        self.keep = keep
-
-
 def parse_article(path: Path, raw: bytes) -> Article:
     if not raw.strip():
         raise ArticleError("empty file")
@@ -88,7 +84,7 @@ def parse_article(path: Path, raw: bytes) -> Article:
         raise ArticleError(f"not UTF-8 (byte {exc.start})") from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     meta: dict[str, Any] = {}
-    match = FRONT_MATTER.match(text)
+    match = _FRONT_MATTER.match(text)
     if match:
         meta = _front_matter(match.group(1))
         text = text[match.end() :]
@@ -131,7 +127,7 @@ def read_article(path: Path, raw: bytes) -> Article:
     """An article from a file of any format kilde reads: web pages, PDF and Word files are converted first."""
     if path.suffix.lower() not in CONVERTED_SUFFIXES:
         return parse_article(path, raw)
-    from retrieval.index.convert import convert  # imports its libraries only for such files
+    from retrieval.index.convert import convert  # each converter imports its library only when used
 
     if not raw.strip():
         raise ArticleError("empty file")

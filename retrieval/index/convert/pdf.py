@@ -14,8 +14,7 @@ import io
 import re
 from collections import Counter
 
-from retrieval.index.articles import ArticleError
-from retrieval.index.convert import PAGE_MARKER, Converted
+from retrieval.index.convert import PAGE_MARKER, ArticleError, Converted
 from retrieval.index.convert.dates import parse_date
 
 MAX_PAGES = 2000

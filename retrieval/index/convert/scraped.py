@@ -17,8 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from retrieval.index.articles import FRONT_MATTER, ArticleError, parse_article
-from retrieval.index.convert import Converted
+from retrieval.index.convert import ArticleError, Converted
 from retrieval.index.convert.dates import find_dates
 
 # CMS field labels whose value is an article fact, in the languages kilde meets (lower case, without the colon).
@@ -102,18 +101,8 @@ def decode(data: bytes) -> str:
 
 def convert_text(data: bytes, url: str | None, source_file: str | None, markdown: bool = False) -> Converted:
     text = decode(data)
-    match = FRONT_MATTER.match(text)
-    if match:  # an article with front matter already: kept as its author wrote it
-        article = parse_article(Path(source_file or "article.md"), text.encode())
-        return Converted(
-            title=article.title,
-            body=text[match.end() :],
-            publisher=article.publisher,
-            date=article.date,
-            author=article.author,
-            url=article.url or url,
-            source_file=source_file,
-        )
+    if re.match(r"---[ \t]*\n", text):  # front matter already: the article is kept as its author wrote it
+        return Converted(title="", body="", url=url, source_file=source_file, markdown=text)
     cleaned = clean_text(text)
     return Converted(
         title=cleaned.title or (Path(source_file).stem if source_file else "untitled"),

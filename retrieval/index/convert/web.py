@@ -13,8 +13,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from retrieval.index.articles import ArticleError
-from retrieval.index.convert import Converted
+from retrieval.index.convert import ArticleError, Converted
 from retrieval.index.convert.dates import parse_date
 from retrieval.index.convert.scraped import tidy_extracted
 

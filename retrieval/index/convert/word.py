@@ -10,8 +10,7 @@ from __future__ import annotations
 import io
 import zipfile
 
-from retrieval.index.articles import ArticleError
-from retrieval.index.convert import Converted
+from retrieval.index.convert import ArticleError, Converted
 
 MAX_UNPACKED_BYTES = 100_000_000  # a long report with images is a few MB; the text part far less
 MAX_RATIO = 200  # compressed XML shrinks about 10x; a bomb shrinks thousands of times
