@@ -13,8 +13,21 @@ from typing import Any
 
 import yaml
 
-from retrieval.index.convert import CONVERTED_SUFFIXES as CONVERTED_SUFFIXES
-from retrieval.index.convert import ArticleError as ArticleError  # where it was defined before
+from retrieval.index.convert import CONVERTED_SUFFIXES, ArticleError
+
+__all__ = [
+    "CONVERTED_SUFFIXES",
+    "MAX_ARTICLE_BYTES",
+    "SUFFIXES",
+    "Article",
+    "ArticleError",
+    "Problem",
+    "find_files",
+    "load_articles",
+    "parse_article",
+    "read_article",
+    "read_file",
+]
 
 SUFFIXES = (".md", ".markdown", ".txt")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
