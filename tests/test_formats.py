@@ -90,7 +90,11 @@ def test_scraped_text_facts_and_repeats() -> None:
         ]
     )
     cleaned = clean_text(text)
-    assert (cleaned.title, cleaned.date, cleaned.author) == ("Kommunen bygger en ny skole", "2024-02-03", "Anne Berg")
+    assert (cleaned.title, cleaned.date, cleaned.author) == (
+        "Kommunen bygger en ny skole",
+        "2024-02-03",
+        "Anne Berg",
+    )
     assert cleaned.publisher == "nyheder.dk"
     assert cleaned.body.count("Byrådet har vedtaget") == 1
     assert "Forside" not in cleaned.body and "Læs også" not in cleaned.body and "Ny hal" not in cleaned.body

@@ -41,10 +41,15 @@ def add_command(settings: Settings, sources: tuple[str, ...]) -> None:
             failed += 1
             err.print(f"kilde: error: {safe_text(exc, one_line=True)}", markup=False)
             continue
-        click.echo(f"added: {safe_text(added.title, one_line=True)} ({safe_text(added.doc_id, one_line=True)})")
+        click.echo(
+            f"added: {safe_text(added.title, one_line=True)} ({safe_text(added.doc_id, one_line=True)})"
+        )
         err.print(f"kilde: saved as {added.path}", markup=False)
     if failed:
-        err.print(f"kilde: {failed} of {len(sources)} not added; nothing else in {corpus_folder(settings)} changed", markup=False)
+        err.print(
+            f"kilde: {failed} of {len(sources)} not added; nothing else in {corpus_folder(settings)} changed",
+            markup=False,
+        )
         sys.exit(1)
 
 
