@@ -462,8 +462,11 @@ def tidy_extracted(body: str, title: str | None) -> Cleaned:
     prose_rows = [i for i in range(len(plain)) if keep[i] and _prose(plain[i])]
     if prose_rows:
         for i in range(len(plain)):
-            outside = i < prose_rows[0] or i > prose_rows[-1]
-            if keep[i] and outside and (not paragraphs[i].startswith("#") or i > prose_rows[-1]):
+            # A kicker above the title ("KULTUR") and contact lines below the text; a lead without a full stop stays.
+            before, after = i < prose_rows[0], i > prose_rows[-1]
+            if keep[i] and (
+                (before and len(_words(plain[i])) <= 4 and not paragraphs[i].startswith("#")) or after
+            ):
                 keep[i] = False
     return Cleaned(
         body="\n\n".join(p for i, p in enumerate(paragraphs) if keep[i]),
