@@ -47,6 +47,24 @@ class Citation:
         return f"{'s.' if language == 'da' else 'p.'} {self.page}"
 
 
+def quote_page(meta: dict[str, Any], chunk_text: str, quote: str) -> str | None:
+    """The PDF page a quote from this chunk is on, from the chunk's metadata "page" and "page_breaks"
+    (see `retrieval.index.chunks`); None for an article without pages."""
+    page = meta.get("page")
+    if not page:
+        return None
+    breaks = str(meta.get("page_breaks") or "")
+    at = chunk_text.find(quote.strip()[:60]) if quote.strip() else -1
+    if not breaks or at < 0:
+        return str(page)
+    current = str(page).split("-", 1)[0]
+    for part in breaks.split(","):
+        offset, _, number = part.partition(":")
+        if offset.isdigit() and int(offset) <= at:
+            current = number
+    return current
+
+
 @dataclass(frozen=True)
 class Retrieved:
     doc_id: str

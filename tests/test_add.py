@@ -41,7 +41,9 @@ class _Handler(BaseHTTPRequestHandler):
         if length:
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client stopped reading on purpose
+        with contextlib.suppress(
+            BrokenPipeError, ConnectionResetError
+        ):  # the client stopped reading on purpose
             self.wfile.write(body)
 
     def do_GET(self) -> None:

@@ -151,10 +151,15 @@ def sentence_records(article: Article) -> list[Sentence]:
 
 
 def _page(article: Article, start: int, end: int) -> dict[str, str]:
-    """{"page": "3"} or {"page": "3-4"} for text of a PDF, so a citation can name the page; else nothing."""
+    """For text of a PDF: {"page": "3"}, or for text over a page break {"page": "3-4", "page_breaks": "212:4"}
+    (where in the text each later page starts), so a citation can name the page of its quote
+    (`retrieval.types.quote_page`); for other articles nothing."""
     if not article.pages:
         return {}
     first, last = article.page_at(start), article.page_at(max(start, end - 1))
     if first is None:
         return {}
-    return {"page": str(first) if last in (None, first) else f"{first}-{last}"}
+    if last in (None, first):
+        return {"page": str(first)}
+    breaks = ",".join(f"{offset - start}:{page}" for offset, page in article.pages if start < offset < end)
+    return {"page": f"{first}-{last}", "page_breaks": breaks}
