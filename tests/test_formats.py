@@ -247,3 +247,9 @@ def test_an_answer_from_a_pdf_cites_its_page(tmp_path: Path) -> None:
             "retrieval/answering/replies.citation() does not set Citation.page from the chunk's metadata"
         )
     assert cited.page_label("da") == "s. 2"
+
+
+def test_the_same_page_converts_the_same_the_second_time() -> None:
+    """A bot converts many pages in one process: nothing may remember the text of an earlier one."""
+    data = (RAW / "en_news.html").read_bytes()
+    assert convert("a.html", data).body == convert("b.html", data).body
