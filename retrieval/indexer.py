@@ -149,9 +149,12 @@ def remove_article(settings: Settings, doc_id: str, embeddings: Embeddings | Non
     titles = {info.doc_id: info.title for info in list_articles(settings)}
     source = matches[0]
     removed = settings.data_dir / "removed"
-    removed.mkdir(parents=True, exist_ok=True)
     target = removed / f"{time.strftime('%Y%m%d-%H%M%S')}-{source.name}"
-    shutil.move(source, target)
+    try:
+        removed.mkdir(parents=True, exist_ok=True)
+        shutil.move(source, target)
+    except OSError as exc:
+        raise UsageError(f"cannot move {source} to {removed}: {exc.strerror or type(exc).__name__}") from None
     try:
         _ingest(settings, corpus.paths, embeddings)
     except BaseException:
