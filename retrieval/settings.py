@@ -38,9 +38,7 @@ class ChromaServerSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KILDE_CHROMA_", env_file=".env", extra="ignore")
 
-    url: str | None = Field(
-        None, description="Use a Chroma server at this url instead of the embedded store."
-    )
+    url: str | None = Field(None, description="Use a Chroma server at this url instead of the embedded store.")
     token: SecretStr | None = Field(None, description="Token for the Chroma server, if it asks for one.")
 
 
@@ -116,8 +114,7 @@ class Settings(BaseSettings):
         "benchmarks/fit_answerer.py).",
     )
     answer_params: Path | None = Field(
-        None,
-        description="Fitted (and hybrid) answerer parameters (JSON); default: the file shipped with kilde.",
+        None, description="Fitted (and hybrid) answerer parameters (JSON); default: the file shipped with kilde."
     )
     fetch_allow_private: bool = Field(
         False,

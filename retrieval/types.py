@@ -33,9 +33,8 @@ class Citation:
     quote: str
     publisher: str | None = None
     author: str | None = None
-    page: str | None = (
-        None  # the page (or pages, "3-4") of a PDF the quote is on: the chunk's metadata "page"
-    )
+    # The page (or pages, "3-4") of a PDF the quote is on: from the chunk's metadata (see `quote_page`).
+    page: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -84,9 +84,7 @@ def _service(settings: Settings, live: bool = False) -> Any:
         return build_service(settings)
     from retrieval.live import build_live_service
 
-    return build_live_service(
-        settings, lambda line: err.print(f"kilde: {safe_text(line, one_line=True)}", markup=False)
-    )
+    return build_live_service(settings, lambda line: err.print(f"kilde: {safe_text(line, one_line=True)}", markup=False))
 
 
 @cli.command()

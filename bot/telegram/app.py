@@ -396,9 +396,7 @@ def sources_markup(answer: Answer, answer_id: int) -> InlineKeyboardMarkup | Non
     return InlineKeyboardMarkup([[button]])
 
 
-async def answer_question(
-    message: Message, context: KildeContext, question_text: str, language: Language
-) -> None:
+async def answer_question(message: Message, context: KildeContext, question_text: str, language: Language) -> None:
     """Ask the service (in a worker thread, with this chat's history) and send the answer."""
     state = context.bot_data
     question_text = question_text.strip()
