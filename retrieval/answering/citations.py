@@ -172,7 +172,7 @@ def quote_for(chunk_text: str, claim_texts: Sequence[str]) -> str:
 
 
 def citation(n: int, doc: Document, quote: str) -> Citation:
-    return chunk_citation(n, str(doc.metadata.get("chunk_id", doc.id)), doc.metadata, quote)
+    return chunk_citation(n, str(doc.metadata.get("chunk_id", doc.id)), doc.metadata, quote, doc.page_content)
 
 
 def build_citations(text: str, used: Sequence[int], docs: Sequence[Document]) -> list[Citation]:

@@ -15,7 +15,7 @@ from retrieval.answering.language import content_lemmas, part_match
 from retrieval.answering.lexicon import lexicon
 from retrieval.answering.question import Question
 from retrieval.text import words
-from retrieval.types import Answer, Citation, Language
+from retrieval.types import Answer, Citation, Language, quote_page
 
 # Anything in a source that a model could copy as a marker: "[7]", "[ 3 ]", "[1, 2]", "[4;5]", "［7］", "【7】".
 _LOOKALIKE = re.compile(r"[\[［【]\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*[\]］】]")
@@ -34,7 +34,8 @@ def refuse(q: Question, reason: str) -> Answer:
     return Answer(question=q.text, text=REFUSAL[q.language], refused=True, language=q.language, reason=reason)
 
 
-def citation(n: int, chunk_id: str, meta: dict[str, Any], quote: str) -> Citation:
+def citation(n: int, chunk_id: str, meta: dict[str, Any], quote: str, chunk_text: str | None = None) -> Citation:
+    """Source `n`: the quoted passage of one chunk, with the PDF page it is on when the article has pages."""
     return Citation(
         n=n,
         doc_id=str(meta["doc_id"]),
@@ -45,6 +46,7 @@ def citation(n: int, chunk_id: str, meta: dict[str, Any], quote: str) -> Citatio
         quote=quote,
         publisher=meta.get("publisher"),
         author=meta.get("author"),
+        page=quote_page(meta, chunk_text, quote) if chunk_text else meta.get("page"),
     )
 
 
@@ -102,7 +104,13 @@ def compose(q: Question, quotes: list[Quote], chunks: dict[str, Any], docs: list
     if not pieces:
         return refuse(q, "no chunk holds the chosen sentence")
     citations = [
-        citation(n, cid, spans[cid][3], spans[cid][2][spans[cid][0] - int(spans[cid][3]["start"]) : spans[cid][1] - int(spans[cid][3]["start"])])
+        citation(
+            n,
+            cid,
+            spans[cid][3],
+            spans[cid][2][spans[cid][0] - int(spans[cid][3]["start"]) : spans[cid][1] - int(spans[cid][3]["start"])],
+            spans[cid][2],
+        )
         for cid, n in numbers.items()
     ]
     return Answer(question=q.text, text=" ".join(pieces), refused=False, language=q.language, citations=citations)
@@ -144,7 +152,7 @@ def metadata_answer(q: Question, docs: list[Document], chunks: dict[str, Any], i
     answer = f"{opening} {joined} [1]."
     lines = [line for line in text.split("\n") if any(str(v) in line for v in values.values())]
     quote = text[text.index(lines[0]) : text.index(lines[-1]) + len(lines[-1])] if lines else text
-    return Answer(question=q.text, text=answer, refused=False, language=q.language, citations=[citation(1, cid, meta, quote)])
+    return Answer(question=q.text, text=answer, refused=False, language=q.language, citations=[citation(1, cid, meta, quote, text)])
 
 
 def _human_date(value: str, language: Language) -> str:
