@@ -1,7 +1,13 @@
 """Which sentences of a model's answer may be shown: each must cite a given source that supports it.
 
-The test is lexical, which is enough to catch a model that cites [1] for something [1] does not say:
-- every number in the sentence occurs in the cited passages (or in the question);
+The test is lexical, which is enough to catch a model that cites [1] for something [1] does not say. It runs on
+the text exactly as it will be shown (`safe_text`: words hidden in an escape sequence count for nothing):
+- every number in the sentence (digits, or a number word "tre"/"three") occurs in the cited passages (or in the
+  question), and next to one of the same words there: "1999 medlemmer" is unsupported when 1999 is the year the
+  passage says the club was founded, and its 77 the members;
+- a negation ("ikke", "never", ...) in the sentence must be in the passage sentence it matches best, and a
+  negation in the passage that bears on the sentence's words must be in the sentence ("har ikke 77 medlemmer"
+  and "har 77 medlemmer" contradict each other);
 - in the passages' language, at least half of the sentence's content words that the question did not already
   bring are found in the cited passages (names taken from the question prove nothing);
 - in another language (an English answer about Danish articles) words cannot be matched, so the names and
@@ -19,12 +25,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from retrieval.answering.citations import REFUSAL_MARKER, answer_language, renumber, strip_markers
-from retrieval.text import content_terms, guess_language, names_in, number_values, split_sentences
+from retrieval.safe_text import safe_text
+from retrieval.text import content_terms, guess_language, names_in, split_sentences, words
 from retrieval.types import Language
 
 _MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*\])+")
 SHARE_NEEDED = 0.5  # of the sentence's new content words found in the cited passages
+NEAR = 3  # words on either side of a number, or after a negation, that say what it is about
+# The one list of negation words (per language; "n't" is read as "not"). Words that negate only in some uses
+# ("uden", "without", "no" as in "No. 5") are left out: a missed negation costs less than a wrong drop.
+NEGATIONS: dict[Language, frozenset[str]] = {
+    "da": frozenset({"ikke", "ej", "aldrig", "ingen", "intet", "ingenting", "hverken", "næppe"}),
+    "en": frozenset({"not", "never", "none", "nobody", "nothing", "neither", "nor", "cannot"}),
+}
+# Number words read as numbers; "en"/"et"/"one" are left out (mostly articles), English "to" is Danish only.
+NUMBER_WORDS: dict[Language, dict[str, str]] = {
+    "da": dict(zip("to tre fire fem seks syv otte ni ti elleve tolv tyve".split(), "2 3 4 5 6 7 8 9 10 11 12 20".split())),
+    "en": dict(zip("two three four five six seven eight nine ten eleven twelve twenty".split(), "2 3 4 5 6 7 8 9 10 11 12 20".split())),
+}
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 @dataclass(frozen=True)
@@ -40,10 +60,10 @@ def check_answer(text: str, passages: Sequence[str], question: str, *, complete:
 
     With `complete=False` (a reply still streaming) the last sentence, which may still grow, is left out.
     """
-    pieces = _sentences(text, complete)
+    text = safe_text(text)
     kept: list[str] = []
     invalid = dropped = 0
-    for gap, sentence in pieces:
+    for gap, sentence in _sentences(text, complete):
         cited = [int(n) for m in _MARKER.finditer(sentence) for n in re.split(r"[,;\s]+", m.group(1)) if n]
         valid = [k for k in dict.fromkeys(cited) if 1 <= k <= len(passages)]
         invalid += sum(1 for k in cited if not 1 <= k <= len(passages))
@@ -59,21 +79,93 @@ def check_answer(text: str, passages: Sequence[str], question: str, *, complete:
 @functools.lru_cache(maxsize=1024)  # a stream re-checks the same sentences as it grows
 def supports(sentence: str, passages: tuple[str, ...], question: str) -> bool:
     """Whether `passages` (the sources a sentence cites) say what the sentence says, by words and numbers."""
-    claim = strip_markers(sentence)
-    evidence = "\n".join(passages)
-    if not number_values(claim) <= number_values(evidence) | number_values(question):
-        return False
+    claim = strip_markers(safe_text(sentence))
+    evidence = safe_text("\n".join(passages))
     language = guess_language(evidence)
-    found = _terms(evidence, language)
-    terms = content_terms(claim, language)
-    if answer_language(claim) in (None, language):
+    written = answer_language(claim) or language
+    same_language = written == language
+    said = _tokens(evidence, language)
+    if not _numbers(claim, written) <= _numbers(evidence, language) | _numbers(question, guess_language(question)):
+        return False
+    if same_language and not (_numbers_in_place(claim, said, language) and _same_polarity(claim, evidence, language)):
+        return False
+    if same_language:
         asked = set(content_terms(question, language))
+        terms = content_terms(claim, language)
         new = [t for t in terms if t not in asked] or terms
+        found = _terms(evidence, language)
         return bool(new) and sum(t in found for t in new) >= SHARE_NEEDED * len(new)
     names = [w for name in names_in(claim) for w in name.lower().split()]
-    anchors = names + sorted(number_values(claim))
     flat = evidence.lower()
-    return bool(anchors) and all(w in flat for w in names)
+    return bool(names or _numbers(claim, written)) and all(w in flat for w in names)
+
+
+def _tokens(text: str, language: Language) -> list[str]:
+    """The words of `text`, "n't" read as "not", number words and "1.500" as digit strings ("1500")."""
+    out = []
+    for word in words(re.sub(r"n['’]t\b", " not", text).replace("-", " ")):
+        if _NUMBER.fullmatch(word):
+            word = str(int(re.sub(r"[.,]", "", word)))
+        out.append(NUMBER_WORDS[language].get(word, word))
+    return out
+
+
+def _numbers(text: str, language: Language) -> set[str]:
+    return {t for t in _tokens(text, language) if t.isdigit()}
+
+
+def _near(tokens: list[str], i: int, before: int, after: int, language: Language) -> set[str]:
+    """Content terms within `before`/`after` words of token i, not reaching past another number."""
+    picked: list[str] = []
+    for step, reach in ((-1, before), (1, after)):
+        for j in range(i + step, i + step * (reach + 1), step):
+            if not 0 <= j < len(tokens) or tokens[j].isdigit():
+                break
+            picked.append(tokens[j])
+    return set(content_terms(" ".join(picked), language))
+
+
+def _related(a: set[str], b: set[str]) -> bool:
+    """Whether two sets of stems share one, or two stems share a stem of 4+ letters ("deltog"/"deltag")."""
+    return any(x == y or (min(len(x), len(y)) >= 4 and x[:4] == y[:4]) for x in a for y in b)
+
+
+def _numbers_in_place(claim: str, said: list[str], language: Language) -> bool:
+    """Each number of the claim that the passages hold appears there next to one of its neighbouring words."""
+    told = _tokens(claim, language)
+    for i, token in enumerate(told):
+        if not token.isdigit() or token not in said:
+            continue
+        context = _near(told, i, NEAR, NEAR, language)
+        places = [_near(said, j, NEAR, NEAR, language) for j, t in enumerate(said) if t == token]
+        if context and not any(_related(context, place) for place in places):
+            return False
+    return True
+
+
+def _negated_terms(text: str, language: Language) -> set[str] | None:
+    """The terms a negation in `text` bears on (the words after it), or None when nothing is negated."""
+    tokens = _tokens(text, language)
+    hits = [i for i, t in enumerate(tokens) if t in NEGATIONS[language]]
+    if not hits:
+        return None
+    return set().union(*(_near(tokens, i, 0, NEAR, language) | _numbers_after(tokens, i) for i in hits))
+
+
+def _numbers_after(tokens: list[str], i: int) -> set[str]:
+    return {t for t in tokens[i + 1 : i + 1 + NEAR] if t.isdigit()}
+
+
+def _same_polarity(claim: str, evidence: str, language: Language) -> bool:
+    """A negated claim needs a negation in the passage sentence it matches best; a negation there that bears on
+    the claim's words needs one in the claim."""
+    wanted = set(content_terms(claim, language)) | _numbers(claim, language)
+    sentences = [s.text for s in split_sentences(evidence)] or [evidence]
+    best = max(sentences, key=lambda s: len(wanted & (set(content_terms(s, language)) | _numbers(s, language))))
+    claimed, passage = _negated_terms(claim, language), _negated_terms(best, language)
+    if claimed is not None:
+        return passage is not None
+    return passage is None or not _related(passage, wanted)
 
 
 def _sentences(text: str, complete: bool) -> list[tuple[str, str]]:
