@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 from rich.console import Console
 
 from bot.cli.edge import err, one_line_errors
@@ -41,7 +42,7 @@ from retrieval.evaluation.runner import (
     load_cases,
     sample_cases,
 )
-from retrieval.settings import Settings
+from retrieval.settings import Settings, describe_error
 
 ServiceFactory = Callable[[Settings], EvalService]
 
@@ -100,8 +101,8 @@ def settings_of(ctx: click.Context) -> Settings:
         return found
     try:
         return Settings()
-    except ValueError as exc:
-        raise UsageError(f"bad setting: {' '.join(str(exc).splitlines()[:3])}") from None
+    except ValidationError as exc:
+        raise UsageError(describe_error(exc)) from None
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 from rich.console import Console
 
 from bot import logs
@@ -20,16 +21,16 @@ from bot.safe_text import json_safe, safe_text
 from bot.terminal.render import plain
 from retrieval.errors import KildeError
 from retrieval.secrets import protect_settings
-from retrieval.settings import Settings
+from retrieval.settings import Settings, describe_error
 
 
 def make_settings(data_dir: Path | None) -> Settings:
+    """The settings, or one line naming the bad one and exit 2."""
     try:
-        settings = Settings(data_dir=data_dir) if data_dir else Settings()
-    except ValueError as exc:
-        first = str(exc).splitlines()
-        raise click.UsageError(f"bad setting: {' '.join(first[:3])}") from None
-    return settings
+        return Settings(data_dir=data_dir) if data_dir else Settings()
+    except ValidationError as exc:
+        err.print(f"kilde: error: {safe_text(describe_error(exc), one_line=True)}", markup=False)
+        sys.exit(2)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -40,9 +40,12 @@ NEGATIONS: dict[Language, frozenset[str]] = {
     "en": frozenset({"not", "never", "none", "nobody", "nothing", "neither", "nor", "cannot"}),
 }
 # Number words read as numbers; "en"/"et"/"one" are left out (mostly articles), English "to" is Danish only.
+_VALUES = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 20)
+_DA_WORDS = ("to", "tre", "fire", "fem", "seks", "syv", "otte", "ni", "ti", "elleve", "tolv", "tyve")
+_EN_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "twenty")
 NUMBER_WORDS: dict[Language, dict[str, str]] = {
-    "da": dict(zip("to tre fire fem seks syv otte ni ti elleve tolv tyve".split(), "2 3 4 5 6 7 8 9 10 11 12 20".split())),
-    "en": dict(zip("two three four five six seven eight nine ten eleven twelve twenty".split(), "2 3 4 5 6 7 8 9 10 11 12 20".split())),
+    "da": {w: str(n) for w, n in zip(_DA_WORDS, _VALUES, strict=True)},
+    "en": {w: str(n) for w, n in zip(_EN_WORDS, _VALUES, strict=True)},
 }
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
@@ -85,9 +88,13 @@ def supports(sentence: str, passages: tuple[str, ...], question: str) -> bool:
     written = answer_language(claim) or language
     same_language = written == language
     said = _tokens(evidence, language)
-    if not _numbers(claim, written) <= _numbers(evidence, language) | _numbers(question, guess_language(question)):
+    if not _numbers(claim, written) <= _numbers(evidence, language) | _numbers(
+        question, guess_language(question)
+    ):
         return False
-    if same_language and not (_numbers_in_place(claim, said, language) and _same_polarity(claim, evidence, language)):
+    if same_language and not (
+        _numbers_in_place(claim, said, language) and _same_polarity(claim, evidence, language)
+    ):
         return False
     if same_language:
         asked = set(content_terms(question, language))
@@ -104,9 +111,8 @@ def _tokens(text: str, language: Language) -> list[str]:
     """The words of `text`, "n't" read as "not", number words and "1.500" as digit strings ("1500")."""
     out = []
     for word in words(re.sub(r"n['’]t\b", " not", text).replace("-", " ")):
-        if _NUMBER.fullmatch(word):
-            word = str(int(re.sub(r"[.,]", "", word)))
-        out.append(NUMBER_WORDS[language].get(word, word))
+        value = str(int(re.sub(r"[.,]", "", word))) if _NUMBER.fullmatch(word) else word
+        out.append(NUMBER_WORDS[language].get(value, value))
     return out
 
 
@@ -161,7 +167,9 @@ def _same_polarity(claim: str, evidence: str, language: Language) -> bool:
     the claim's words needs one in the claim."""
     wanted = set(content_terms(claim, language)) | _numbers(claim, language)
     sentences = [s.text for s in split_sentences(evidence)] or [evidence]
-    best = max(sentences, key=lambda s: len(wanted & (set(content_terms(s, language)) | _numbers(s, language))))
+    best = max(
+        sentences, key=lambda s: len(wanted & (set(content_terms(s, language)) | _numbers(s, language)))
+    )
     claimed, passage = _negated_terms(claim, language), _negated_terms(best, language)
     if claimed is not None:
         return passage is not None
