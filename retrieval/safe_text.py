@@ -30,16 +30,27 @@ _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 _DROP = {c: None for c in [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)] if c not in (0x09, 0x0A)}
 _DROP |= {ord(c): None for c in _BIDI}
 _LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
+_VISIBLE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}]")
 
 
-def safe_text(text: object, *, one_line: bool = False) -> str:
+def safe_text(text: object, *, one_line: bool = False, visible: bool = False) -> str:
     """`text` without escape sequences, control characters or bidi controls; tabs and newlines stay.
 
-    With `one_line`, all whitespace (newlines too) becomes single spaces: for titles, urls, ids, file names.
+    With `one_line`, all whitespace (newlines too) becomes single spaces: for titles, urls, ids.
+    With `visible` (file names and paths in messages), nothing is removed: each such character, line breaks and
+    tabs too, is written as a Python escape (`\\x1b`, `\\u202e`), so the name shown can be found on disk
+    (`ls $'bad\\x1b[31m.md'`) and still cannot act on the terminal.
     """
+    if visible:
+        return _VISIBLE.sub(lambda m: _escape(m.group()), str(text))
     value = _SEQUENCE.sub("", str(text))
     value = _LINE_BREAKS.sub("\n", value).translate(_DROP)
     return " ".join(value.split()) if one_line else value
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def json_safe(payload: str) -> str:
