@@ -121,6 +121,8 @@ def load_floors(path: Path) -> list[Threshold]:
         raise UsageError(f"{path}: cannot read: {exc.strerror or type(exc).__name__}") from None
     except (UnicodeDecodeError, yaml.YAMLError):
         raise UsageError(f"{path}: not a valid YAML file") from None
+    except RecursionError:
+        raise UsageError(f"{path}: nested too deeply to read") from None
     if not isinstance(data, dict) or not data:
         raise UsageError(f"{path}: expected a mapping of prompt file (or 'all') to limits, e.g. dev: {{...}}")
     out = []
