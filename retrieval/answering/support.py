@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 
 from retrieval.answering.citations import REFUSAL_MARKER, answer_language, renumber, strip_markers
 from retrieval.safe_text import safe_text
-from retrieval.text import content_terms, guess_language, names_in, split_sentences, words
+from retrieval.text import content_terms, guess_language, names_in, split_sentences, stem, words
 from retrieval.types import Language
 
 _MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
@@ -40,9 +40,26 @@ NEGATIONS: dict[Language, frozenset[str]] = {
     "en": frozenset({"not", "never", "none", "nobody", "nothing", "neither", "nor", "cannot"}),
 }
 # Number words read as numbers; "en"/"et"/"one" are left out (mostly articles), English "to" is Danish only.
+# Words that look like function words but turn a claim round: "flere" where the passage says "færre".
+_PAIRS = "flere/færre mere/mindre højere/lavere større/mindre før/efter først/sidst more/fewer more/less higher/lower"
+_PAIRS += " before/after first/last increase/decrease rise/fall above/below over/under"
+OPPOSITES = {a: b for pair in _PAIRS.split() for a, b in (pair.split("/"), pair.split("/")[::-1])}
 _VALUES = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 20)
 _DA_WORDS = ("to", "tre", "fire", "fem", "seks", "syv", "otte", "ni", "ti", "elleve", "tolv", "tyve")
-_EN_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "twenty")
+_EN_WORDS = (
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "twenty",
+)
 NUMBER_WORDS: dict[Language, dict[str, str]] = {
     "da": {w: str(n) for w, n in zip(_DA_WORDS, _VALUES, strict=True)},
     "en": {w: str(n) for w, n in zip(_EN_WORDS, _VALUES, strict=True)},
@@ -86,25 +103,23 @@ def supports(sentence: str, passages: tuple[str, ...], question: str) -> bool:
     evidence = safe_text("\n".join(passages))
     language = guess_language(evidence)
     written = answer_language(claim) or language
-    same_language = written == language
-    said = _tokens(evidence, language)
-    if not _numbers(claim, written) <= _numbers(evidence, language) | _numbers(
-        question, guess_language(question)
-    ):
+    asked = _numbers(question, guess_language(question))
+    if not _numbers(claim, written) <= _numbers(evidence, language) | asked:
         return False
-    if same_language and not (
-        _numbers_in_place(claim, said, language) and _same_polarity(claim, evidence, language)
-    ):
-        return False
-    if same_language:
-        asked = set(content_terms(question, language))
-        terms = content_terms(claim, language)
-        new = [t for t in terms if t not in asked] or terms
-        found = _terms(evidence, language)
-        return bool(new) and sum(t in found for t in new) >= SHARE_NEEDED * len(new)
     names = [w for name in names_in(claim) for w in name.lower().split()]
     flat = evidence.lower()
-    return bool(names or _numbers(claim, written)) and all(w in flat for w in names)
+    if not all(w in flat or stem(w, written) in flat for w in names):
+        return False
+    if written != language:  # words cannot be matched across languages: its names and numbers must carry it
+        return bool(names or _numbers(claim, written))
+    said = [_tokens(s.text, language) for s in split_sentences(evidence)]
+    told = _tokens(claim, language)
+    if not (_anchored(told, said, set(names), language) and _same_polarity(told, said, language)):
+        return False
+    new = [t for t in content_terms(claim, language) if t not in content_terms(question, language)]
+    new = new or content_terms(claim, language)
+    found = _terms(evidence, language)
+    return bool(new) and sum(t in found for t in new) > SHARE_NEEDED * len(new)
 
 
 def _tokens(text: str, language: Language) -> list[str]:
@@ -120,60 +135,75 @@ def _numbers(text: str, language: Language) -> set[str]:
     return {t for t in _tokens(text, language) if t.isdigit()}
 
 
-def _near(tokens: list[str], i: int, before: int, after: int, language: Language) -> set[str]:
-    """Content terms within `before`/`after` words of token i, not reaching past another number."""
-    picked: list[str] = []
-    for step, reach in ((-1, before), (1, after)):
-        for j in range(i + step, i + step * (reach + 1), step):
-            if not 0 <= j < len(tokens) or tokens[j].isdigit():
-                break
-            picked.append(tokens[j])
-    return set(content_terms(" ".join(picked), language))
+def _content(word: str, language: Language) -> str | None:
+    return None if word.isdigit() else next(iter(content_terms(word, language)), None)
 
 
-def _related(a: set[str], b: set[str]) -> bool:
-    """Whether two sets of stems share one, or two stems share a stem of 4+ letters ("deltog"/"deltag")."""
+def _stems(tokens: Iterable[str], language: Language) -> set[str]:
+    return {t for w in tokens if (t := _content(w, language))}
+
+
+def _side(
+    tokens: list[str], i: int, step: int, reach: int, language: Language, *, skip: Set[str] = frozenset()
+) -> list[str]:
+    """Content terms from token i outwards (step -1 or 1), at most `reach` words, not past another number."""
+    out = []
+    for j in range(i + step, i + step * (reach + 1), step):
+        if not 0 <= j < len(tokens) or tokens[j].isdigit():
+            break
+        if tokens[j] not in skip and (term := _content(tokens[j], language)):
+            out.append(term)
+    return out
+
+
+def _related(a: Iterable[str], b: Iterable[str]) -> bool:
+    """Whether two sets of stems share one, or two stems share their first 4 letters ("deltog"/"deltag")."""
     return any(x == y or (min(len(x), len(y)) >= 4 and x[:4] == y[:4]) for x in a for y in b)
 
 
-def _numbers_in_place(claim: str, said: list[str], language: Language) -> bool:
-    """Each number of the claim that the passages hold appears there next to one of its neighbouring words."""
-    told = _tokens(claim, language)
+def _anchored(told: list[str], said: list[list[str]], names: Set[str], language: Language) -> bool:
+    """Each number of the claim stands in the passage by the word it stands by in the claim: the word after it
+    (its unit: "77 medlemmer"), else the one before ("stiftet i 1999"). Each name is in a passage sentence with
+    the word that follows it in the claim (what the claim says it did: "Tom Reed opened")."""
+    present = {t for s in said for t in _stems(s, language)}
     for i, token in enumerate(told):
-        if not token.isdigit() or token not in said:
+        places = [(s, j) for s in said for j, w in enumerate(s) if w == token]
+        if not places or not (token.isdigit() or token in names):
             continue
-        context = _near(told, i, NEAR, NEAR, language)
-        places = [_near(said, j, NEAR, NEAR, language) for j, t in enumerate(said) if t == token]
-        if context and not any(_related(context, place) for place in places):
+        after = _side(told, i, 1, 2, language, skip=names)
+        if token in names:
+            wanted = after[:1]
+            fits = [_related(wanted, _stems(s, language)) for s, _ in places]
+        else:
+            wanted = (after or _side(told, i, -1, NEAR, language, skip=names))[:1]
+            fits = [_in_place(wanted, s, j, bool(after), language) for s, j in places]
+        if _related(wanted, present) and not any(fits):
             return False
     return True
 
 
-def _negated_terms(text: str, language: Language) -> set[str] | None:
-    """The terms a negation in `text` bears on (the words after it), or None when nothing is negated."""
-    tokens = _tokens(text, language)
-    hits = [i for i, t in enumerate(tokens) if t in NEGATIONS[language]]
-    if not hits:
-        return None
-    return set().union(*(_near(tokens, i, 0, NEAR, language) | _numbers_after(tokens, i) for i in hits))
-
-
-def _numbers_after(tokens: list[str], i: int) -> set[str]:
-    return {t for t in tokens[i + 1 : i + 1 + NEAR] if t.isdigit()}
-
-
-def _same_polarity(claim: str, evidence: str, language: Language) -> bool:
-    """A negated claim needs a negation in the passage sentence it matches best; a negation there that bears on
-    the claim's words needs one in the claim."""
-    wanted = set(content_terms(claim, language)) | _numbers(claim, language)
-    sentences = [s.text for s in split_sentences(evidence)] or [evidence]
-    best = max(
-        sentences, key=lambda s: len(wanted & (set(content_terms(s, language)) | _numbers(s, language)))
+def _in_place(wanted: list[str], tokens: list[str], j: int, unit: bool, language: Language) -> bool:
+    following = _side(tokens, j, 1, NEAR, language)
+    if unit and following:  # a unit follows its number in the passage too, unless the sentence ends there
+        return _related(wanted, following)
+    return _related(
+        wanted, _side(tokens, j, -1, NEAR + 2, language) + _side(tokens, j, 1, NEAR + 2, language)
     )
-    claimed, passage = _negated_terms(claim, language), _negated_terms(best, language)
-    if claimed is not None:
-        return passage is not None
-    return passage is None or not _related(passage, wanted)
+
+
+def _same_polarity(told: list[str], said: list[list[str]], language: Language) -> bool:
+    """A negation (or one word of an opposite pair) in the claim must be in the passage sentence it matches best,
+    and one there that bears on the claim's words (the ones after it) must be in the claim."""
+    negations = NEGATIONS[language]
+    wanted = _stems(told, language) | {w for w in told if w.isdigit()}
+    best = max(said, key=lambda s: len(wanted & (_stems(s, language) | set(s))))
+    if any(w in negations for w in told):
+        return any(w in negations for w in best)
+    for i, word in enumerate(best):
+        after = _side(best, i, 1, NEAR, language) + [w for w in best[i + 1 : i + 1 + NEAR] if w.isdigit()]
+        if word in negations and _related(after, wanted):
+            return False
+    return not any(OPPOSITES.get(w) in best and w not in best for w in told)
 
 
 def _sentences(text: str, complete: bool) -> list[tuple[str, str]]:
