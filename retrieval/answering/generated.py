@@ -431,7 +431,7 @@ def clean_query(reply: str, question: str, history: str = "") -> str | None:
     if any(part in line.lower() for part in _prompt_lines("condense")):
         return None
     language = guess_language(question)
-    if (answer_language(line) or language) != language:
+    if guess_language(line) != language:
         return None
     terms = content_terms(line, language)
     known = set(content_terms(f"{question}\n{history}", language))
