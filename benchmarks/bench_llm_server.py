@@ -99,7 +99,7 @@ def free_port() -> int:
 def xllamacpp_server(gguf: Path, python: str) -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
-        ["nice", "-n", "15", python, "-c", SERVE, str(gguf), str(port)],
+        ["nice", "-n", "5", python, "-c", SERVE, str(gguf), str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -181,12 +181,12 @@ def run(settings: Settings, chosen: list[dict[str, Any]]) -> None:
             old_used = bool(first) and REFUSAL_MARKER not in first and len(first) <= max(500, 2 * len(case["question"]))
             totals["old rule: echo used as query"] += old_used and echoed(first, "condense")
         why = ", ".join(k for k in answer.repairs if k != "fallback") or "-"
-        print(f"{case['id']}: {what} ({why}) in {took:.1f} s", file=sys.stderr, flush=True)
         rows.append(
             f"| {case['id']} | {'follow-up' if case.get('history') else 'yes' if case.get('answerable', True) else 'no'}"
             f" | {what} | {why} | {'yes' if echoed(raw, 'answer') else 'no'}"
             f" | {('used' if condensed[1] else 'dropped') if condensed else '-'} | {took:.1f} s |"
         )
+        print(rows[-1] if rows else "", file=sys.stderr, flush=True)
     print("| case | answerable | result | why (repairs) | reply echoed the prompt | condensed | time |")
     print("|---|---|---|---|---|---|---|")
     print("\n".join(rows))

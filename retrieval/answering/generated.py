@@ -1,13 +1,12 @@
 """The optional answerer backed by a language model behind an OpenAI-compatible endpoint.
 
-The model sees only the retrieved chunks, as numbered sources in a delimited block. Its reply is checked before
-anyone sees any of it, as it will be shown (`safe_text`): markers naming no given source are removed; a sentence
-without a valid marker, or not supported by the passage it cites, is dropped (`retrieval.answering.support`), the
-rest renumbered; an answer with nothing left, or in the wrong language, is replaced by the extractive answer; a
-reply that is the refusal marker and nothing else becomes the project's refusal (a model that echoes its prompt
-repeats the marker among other text: that is no refusal). While the model streams, only sentences that passed the same check are passed on. Any failure of the
-model (unreachable, timeout, HTTP error, garbage, a cut stream) is a `ModelError`; the model step's LangChain
-fallback (`with_fallbacks`) answers it with the extractive answer, unless fallback is off.
+The model sees only the retrieved chunks, as numbered sources in a delimited block. Its reply is checked as it
+will be shown (`safe_text`) before anyone sees any of it: markers naming no given source are removed; a sentence
+without a valid marker, or not supported by the passage it cites, is dropped (`retrieval.answering.support`); an
+answer with nothing left, or in the wrong language, is replaced by the extractive answer; a reply that IS the
+refusal marker becomes the project's refusal (one that merely contains it, like an echoed prompt, is not). While
+the model streams, only sentences that passed the same check are passed on. Any failure of the model is a
+`ModelError`, which the model step's LangChain fallback (`with_fallbacks`) answers with the extractive answer.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
@@ -257,9 +255,8 @@ class LLMGenerator:
 
     def _note_failure(self, exc: BaseException, what: str) -> str:
         """Log one line about a failed call (never the key) and remember an unreachable server for a while."""
-        reason = self.describe(exc)
-        kinds = _failure_kinds()
-        if _caused_by(exc, kinds.unreachable) and not _caused_by(exc, kinds.broken_off):
+        reason, kinds = self.describe(exc), _failure_kinds()
+        if _caused_by(exc, kinds["unreachable"]) and not _caused_by(exc, kinds["broken_off"]):
             with self._lock:
                 self._down_until = time.monotonic() + self.cooldown
         if what:
@@ -277,14 +274,14 @@ class LLMGenerator:
         kinds = _failure_kinds()
         if isinstance(exc, _Deadline | _Incomplete):
             reason = str(exc)
-        elif _caused_by(exc, kinds.timeout):
+        elif _caused_by(exc, kinds["timeout"]):
             reason = f"no answer within {self.timeout:g} s"
-        elif _caused_by(exc, kinds.broken_off):
+        elif _caused_by(exc, kinds["broken_off"]):
             reason = "the connection broke off in the middle of the answer"
-        elif _caused_by(exc, kinds.no_connection):
+        elif _caused_by(exc, kinds["no_connection"]):
             reason = "cannot connect to the server"
-        elif (status := _http_status(exc)) is not None:
-            reason = f"HTTP {status}"
+        elif isinstance(exc, kinds["status"]):
+            reason = f"HTTP {getattr(exc, 'status_code', '?')}"
         elif _caused_by(exc, (json.JSONDecodeError,)):
             reason = "the server's reply is not valid JSON"
         else:
@@ -293,48 +290,32 @@ class LLMGenerator:
         return redact(reason)[:200]
 
 
-@dataclass(frozen=True)
-class _FailureKinds:
-    timeout: tuple[type[BaseException], ...]
-    broken_off: tuple[type[BaseException], ...]  # the server answered, then the stream stopped
-    no_connection: tuple[type[BaseException], ...]
-    # After these the server is probably down or stuck: skip it for a while instead of waiting again.
-    unreachable: tuple[type[BaseException], ...]
-
-
 @functools.cache
-def _failure_kinds() -> _FailureKinds:
+def _failure_kinds() -> dict[str, tuple[type[BaseException], ...]]:
     """The HTTP clients' exception classes, imported on the first failure (openai is an optional extra)."""
     import httpx
     import httpx2  # openai's HTTP client
 
-    timeout: tuple[type[BaseException], ...] = (TimeoutError, httpx.TimeoutException, httpx2.TimeoutException)
-    no_connection: tuple[type[BaseException], ...] = (
-        ConnectionError,
-        httpx.ConnectError,
-        httpx2.ConnectError,
-    )
     try:
-        import openai
+        from openai import APIConnectionError, APIStatusError, APITimeoutError
     except ImportError:
-        pass
+        api: tuple[tuple[type[BaseException], ...], ...] = ((), (), ())
     else:
-        timeout += (openai.APITimeoutError,)
-        no_connection += (openai.APIConnectionError,)
-    return _FailureKinds(
-        timeout=timeout,
-        broken_off=(httpx.RemoteProtocolError, httpx.ReadError, httpx2.RemoteProtocolError, httpx2.ReadError),
-        no_connection=no_connection,
-        unreachable=(*timeout, httpx.ConnectError, httpx2.ConnectError, ConnectionRefusedError),
-    )
-
-
-def _http_status(exc: BaseException) -> int | None:
-    try:
-        from openai import APIStatusError
-    except ImportError:  # without openai no error carries an HTTP status
-        return None
-    return exc.status_code if isinstance(exc, APIStatusError) else None
+        api = ((APITimeoutError,), (APIConnectionError,), (APIStatusError,))
+    timeout = (TimeoutError, httpx.TimeoutException, httpx2.TimeoutException, *api[0])
+    connect = (httpx.ConnectError, httpx2.ConnectError)
+    return {
+        "timeout": timeout,
+        "broken_off": (
+            httpx.RemoteProtocolError,
+            httpx.ReadError,
+            httpx2.RemoteProtocolError,
+            httpx2.ReadError,
+        ),
+        "no_connection": (ConnectionError, *connect, *api[1]),
+        "unreachable": (*timeout, *connect, ConnectionRefusedError),  # down or stuck: skip it for a while
+        "status": api[2],
+    }
 
 
 def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
@@ -352,12 +333,10 @@ def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bo
 class TokenGate:
     """Passes streamed text on to the front end only once it has passed the checks of the final answer.
 
-    Each complete sentence is checked as it arrives (a valid marker, supported by the passage it cites) and
-    shown renumbered exactly as the final answer will show it; reasoning, a refusal marker, a leaked prompt,
-    an unsupported claim or an answer in the wrong language are never shown, not even for a moment. Until a sentence passes, the front end
-    keeps showing its neutral "thinking" state. A failing callback is logged once and then left alone, so a
-    broken display never breaks the answer.
-    """
+    Each complete sentence is checked as it arrives and shown renumbered exactly as the final answer will show it;
+    anything the final answer would not hold is never shown, not even for a moment (the front end keeps its
+    "thinking" state). A failing callback is logged once and then left alone: a broken display never breaks the
+    answer."""
 
     def __init__(
         self, sink: Callable[[str], None], passages: Sequence[str], question: str, language: Language

@@ -1,28 +1,23 @@
 """Which sentences of a model's answer may be shown: each must cite a given source that supports it.
 
-The test is lexical, which is enough to catch a model that cites [1] for something [1] does not say. It runs on
-the text exactly as it will be shown (`safe_text`: words hidden in an escape sequence count for nothing):
-- every number in the sentence (digits, or a number word "tre"/"three") occurs in the cited passages (or in the
-  question), and next to one of the same words there: "1999 medlemmer" is unsupported when 1999 is the year the
-  passage says the club was founded, and its 77 the members;
-- a negation ("ikke", "never", ...) in the sentence must be in the passage sentence it matches best, and a
-  negation in the passage that bears on the sentence's words must be in the sentence ("har ikke 77 medlemmer"
-  and "har 77 medlemmer" contradict each other);
-- in the passages' language, at least half of the sentence's content words that the question did not already
-  bring are found in the cited passages (names taken from the question prove nothing);
-- in another language (an English answer about Danish articles) words cannot be matched, so the names and
-  numbers must be found there, and there must be at least one.
-A sentence without a valid marker, or not supported, is dropped; what is left is renumbered 1..k. The same check
-runs on a stream as it arrives (only complete sentences) and on the finished reply, so a front end never shows
-text that the final answer would not contain.
+The test is lexical, on the text exactly as it will be shown (`safe_text`: words hidden in an escape sequence
+count for nothing). Every number (digits or "tre"/"three") and name of the sentence must be in the cited passages,
+each number by the same word ("1999 medlemmer" is unsupported where 1999 is the founding year); a negation or an
+opposite word ("flere"/"færre", support_words.json) must agree with the passage sentence it matches; and more than
+half of the sentence's content words that the question did not bring must be in the passages. An answer in
+another language than the passages (English about Danish articles) is judged by its names and numbers only.
+A sentence without a valid marker, or not supported, is dropped; the rest is renumbered 1..k. The same check runs
+on a stream as it arrives (complete sentences only) and on the finished reply.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
+from pathlib import Path
 
 from retrieval.answering.citations import REFUSAL_MARKER, answer_language, renumber, strip_markers
 from retrieval.safe_text import safe_text
@@ -33,37 +28,13 @@ _MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*\])+")
 SHARE_NEEDED = 0.5  # of the sentence's new content words found in the cited passages
 NEAR = 3  # words on either side of a number, or after a negation, that say what it is about
-# The one list of negation words (per language; "n't" is read as "not"). Words that negate only in some uses
-# ("uden", "without", "no" as in "No. 5") are left out: a missed negation costs less than a wrong drop.
-NEGATIONS: dict[Language, frozenset[str]] = {
-    "da": frozenset({"ikke", "ej", "aldrig", "ingen", "intet", "ingenting", "hverken", "næppe"}),
-    "en": frozenset({"not", "never", "none", "nobody", "nothing", "neither", "nor", "cannot"}),
-}
-# Number words read as numbers; "en"/"et"/"one" are left out (mostly articles), English "to" is Danish only.
-# Words that look like function words but turn a claim round: "flere" where the passage says "færre".
-_PAIRS = "flere/færre mere/mindre højere/lavere større/mindre før/efter først/sidst more/fewer more/less higher/lower"
-_PAIRS += " before/after first/last increase/decrease rise/fall above/below over/under"
-OPPOSITES = {a: b for pair in _PAIRS.split() for a, b in (pair.split("/"), pair.split("/")[::-1])}
-_VALUES = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 20)
-_DA_WORDS = ("to", "tre", "fire", "fem", "seks", "syv", "otte", "ni", "ti", "elleve", "tolv", "tyve")
-_EN_WORDS = (
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "twenty",
-)
-NUMBER_WORDS: dict[Language, dict[str, str]] = {
-    "da": {w: str(n) for w, n in zip(_DA_WORDS, _VALUES, strict=True)},
-    "en": {w: str(n) for w, n in zip(_EN_WORDS, _VALUES, strict=True)},
-}
+_WORDS = json.loads(Path(__file__).with_name("support_words.json").read_text(encoding="utf-8"))
+NEGATIONS: dict[str, frozenset[str]] = {lang: frozenset(ws) for lang, ws in _WORDS["negations"].items()}
+OPPOSITES: dict[str, set[str]] = {}
+for _a, _b in _WORDS["opposites"]:
+    OPPOSITES.setdefault(_a, set()).add(_b)
+    OPPOSITES.setdefault(_b, set()).add(_a)
+NUMBER_WORDS = {lang: {w: str(n) for n, w in enumerate(ws, 2)} for lang, ws in _WORDS["number_words"].items()}
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
@@ -203,7 +174,7 @@ def _same_polarity(told: list[str], said: list[list[str]], language: Language) -
         after = _side(best, i, 1, NEAR, language) + [w for w in best[i + 1 : i + 1 + NEAR] if w.isdigit()]
         if word in negations and _related(after, wanted):
             return False
-    return not any(OPPOSITES.get(w) in best and w not in best for w in told)
+    return not any(w not in best and OPPOSITES.get(w, set()) & set(best) for w in told)
 
 
 def _sentences(text: str, complete: bool) -> list[tuple[str, str]]:
