@@ -35,8 +35,9 @@ def test_a_one_byte_csi_does_not_eat_the_citation_after_it() -> None:
 
 
 def test_words_hidden_in_an_escape_sequence_cannot_support_a_claim() -> None:
-    # The hidden part repeats the passage (so the raw reply looked supported); what is shown is an invented claim.
-    reply = "Kim Them Serup \x1b]0;er 44 år, er gift og har to børn\x07 vandt Nobelprisen i fodbold [1]."
+    # The hidden part (an OSC 1 sequence: sets the icon name) repeats the passage, so the raw reply looked
+    # supported; what is shown is an invented claim.
+    reply = "Kim Them Serup \x1b]1;er 44 år, er gift og har to børn\x07 vandt Nobelprisen i fodbold [1]."
     answer = generate(LLMGenerator(model(reply)))
     assert answer.answerer == "extractive" and answer.repairs.get("unsupported_sentences") == 1
     assert "Nobel" not in plain(answer)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from bot.cli.main import cli
-from bot.terminal.streaming import THINKING, live_answer, notes_above_answer
+from bot.terminal.streaming import THINKING, live_answer
 from retrieval.types import Answer
 from tests.conftest import CORPUS
 
@@ -53,6 +53,8 @@ def test_a_note_written_straight_to_stderr_is_glued_onto_the_spinner() -> None:
 
 
 def test_a_note_during_an_answer_stands_on_its_own_line() -> None:
+    from bot.terminal.streaming import notes_above_answer
+
     lines = screen_lines(ask_with_a_note(notes_above_answer))
     noted = [line for line in lines if "kilde: articles changed" in line]
     assert noted and all(line.startswith("kilde: articles changed") for line in noted)
@@ -60,6 +62,8 @@ def test_a_note_during_an_answer_stands_on_its_own_line() -> None:
 
 
 def test_a_note_outside_an_answer_goes_to_the_front_ends_note() -> None:
+    from bot.terminal.streaming import notes_above_answer
+
     told: list[str] = []
     notify = notes_above_answer(Console(file=io.StringIO(), force_terminal=True), told.append)
     notify(NOTE)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from pydantic import SecretStr, ValidationError
 
 from bot.cli.main import cli
-from retrieval.settings import Settings, describe_error, url_problem
+from retrieval.settings import Settings
 
 BAD = [
     ("KILDE_LLM_BASE_URL", "http://localhost:abc/v1", "the port is not a number"),
@@ -59,11 +59,15 @@ def test_every_command_checks_the_urls_even_eval(tmp_path: Path) -> None:
     "url", ["http://127.0.0.1:8080/v1", "https://api.example.org/v1", "http://[::1]:11434/v1", "http://u:p@h/v1"]
 )
 def test_good_urls_pass(url: str) -> None:
+    from retrieval.settings import url_problem
+
     assert url_problem(url) is None
     assert Settings(llm_base_url=url).llm.base_url == url
 
 
 def test_credentials_in_the_model_url_with_an_api_key_are_refused_in_one_line(tmp_path: Path) -> None:
+    from retrieval.settings import describe_error
+
     with pytest.raises(ValidationError) as caught:
         Settings(llm_base_url="http://user:pw@localhost:11434/v1", llm_api_key=SecretStr("sk-live-1"))
     line = describe_error(caught.value)
