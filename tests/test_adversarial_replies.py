@@ -66,20 +66,25 @@ async def test_adversarial_replies_are_caught_at_the_issues_rates(
 
     gen, server = generator
     assert len(REPLIES) >= 40 and {c["kind"] for c in REPLIES} == {"supported", "unsupported", "subtle"}
-    dropped: Counter[str] = Counter()
-    missed: list[str] = []
+    dropped: list[dict[str, Any]] = []
     for case in REPLIES:
         kept, streamed = await asyncio.to_thread(shown, gen, server, case, stream=False)
         kept_streaming, streamed = await asyncio.to_thread(shown, gen, server, case, stream=True)
         assert kept == kept_streaming  # the stream shows what the final answer holds, no more
         assert bool(streamed) == kept_streaming, case["id"]
         if not kept:
-            dropped[case["kind"]] += 1
-        if kept == (case["kind"] in WRONG):
-            missed.append(case["id"])
+            dropped.append(case)
+    missed = [c["id"] for c in REPLIES if (c in dropped) == (c["kind"] == "supported")]
+    report = rates(REPLIES, dropped)
+    print(f"adversarial replies: {report}; held out: {rates([c for c in REPLIES if c.get('heldout')], dropped)}")
+    print(f"judged wrongly: {missed}")
     total = Counter(c["kind"] for c in REPLIES)
-    report = {kind: f"{dropped[kind]}/{total[kind]} dropped" for kind in sorted(total)}
-    print(f"adversarial replies: {report}; judged wrongly: {missed}")
-    wrong_dropped = (dropped["unsupported"] + dropped["subtle"]) / (total["unsupported"] + total["subtle"])
+    counts = Counter(c["kind"] for c in dropped)
+    wrong_dropped = (counts["unsupported"] + counts["subtle"]) / (total["unsupported"] + total["subtle"])
     assert wrong_dropped >= 0.90, f"{report}; judged wrongly: {missed}"
-    assert dropped["supported"] / total["supported"] <= 0.05, f"{report}; judged wrongly: {missed}"
+    assert counts["supported"] / total["supported"] <= 0.05, f"{report}; judged wrongly: {missed}"
+
+
+def rates(cases: list[dict[str, Any]], dropped: list[dict[str, Any]]) -> dict[str, str]:
+    total, counts = Counter(c["kind"] for c in cases), Counter(c["kind"] for c in cases if c in dropped)
+    return {kind: f"{counts[kind]}/{total[kind]} dropped" for kind in sorted(total)}

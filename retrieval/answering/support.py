@@ -147,19 +147,28 @@ def _anchored(told: list[str], said: list[list[str]], names: Set[str], language:
             fits = [_related(wanted, _stems(s, language)) for s, _ in places]
         else:
             wanted = (after or _side(told, i, -1, NEAR, language, skip=names))[:1]
-            fits = [_in_place(wanted, s, j, bool(after), language) for s, j in places]
+            near = None if after else _around(told, i, language)
+            fits = [_in_place(wanted, s, j, language, claim=near) for s, j in places]
         if _related(wanted, present) and not any(fits):
             return False
     return True
 
 
-def _in_place(wanted: list[str], tokens: list[str], j: int, unit: bool, language: Language) -> bool:
+def _in_place(
+    wanted: list[str], tokens: list[str], j: int, language: Language, *, claim: list[str] | None
+) -> bool:
+    """Whether the number at tokens[j] stands by `wanted`: the claim's unit (then `claim` is None), or its word
+    before the number; or the passage's word before the number is by it in the claim (`claim`, the words around
+    it there: "founded the bakery in 1952")."""
     following = _side(tokens, j, 1, NEAR, language)
-    if unit and following:  # a unit follows its number in the passage too, unless the sentence ends there
+    if claim is None and following:  # a unit follows its number in the passage too, unless the sentence ends
         return _related(wanted, following)
-    return _related(
-        wanted, _side(tokens, j, -1, NEAR + 2, language) + _side(tokens, j, 1, NEAR + 2, language)
-    )
+    before = _side(tokens, j, -1, NEAR, language)[:1] if claim is not None else []
+    return _related(wanted, _around(tokens, j, language)) or _related(before, claim or [])
+
+
+def _around(tokens: list[str], j: int, language: Language) -> list[str]:
+    return _side(tokens, j, -1, NEAR + 2, language) + _side(tokens, j, 1, NEAR + 2, language)
 
 
 def _same_polarity(told: list[str], said: list[list[str]], language: Language) -> bool:
