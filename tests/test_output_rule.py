@@ -162,3 +162,29 @@ def test_ingest_names_a_skipped_file_so_that_it_can_be_found(tmp_path: Path) -> 
     assert_no_raw_controls(got.stderr)
     names = shown_names(got.stderr)
     assert names and Path(names[0]) == bad
+
+
+def test_chat_error_lines_show_markup_and_escapes_as_text() -> None:
+    import io
+
+    from rich.console import Console
+
+    from bot.terminal.chat import run_chat
+    from retrieval.errors import KildeError
+    from retrieval.types import DocumentInfo
+
+    class Failing:
+        def answer(self, question: str, history: object = None, on_token: object = None) -> None:
+            raise KildeError("cannot read corpus/[/b]bad\x1b[31m.md")
+
+        def documents(self) -> list[DocumentInfo]:
+            return []
+
+        def reload(self) -> str:
+            raise KildeError("cannot read corpus/[/b]bad\x1b[31m.md")
+
+    out = io.StringIO()
+    code = run_chat(Failing(), Console(file=out, width=100), stdin=io.StringIO("/reload\nHvem?\n"))  # type: ignore[arg-type]
+    assert code == 1
+    assert out.getvalue().count("corpus/[/b]bad\\x1b[31m.md") == 2  # no MarkupError; the name as it is on disk
+    assert_no_raw_controls(out.getvalue())
