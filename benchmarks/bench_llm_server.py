@@ -58,6 +58,7 @@ class Seen:
     """What the model sent for one question."""
 
     replies: list[str] = field(default_factory=list)  # answer replies, raw
+    prompts: list[str] = field(default_factory=list)  # the text of every prompt sent, filled in
     condensed: list[tuple[str, str | None]] = field(default_factory=list)  # (raw condense reply, query used)
 
 
@@ -65,6 +66,11 @@ class RecordingGenerator(generated.LLMGenerator):
     """The product's generator, keeping the raw replies it judged."""
 
     seen = Seen()
+
+    def _messages(self, prompt: str, values: dict[str, str]) -> Any:
+        messages = super()._messages(prompt, values)
+        self.seen.prompts.append("\n".join(str(m.content) for m in messages))
+        return messages
 
     def verify(self, question: str, language: Language, raw: str, *args: Any, **kwargs: Any) -> Answer:
         self.seen.replies.append(raw)
@@ -114,15 +120,18 @@ def xllamacpp_server(gguf: Path, python: str) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-def cases(limit: int) -> list[dict[str, Any]]:
+def cases(start: int, limit: int) -> list[dict[str, Any]]:
+    """The dev prompts, extra.yaml's follow-ups, then its other prompts."""
     dev = yaml.safe_load((ROOT / "tests/prompts/dev.yaml").read_text(encoding="utf-8"))["cases"]
     extra = yaml.safe_load((ROOT / "tests/prompts/extra.yaml").read_text(encoding="utf-8"))["cases"]
     followups = [c for c in extra if c.get("history")]
-    return (dev + followups)[:limit]
+    return (dev + followups + [c for c in extra if not c.get("history")])[start : start + limit]
 
 
-def echoed(text: str, prompt: str) -> bool:
-    return any(line in text.lower() for line in generated._prompt_lines(prompt))
+def echoed(text: str, prompts: list[str]) -> bool:
+    """Whether `text` repeats a line of a prompt that was sent: an instruction, a tag, a source or a turn."""
+    sent = {line.strip() for prompt in prompts for line in prompt.splitlines() if len(line.strip()) >= 8}
+    return any(line.strip() in sent for line in text.splitlines())
 
 
 def main() -> None:
@@ -132,6 +141,7 @@ def main() -> None:
     where.add_argument("--gguf", type=Path, help="start xllamacpp's server on this model file")
     parser.add_argument("--server-python", default=sys.executable, help="the Python that has xllamacpp")
     parser.add_argument("--data-dir", type=Path, help="an index of corpus/ (default: a new one)")
+    parser.add_argument("--start", type=int, default=0, help="skip this many prompts")
     parser.add_argument("--limit", type=int, default=25)
     parser.add_argument("--timeout", type=float, default=600, help="seconds per model call (a loaded CPU is slow)")
     parser.add_argument("--top-k", type=int, default=3, help="sources per question (a shorter prompt)")
@@ -140,7 +150,7 @@ def main() -> None:
         url = args.base_url or stack.enter_context(xllamacpp_server(args.gguf, args.server_python))
         data = args.data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kilde-llm-")))
         settings = Settings(data_dir=data, llm_base_url=url, llm_timeout=args.timeout, llm_model="bench", top_k=args.top_k)
-        run(settings, cases(args.limit))
+        run(settings, cases(args.start, args.limit))
 
 
 def run(settings: Settings, chosen: list[dict[str, Any]]) -> None:
@@ -155,7 +165,7 @@ def run(settings: Settings, chosen: list[dict[str, Any]]) -> None:
     service = build_service(settings, generator=generator)
     rows, totals = [], {"shown": 0, "refused (model)": 0, "fallen back": 0, "old rule: refusal credited": 0}
     totals |= {"echoed answer prompt": 0, "condensed used": 0, "condensed dropped": 0, "echo used as query": 0}
-    totals |= {"old rule: echo used as query": 0}
+    totals |= {"old rule: condensed used": 0, "old rule: echo used as query": 0}
     seconds: list[float] = []
     for case in chosen:
         conversation = Conversation(service, None)
@@ -170,23 +180,26 @@ def run(settings: Settings, chosen: list[dict[str, Any]]) -> None:
         what = "refused (model)" if answer.answerer == "llm" and answer.refused else None
         what = what or ("shown" if answer.answerer == "llm" else "fallen back")
         totals[what] += 1
-        totals["echoed answer prompt"] += echoed(raw, "answer")
+        totals["echoed answer prompt"] += echoed(raw, generator.seen.prompts)
         totals["old rule: refusal credited"] += REFUSAL_MARKER in clean_reply(raw)
         condensed = generator.seen.condensed[-1] if generator.seen.condensed else None
         if condensed:
             condense_raw, query = condensed
             totals["condensed used" if query else "condensed dropped"] += 1
-            totals["echo used as query"] += bool(query) and echoed(query, "condense")
+            totals["echo used as query"] += bool(query) and echoed(query, generator.seen.prompts)
             first = next((s.strip() for s in clean_reply(condense_raw).splitlines() if s.strip()), "")
             old_used = bool(first) and REFUSAL_MARKER not in first and len(first) <= max(500, 2 * len(case["question"]))
-            totals["old rule: echo used as query"] += old_used and echoed(first, "condense")
+            totals["old rule: condensed used"] += old_used
+            totals["old rule: echo used as query"] += old_used and echoed(first, generator.seen.prompts)
+            print(f"  condense reply: {condense_raw[:160]!r}", file=sys.stderr)
         why = ", ".join(k for k in answer.repairs if k != "fallback") or "-"
         rows.append(
             f"| {case['id']} | {'follow-up' if case.get('history') else 'yes' if case.get('answerable', True) else 'no'}"
-            f" | {what} | {why} | {'yes' if echoed(raw, 'answer') else 'no'}"
+            f" | {what} | {why} | {'yes' if echoed(raw, generator.seen.prompts) else 'no'}"
             f" | {('used' if condensed[1] else 'dropped') if condensed else '-'} | {took:.1f} s |"
         )
         print(rows[-1] if rows else "", file=sys.stderr, flush=True)
+        print(f"  answer reply: {raw[:160]!r}", file=sys.stderr, flush=True)
     print("| case | answerable | result | why (repairs) | reply echoed the prompt | condensed | time |")
     print("|---|---|---|---|---|---|---|")
     print("\n".join(rows))
