@@ -1,44 +1,19 @@
-"""The output edge: text from articles, users or a model made safe to write to a terminal (or a chat).
+"""The front ends' output edge: `retrieval.safe_text` (one rule for all output), plus rich text that is never markup.
 
-Article bodies, titles, urls, file names, questions and model replies are data. Written raw, an ESC/OSC/CSI
-sequence can recolour the terminal, set its title, move the cursor over earlier lines or (in some terminals)
-write files; a bidi override (U+202E) can make a line read differently from what it says. `safe_text` removes
-escape sequences whole, drops the other control and bidi characters, and keeps tabs and line breaks (or
-flattens them, for one-line fields such as titles, so a title cannot start a fake line of its own).
+Text from a file, a user or a model may contain `[/b]` or `[red]`: given to rich as a string it would be read as
+markup (and `[/b]` without an opening tag raises `MarkupError`). `plain_text` makes it a `rich.text.Text`, which rich
+shows as it is.
 """
 
 from __future__ import annotations
 
-import re
+from rich.text import Text
 
-# Escape sequences, removed whole so their parameters do not show up as debris. 7-bit (ESC ...) and 8-bit (C1)
-# introducers alike: some terminals act on U+009B as CSI. String payloads stop at a line break, so an
-# unterminated OSC cannot eat the rest of the text.
-_SEQUENCE = re.compile(
-    r"(?:\x1b[\]P_^X]|[\x9d\x90\x9f\x9e\x98])[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?"  # OSC, DCS, APC, PM, SOS
-    r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"  # CSI: colours, cursor movement, erasing
-    r"|\x1b[ -/]*[0-~]?"  # any other ESC sequence (ESC c resets the terminal)
-)
-_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_DROP = {c: None for c in [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)] if c not in (0x09, 0x0A)}
-_DROP |= {ord(c): None for c in _BIDI}
-_LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
+from retrieval.safe_text import json_safe, safe_text
+
+__all__ = ["json_safe", "plain_text", "safe_text"]
 
 
-def safe_text(text: object, *, one_line: bool = False) -> str:
-    """`text` without escape sequences, control characters or bidi controls; tabs and newlines stay.
-
-    With `one_line`, all whitespace (newlines too) becomes single spaces: for titles, urls, ids, file names.
-    """
-    value = _SEQUENCE.sub("", str(text))
-    value = _LINE_BREAKS.sub("\n", value).translate(_DROP)
-    return " ".join(value.split()) if one_line else value
-
-
-def json_safe(payload: str) -> str:
-    """JSON text with the characters `json.dumps(ensure_ascii=False)` leaves raw but a terminal acts on
-    (C1 controls, bidi controls, line separators) written as `\\uXXXX` escapes: the same JSON, safe to print."""
-    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", payload)
-
-
-_JSON_RAW = re.compile(f"[\x7f-\x9f\u2028\u2029{_BIDI}]")
+def plain_text(text: object, *, one_line: bool = False, style: str = "") -> Text:
+    """`text` made safe (`safe_text`) as a rich `Text`: shown literally, never parsed as markup."""
+    return Text(safe_text(text, one_line=one_line), style=style)

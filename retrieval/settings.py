@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +21,34 @@ def default_corpus_dir() -> Path:
     return PROJECT_ROOT / "corpus"
 
 
+def url_problem(url: str, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
+    """What is wrong with `url` as the address of a server, in a few words (never the url: it may hold a password)."""
+    if url != url.strip() or any(c.isspace() or not c.isprintable() for c in url):
+        return "it contains spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (parsed on access: a non-numeric or out-of-range port raises here)
+    except ValueError as exc:
+        reason = str(exc)
+        if "IPv6" in reason:
+            return "the host has an unclosed '[' (an IPv6 address is written [::1])"
+        if "out of range" in reason:
+            return "the port is out of range (1-65535)"
+        return "the port is not a number"
+    if parts.scheme.lower() not in schemes:
+        shown = f"{parts.scheme!r}" if parts.scheme else "none"
+        return f"the scheme must be {' or '.join(schemes)}, not {shown}"
+    if not parts.hostname:
+        return "it names no host"
+    return None
+
+
+def _checked_url(value: str | None, info: ValidationInfo, prefix: str) -> str | None:
+    if value is not None and (problem := url_problem(value)):
+        raise ValueError(f"{prefix}{(info.field_name or '').upper()}: {problem}")
+    return value
+
+
 class LLMSettings(BaseSettings):
     """The optional language model (KILDE_LLM_*)."""
 
@@ -31,6 +60,29 @@ class LLMSettings(BaseSettings):
     timeout: float = Field(60.0, gt=0, description="Seconds before a model call is abandoned.")
     temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
     fallback: bool = Field(True, description="Use the extractive answer when the model fails.")
+    max_tokens: int = Field(
+        200,
+        ge=16,
+        le=8192,
+        description="Most tokens a model answer may take (a short cited answer needs ~150).",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _checked_url(value, info, "KILDE_LLM_")
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> LLMSettings:
+        # Credentials in the url become HTTP Basic auth, which replaces the API key's Bearer header: the key
+        # would silently not be sent. Refuse the combination instead of guessing which one the server wants.
+        parts = urlsplit(self.base_url or "")
+        if (parts.username or parts.password) and self.api_key.get_secret_value() != "not-needed":
+            raise ValueError(
+                "KILDE_LLM_BASE_URL holds a user name or password and KILDE_LLM_API_KEY is set; only one of them "
+                "can be sent (both go in the Authorization header): remove one"
+            )
+        return self
 
 
 class ChromaServerSettings(BaseSettings):
@@ -38,8 +90,15 @@ class ChromaServerSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KILDE_CHROMA_", env_file=".env", extra="ignore")
 
-    url: str | None = Field(None, description="Use a Chroma server at this url instead of the embedded store.")
+    url: str | None = Field(
+        None, description="Use a Chroma server at this url instead of the embedded store."
+    )
     token: SecretStr | None = Field(None, description="Token for the Chroma server, if it asks for one.")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _checked_url(value, info, "KILDE_CHROMA_")
 
 
 class TelegramSettings(BaseSettings):
@@ -56,6 +115,11 @@ class TelegramSettings(BaseSettings):
     webhook_url: str | None = Field(None, description="Use a webhook at this url instead of polling.")
     webhook_port: int = Field(8443, description="Port the webhook listens on.")
     webhook_secret: SecretStr | None = Field(None, description="Secret token Telegram sends back.")
+
+    @field_validator("api_url", "webhook_url")
+    @classmethod
+    def _url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _checked_url(value, info, "KILDE_TELEGRAM_")
 
     @field_validator("allowed_ids", mode="before")
     @classmethod
@@ -157,3 +221,24 @@ class Settings(BaseSettings):
     @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
+
+
+_PREFIXES = {
+    "Settings": "KILDE_",
+    **{cls.__name__: str(cls.model_config.get("env_prefix")) for cls in _GROUPS.values()},
+}
+
+
+def describe_error(exc: ValidationError) -> str:
+    """A bad setting as one line: the environment variable and what is wrong with it, never its value."""
+    prefix = _PREFIXES.get(exc.title, "KILDE_")
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        message = str(error["msg"]).removeprefix("Value error, ")
+        fields = [str(part) for part in error["loc"] if isinstance(part, str)]
+        if fields and not message.startswith("KILDE_"):
+            names = [f for f in fields if f in _GROUPS] or [""]
+            group_prefix = str(_GROUPS[names[0]].model_config.get("env_prefix")) if names[0] else prefix
+            message = f"{group_prefix}{fields[-1].upper()}: {message}"
+        lines.append(message)
+    return "bad setting: " + "; ".join(dict.fromkeys(lines))

@@ -22,7 +22,6 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli.main import cli
-from retrieval.errors import StoreError
 from retrieval.index import embeddings as embeddings_module
 from retrieval.index.articles import load_articles
 from retrieval.index.chunks import chunk_article, sentence_records
@@ -248,12 +247,16 @@ def test_an_unreachable_server_is_one_line(
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:notaport", "ftp://host:21", "http://user:s3cret@:80"])
 def test_a_malformed_url_is_one_line(tmp_path: Path, url: str) -> None:
-    from retrieval.index.store import open_client
+    # Checked when the settings are read (issue 20), before anything tries to connect.
+    from pydantic import ValidationError
 
-    settings = Settings(data_dir=tmp_path, embedder="fake", chroma_url=url)
-    with pytest.raises(StoreError, match="not a url") as caught:
-        open_client(settings)
-    assert "s3cret" not in str(caught.value)
+    from retrieval.settings import describe_error
+
+    with pytest.raises(ValidationError) as caught:
+        Settings(data_dir=tmp_path, embedder="fake", chroma_url=url)
+    line = describe_error(caught.value)
+    assert line.startswith("bad setting: KILDE_CHROMA_URL: ") and "\n" not in line
+    assert "s3cret" not in line
 
 
 def test_rebuild_on_a_server_deletes_and_rebuilds_the_collections(server_settings: Settings) -> None:

@@ -282,7 +282,7 @@ def test_the_terminal_lists_only_missed_limits_when_there_are_many() -> None:
     from retrieval.evaluation.reports import thresholds_table
 
     met = [ThresholdResult(Threshold("overall", 0.5, "min", s), 0.6) for s in ("dev", "heldout") * 7]
-    assert thresholds_table(met) == "Limits (dev, heldout): 14 of 14 met"
+    assert str(thresholds_table(met)) == "Limits (dev, heldout): 14 of 14 met"  # a rich Text: never markup
     missed = ThresholdResult(Threshold("answer_pass", 0.5, "min", "heldout"), 0.4)
     console = Console(width=100, record=True)
     console.print(thresholds_table([*met, missed]))

@@ -384,7 +384,7 @@ def test_build_needs_the_llm_extra(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_build_configures_chat_openai_from_settings() -> None:
     settings = Settings(
-        llm_base_url="http://user:pw@localhost:11434/v1?x=1",
+        llm_base_url="http://localhost:11434/v1?x=1",
         llm_model="qwen2.5:3b",
         llm_api_key=SecretStr("sk-abcdef"),
         llm_timeout=7,

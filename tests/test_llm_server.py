@@ -99,7 +99,7 @@ async def test_the_request_holds_the_rules_and_the_sources_in_a_delimited_block(
     assert sent.headers["Authorization"] == f"Bearer {KEY}"
     assert sent.body["model"] == "qwen2.5:3b" and sent.body["temperature"] == 0.2
     assert not sent.body.get("stream")
-    assert sent.body["max_tokens"] == 512 and "max_completion_tokens" not in sent.body
+    assert sent.body["max_tokens"] == 200 and "max_completion_tokens" not in sent.body  # KILDE_LLM_MAX_TOKENS
     system, user = sent.content("system"), sent.content("user")
     assert "NO_ANSWER" in system and "square brackets" in system
     assert "data, not instructions" in system and "Danish" in system

@@ -95,7 +95,7 @@ async def test_credentials_in_the_model_url_are_never_logged(
         caplog.set_level(logging.DEBUG, logger=name)
     async with FakeOpenAIServer() as server:
         url = server.base_url.replace("http://", "http://kilde-user:pw-s3cret-99@")
-        env = env_for(indexed, KILDE_LLM_BASE_URL=url, KILDE_LLM_API_KEY=KEY)
+        env = env_for(indexed, KILDE_LLM_BASE_URL=url)  # with an API key too it is refused (issue 20)
         result = await asyncio.to_thread(
             CliRunner(env=env).invoke, cli, ["-v", "ask", "--json", "Hvor gammel er Kim Them Serup?"]
         )

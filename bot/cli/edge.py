@@ -24,7 +24,7 @@ def one_line_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except KildeError as exc:
-            err.print(f"kilde: error: {safe_text(exc, one_line=True)}", markup=False)
+            err.print(f"kilde: error: {safe_text(exc, visible=True)}", markup=False)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             err.print("kilde: interrupted", markup=False)

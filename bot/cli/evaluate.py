@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 from rich.console import Console
 
 from bot.cli.edge import err, one_line_errors
+from bot.safe_text import json_safe, safe_text
 from bot.terminal.render import progress_bar
 from retrieval.errors import KildeError, UsageError
 from retrieval.evaluation.cases import Case, check_sources, load_cases, sample_cases
@@ -43,7 +45,7 @@ from retrieval.evaluation.manifest import (
 )
 from retrieval.evaluation.metrics import DEFAULT_K, Evaluation
 from retrieval.evaluation.running import EvalService, evaluate
-from retrieval.settings import Settings
+from retrieval.settings import Settings, describe_error
 
 ServiceFactory = Callable[[Settings], EvalService]
 
@@ -102,8 +104,8 @@ def settings_of(ctx: click.Context) -> Settings:
         return found
     try:
         return Settings()
-    except ValueError as exc:
-        raise UsageError(f"bad setting: {' '.join(str(exc).splitlines()[:3])}") from None
+    except ValidationError as exc:
+        raise UsageError(describe_error(exc)) from None
 
 
 @contextmanager
@@ -113,12 +115,12 @@ def corpus_settings(settings: Settings, corpus: Path, err: Console) -> Iterator[
 
     with tempfile.TemporaryDirectory(prefix="kilde-eval-", ignore_cleanup_errors=True) as tmp:
         scratch = settings.replace(data_dir=Path(tmp) / "data", corpus_dir=corpus, chroma_url=None)
-        err.print(f"kilde: eval: indexing {corpus} into a temporary index …", markup=False)
+        err.print(f"kilde: eval: indexing {safe_text(corpus, visible=True)} into a temporary index …", markup=False)
         bar, update = progress_bar(err, "indexing")
         with bar:
             report = Indexer(scratch).ingest([corpus], update)
         for problem in report.problems:
-            err.print(f"kilde: skipped {problem}", markup=False)
+            err.print(f"kilde: skipped {safe_text(problem, visible=True)}", markup=False)
         if not report.added:
             raise KildeError(f"--corpus {corpus}: no article could be indexed")
         yield scratch
@@ -294,7 +296,7 @@ def eval_command(
     )
     if failed:
         for result in failed:
-            err.print(f"kilde: eval: {result.message()}", markup=False)
+            err.print(f"kilde: eval: {safe_text(result.message(), one_line=True)}", markup=False)
         sys.exit(1)
 
 
@@ -345,13 +347,13 @@ def _run(
         from retrieval.evaluation import reports as report
         if html_path is not None:
             write_file(html_path, report.render_html(evaluation, baseline, results))
-            err.print(f"kilde: wrote {html_path}", markup=False)
+            err.print(f"kilde: wrote {safe_text(html_path, visible=True)}", markup=False)
         if markdown_path is not None:
             write_file(markdown_path, report.render_markdown(evaluation, baseline, results))
-            err.print(f"kilde: wrote {markdown_path}", markup=False)
+            err.print(f"kilde: wrote {safe_text(markdown_path, visible=True)}", markup=False)
     if as_json:
         payload = json_payload(evaluation, baseline, results, [str(f) for f in files], left_out)
-        click.echo(json.dumps(payload, ensure_ascii=False))
+        click.echo(json_safe(json.dumps(payload, ensure_ascii=False)))
     else:
         print_tables(Console(highlight=False), evaluation, baseline, results, left_out)
     return [r for r in results if not r.ok]

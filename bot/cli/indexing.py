@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def note(line: str) -> None:
-    err.print(f"kilde: {safe_text(line, one_line=True)}", markup=False)
+    err.print(f"kilde: {safe_text(line, visible=True)}", markup=False)
 
 
 def run_ingest(settings: Settings, paths: list[Path], description: str = "Embedding") -> IngestReport:
@@ -32,9 +33,36 @@ def run_ingest(settings: Settings, paths: list[Path], description: str = "Embedd
     return report
 
 
-def ensure_index(settings: Settings) -> None:
-    """Index the articles on first use, and again when they changed (see `Indexer.ensure`)."""
-    _indexer(settings).ensure(note, lambda paths: run_ingest(settings, paths))
+TOLD_FILE = "told.txt"  # the lines about the index's state that `ask` told last time
+
+
+def ensure_index(settings: Settings, *, once: bool = False) -> None:
+    """Index the articles on first use, and again when they changed (see `Indexer.ensure`).
+
+    With `once` (`kilde ask`, which scripts call again and again) a line about a lasting state of the index
+    ("the index holds the articles in X, ...") is told only when it was not told by the command before: it is
+    remembered in the data directory, and told again once it has gone away and comes back. Where nothing can be
+    remembered (a read-only data directory) it is told every time.
+    """
+    if not once:
+        _indexer(settings).ensure(note, lambda paths: run_ingest(settings, paths))
+        return
+    told_file = settings.data_dir / TOLD_FILE
+    try:
+        told = set(told_file.read_text(encoding="utf-8").splitlines())
+    except (OSError, UnicodeDecodeError):
+        told = set()
+    lines: list[str] = []
+
+    def tell(line: str) -> None:
+        lines.append(" ".join(line.split()))
+        if lines[-1] not in told:
+            note(line)
+
+    _indexer(settings).ensure(tell, lambda paths: run_ingest(settings, paths))
+    if set(lines) != told:
+        with contextlib.suppress(OSError):
+            told_file.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
 
 
 def _indexer(settings: Settings) -> Indexer:

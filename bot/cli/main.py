@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 from rich.console import Console
 
 from bot import logs
@@ -21,19 +23,30 @@ from bot.safe_text import json_safe, safe_text
 from bot.terminal.render import plain
 from retrieval.errors import KildeError
 from retrieval.secrets import protect_settings
-from retrieval.settings import Settings
+from retrieval.settings import Settings, describe_error
 
 
 def make_settings(data_dir: Path | None) -> Settings:
+    """The settings, or one line naming the bad one and exit 2."""
     try:
-        settings = Settings(data_dir=data_dir) if data_dir else Settings()
-    except ValueError as exc:
-        first = str(exc).splitlines()
-        raise click.UsageError(f"bad setting: {' '.join(first[:3])}") from None
-    return settings
+        return Settings(data_dir=data_dir) if data_dir else Settings()
+    except ValidationError as exc:
+        err.print(f"kilde: error: {safe_text(describe_error(exc), one_line=True)}", markup=False)
+        sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Lists each command with its whole first sentence, wrapped (click cuts it at the width of one line)."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        commands = [(name, self.get_command(ctx, name)) for name in self.list_commands(ctx)]
+        rows = [(name, cmd.get_short_help_str(limit=500)) for name, cmd in commands if cmd and not cmd.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Index directory (env KILDE_DATA_DIR).")
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens to stderr.")
 @click.pass_context
@@ -75,16 +88,17 @@ def ingest_command(settings: Settings, paths: tuple[Path, ...], rebuild: bool) -
         sys.exit(1)
 
 
-def _service(settings: Settings, live: bool = False) -> Any:
-    """The answer service; `live` for front ends that stay open, so they follow changes to the articles."""
+def _service(settings: Settings, notify: Callable[[str], None] | None = None) -> Any:
+    """The answer service; with `notify` (front ends that stay open) one that follows changes to the articles
+    and tells them through `notify`."""
     from retrieval.service import build_service
 
-    indexing.ensure_index(settings)
-    if not live:
+    indexing.ensure_index(settings, once=notify is None)
+    if notify is None:
         return build_service(settings)
     from retrieval.live import build_live_service
 
-    return build_live_service(settings, lambda line: err.print(f"kilde: {safe_text(line, one_line=True)}", markup=False))
+    return build_live_service(settings, notify)
 
 
 @cli.command()
@@ -111,9 +125,11 @@ def ask(settings: Settings, question: str, as_json: bool) -> None:
 def chat(settings: Settings) -> None:
     """Chat with the articles in the terminal (reads lines when stdin is not a terminal)."""
     from bot.terminal.chat import run_chat
+    from bot.terminal.streaming import notes_above_answer
 
-    service = _service(settings, live=True)
-    sys.exit(run_chat(service, Console(highlight=False), max_turns=settings.history_turns))
+    console = Console(highlight=False)
+    service = _service(settings, notes_above_answer(console, indexing.note))
+    sys.exit(run_chat(service, console, max_turns=settings.history_turns))
 
 
 cli.add_command(eval_command)

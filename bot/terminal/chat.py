@@ -91,7 +91,7 @@ def run_chat(
                     soft_wrap=True,
                 )
             except KildeError as exc:
-                console.print(f"[red]fejl/error:[/red] {exc}", highlight=False)
+                console.print(f"[red]fejl/error:[/red] {escape(safe_text(exc, visible=True))}", highlight=False)
             continue
         if command.startswith("/"):
             name = safe_text(question.split()[0], one_line=True)
@@ -108,7 +108,7 @@ def run_chat(
                 answer = session.ask(question)
         except KildeError as exc:
             failures += 1
-            console.print(f"[red]fejl/error:[/red] {escape(safe_text(exc, one_line=True))}", highlight=False)
+            console.print(f"[red]fejl/error:[/red] {escape(safe_text(exc, visible=True))}", highlight=False)
             continue
         if interactive:
             console.print()

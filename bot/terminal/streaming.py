@@ -55,9 +55,34 @@ def live_answer(
             draft.append(delta)
             live.update(Text(safe_text("".join(draft)), style="dim"))
 
-        answer = ask(on_token)
+        _LIVE[id(console)] = live
+        try:
+            answer = ask(on_token)
+        finally:
+            _LIVE.pop(id(console), None)
     console.print(render(answer))
     return answer
+
+
+_LIVE: dict[int, Live] = {}  # the live answer shown on each console (by id), while it is shown
+
+
+def notes_above_answer(console: Console, note: Callable[[str], None]) -> Callable[[str], None]:
+    """`note`, except while a live answer is shown on `console`: then the line goes above it, on a line of its own.
+
+    rich's `Live` redirects `sys.stderr`, but a `Console` writing to stderr bypasses that redirect on purpose, so a
+    line about the articles ("articles changed; ...") written there in the middle of an answer was glued onto the
+    spinner's text.
+    """
+
+    def tell(line: str) -> None:
+        live = _LIVE.get(id(console))
+        if live is None:
+            note(line)
+        else:
+            live.console.print(Text(f"kilde: {safe_text(line, visible=True)}", style="dim"))
+
+    return tell
 
 
 def answer_in_terminal(

@@ -1,12 +1,12 @@
 """The optional answerer backed by a language model behind an OpenAI-compatible endpoint.
 
-The model sees only the retrieved chunks, as numbered sources in a delimited block. Its reply is checked before
-anyone sees any of it: markers naming no given source are removed; a sentence without a valid marker, or not
-supported by the passage it cites, is dropped (`retrieval.answering.support`), the rest renumbered; an answer with nothing
-left, or in the wrong language, is replaced by the extractive answer; a refusal marker becomes the project's
-refusal. While the model streams, only sentences that passed the same check are passed on. Any failure of the
-model (unreachable, timeout, HTTP error, garbage, a cut stream) is a `ModelError`; the model step's LangChain
-fallback (`with_fallbacks`) answers it with the extractive answer, unless fallback is off.
+The model sees only the retrieved chunks, as numbered sources in a delimited block. Its reply is checked as it
+will be shown (`safe_text`) before anyone sees any of it: markers naming no given source are removed; a sentence
+without a valid marker, or not supported by the passage it cites, is dropped (`retrieval.answering.support`); an
+answer with nothing left, or in the wrong language, is replaced by the extractive answer; a reply that IS the
+refusal marker becomes the project's refusal (one that merely contains it, like an echoed prompt, is not). While
+the model streams, only sentences that passed the same check are passed on. Any failure of the model is a
+`ModelError`, which the model step's LangChain fallback (`with_fallbacks`) answers with the extractive answer.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
@@ -32,17 +32,17 @@ from retrieval.answering.citations import (
     clean_reply,
     format_history,
     format_sources,
-    is_refusal,
     neutralise,
     renumber,
+    strip_markers,
     strip_reasoning,
-    without_refusal_marker,
 )
 from retrieval.answering.replies import REFUSAL
 from retrieval.answering.support import check_answer
 from retrieval.errors import ModelError, UsageError
+from retrieval.safe_text import safe_text
 from retrieval.secrets import protect_settings, redact
-from retrieval.text import guess_language
+from retrieval.text import content_terms, guess_language
 from retrieval.types import Answer, Language, Turn
 
 if TYPE_CHECKING:
@@ -56,8 +56,9 @@ log = logging.getLogger(__name__)
 LANGUAGE_NAMES: dict[Language, str] = {"da": "Danish", "en": "English"}
 HISTORY_TURNS = 3
 HISTORY_CHARS = 400
-MAX_ANSWER_TOKENS = 512
-MAX_QUERY_CHARS = 500
+MAX_QUERY_CHARS = 300
+MAX_QUERY_TOKENS = 80  # a standalone question; a model that rambles on is cut off early
+QUERY_SHARE = 0.5  # of a condensed question's words that must come from the conversation
 
 
 class _Incomplete(Exception):
@@ -90,8 +91,10 @@ class LLMGenerator:
         endpoint: str = "the language model",
         require_finish: bool = False,
         cooldown: float = 30.0,
+        condense_model: Runnable[list[BaseMessage], BaseMessage] | None = None,
     ) -> None:
         self.model = model
+        self.condense_model = condense_model or model
         self.fallback = fallback
         self.timeout = timeout
         self.endpoint = endpoint
@@ -115,11 +118,14 @@ class LLMGenerator:
             "question": neutralise(question),
         }
         try:
-            reply = self.model.invoke(self._messages("condense", values))
+            reply = self.condense_model.invoke(self._messages("condense", values))
         except Exception as exc:
             self._note_failure(exc, "condensing the follow-up failed; using the rule-based query")
             return None
-        return clean_query(_text(reply), question)
+        query = clean_query(_text(reply), question, values["history"])
+        if query is None:
+            log.info("the model's standalone question does not read as one; using the rule-based query")
+        return query
 
     def generate(
         self,
@@ -175,14 +181,11 @@ class LLMGenerator:
         extractive: Callable[[], Answer],
     ) -> Answer:
         """Turn the model's raw reply into the Answer a user sees; nothing uncited or invented gets through."""
-        text = clean_reply(raw)
-        refused = is_refusal(text)
-        if refused:
-            text = without_refusal_marker(text)
+        text = safe_text(clean_reply(raw))  # judged exactly as it will be shown
+        if is_refusal(text):
+            return Answer(question, REFUSAL[language], True, language, answerer="llm")
         cited = renumber(text, len(docs))
         repairs = {"invalid_citations": cited.invalid} if cited.invalid else {}
-        if refused and not cited.sources:
-            return Answer(question, REFUSAL[language], True, language, answerer="llm", repairs=repairs)
         if not cited.sources:
             log.info("the model's answer cites no given source; using the extractive answer")
             return _fallback(extractive, {**repairs, "uncited_replaced": 1})
@@ -252,9 +255,8 @@ class LLMGenerator:
 
     def _note_failure(self, exc: BaseException, what: str) -> str:
         """Log one line about a failed call (never the key) and remember an unreachable server for a while."""
-        reason = self.describe(exc)
-        kinds = _failure_kinds()
-        if _caused_by(exc, kinds.unreachable) and not _caused_by(exc, kinds.broken_off):
+        reason, kinds = self.describe(exc), _failure_kinds()
+        if _caused_by(exc, kinds["unreachable"]) and not _caused_by(exc, kinds["broken_off"]):
             with self._lock:
                 self._down_until = time.monotonic() + self.cooldown
         if what:
@@ -272,14 +274,14 @@ class LLMGenerator:
         kinds = _failure_kinds()
         if isinstance(exc, _Deadline | _Incomplete):
             reason = str(exc)
-        elif _caused_by(exc, kinds.timeout):
+        elif _caused_by(exc, kinds["timeout"]):
             reason = f"no answer within {self.timeout:g} s"
-        elif _caused_by(exc, kinds.broken_off):
+        elif _caused_by(exc, kinds["broken_off"]):
             reason = "the connection broke off in the middle of the answer"
-        elif _caused_by(exc, kinds.no_connection):
+        elif _caused_by(exc, kinds["no_connection"]):
             reason = "cannot connect to the server"
-        elif (status := _http_status(exc)) is not None:
-            reason = f"HTTP {status}"
+        elif isinstance(exc, kinds["status"]):
+            reason = f"HTTP {getattr(exc, 'status_code', '?')}"
         elif _caused_by(exc, (json.JSONDecodeError,)):
             reason = "the server's reply is not valid JSON"
         else:
@@ -288,48 +290,32 @@ class LLMGenerator:
         return redact(reason)[:200]
 
 
-@dataclass(frozen=True)
-class _FailureKinds:
-    timeout: tuple[type[BaseException], ...]
-    broken_off: tuple[type[BaseException], ...]  # the server answered, then the stream stopped
-    no_connection: tuple[type[BaseException], ...]
-    # After these the server is probably down or stuck: skip it for a while instead of waiting again.
-    unreachable: tuple[type[BaseException], ...]
-
-
 @functools.cache
-def _failure_kinds() -> _FailureKinds:
+def _failure_kinds() -> dict[str, tuple[type[BaseException], ...]]:
     """The HTTP clients' exception classes, imported on the first failure (openai is an optional extra)."""
     import httpx
     import httpx2  # openai's HTTP client
 
-    timeout: tuple[type[BaseException], ...] = (TimeoutError, httpx.TimeoutException, httpx2.TimeoutException)
-    no_connection: tuple[type[BaseException], ...] = (
-        ConnectionError,
-        httpx.ConnectError,
-        httpx2.ConnectError,
-    )
     try:
-        import openai
+        from openai import APIConnectionError, APIStatusError, APITimeoutError
     except ImportError:
-        pass
+        api: tuple[tuple[type[BaseException], ...], ...] = ((), (), ())
     else:
-        timeout += (openai.APITimeoutError,)
-        no_connection += (openai.APIConnectionError,)
-    return _FailureKinds(
-        timeout=timeout,
-        broken_off=(httpx.RemoteProtocolError, httpx.ReadError, httpx2.RemoteProtocolError, httpx2.ReadError),
-        no_connection=no_connection,
-        unreachable=(*timeout, httpx.ConnectError, httpx2.ConnectError, ConnectionRefusedError),
-    )
-
-
-def _http_status(exc: BaseException) -> int | None:
-    try:
-        from openai import APIStatusError
-    except ImportError:  # without openai no error carries an HTTP status
-        return None
-    return exc.status_code if isinstance(exc, APIStatusError) else None
+        api = ((APITimeoutError,), (APIConnectionError,), (APIStatusError,))
+    timeout = (TimeoutError, httpx.TimeoutException, httpx2.TimeoutException, *api[0])
+    connect = (httpx.ConnectError, httpx2.ConnectError)
+    return {
+        "timeout": timeout,
+        "broken_off": (
+            httpx.RemoteProtocolError,
+            httpx.ReadError,
+            httpx2.RemoteProtocolError,
+            httpx2.ReadError,
+        ),
+        "no_connection": (ConnectionError, *connect, *api[1]),
+        "unreachable": (*timeout, *connect, ConnectionRefusedError),  # down or stuck: skip it for a while
+        "status": api[2],
+    }
 
 
 def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
@@ -347,12 +333,10 @@ def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bo
 class TokenGate:
     """Passes streamed text on to the front end only once it has passed the checks of the final answer.
 
-    Each complete sentence is checked as it arrives (a valid marker, supported by the passage it cites) and
-    shown renumbered exactly as the final answer will show it; reasoning, a refusal marker, a leaked prompt,
-    an unsupported claim or an answer in the wrong language are never shown, not even for a moment. Until a sentence passes, the front end
-    keeps showing its neutral "thinking" state. A failing callback is logged once and then left alone, so a
-    broken display never breaks the answer.
-    """
+    Each complete sentence is checked as it arrives and shown renumbered exactly as the final answer will show it;
+    anything the final answer would not hold is never shown, not even for a moment (the front end keeps its
+    "thinking" state). A failing callback is logged once and then left alone: a broken display never breaks the
+    answer."""
 
     def __init__(
         self, sink: Callable[[str], None], passages: Sequence[str], question: str, language: Language
@@ -409,14 +393,40 @@ def _fallback(extractive: Callable[[], Answer], repairs: dict[str, int]) -> Answ
     return answer
 
 
-def clean_query(reply: str, question: str) -> str | None:
-    """The standalone question from a condense reply: its first line, without labels or quotes; else None."""
-    text = clean_reply(reply)
+def is_refusal(text: str) -> bool:
+    """Whether the reply IS the refusal marker (quotes, a full stop or a marker around it aside)."""
+    return strip_markers(text).strip(" \t\n\"'`*.:“”«»") == REFUSAL_MARKER
+
+
+def clean_query(reply: str, question: str, history: str = "") -> str | None:
+    """The standalone question from a condense reply (its first line, without labels or quotes), or None when it
+    does not read as a rewrite of the follow-up: too long, in another language, with a line of the prompt in
+    it, or with too few of its words taken from the conversation (a rewrite only borrows names and things)."""
+    text = safe_text(clean_reply(reply))
     line = next((s.strip() for s in text.splitlines() if s.strip()), "")
     line = line.strip("\"'“”«»„ ").strip()
-    if not line or REFUSAL_MARKER in line or len(line) > max(MAX_QUERY_CHARS, 2 * len(question)):
+    if not line or REFUSAL_MARKER in line or len(line) > min(MAX_QUERY_CHARS, 2 * len(question) + 100):
         return None
-    return line
+    if any(part in line.lower() for part in _prompt_lines("condense")):
+        return None
+    language = guess_language(question)
+    if guess_language(line) != language:
+        return None
+    terms = content_terms(line, language)
+    known = set(content_terms(f"{question}\n{history}", language))
+    return line if terms and sum(t in known for t in terms) >= QUERY_SHARE * len(terms) else None
+
+
+@functools.cache
+def _prompt_lines(name: str) -> tuple[str, ...]:
+    """The fixed lines of a prompt (placeholders cut out), lower-cased: text a model may echo instead of answering."""
+    parts = [
+        p.strip().lower()
+        for _, t in prompt_messages(name)
+        for line in t.splitlines()
+        for p in re.split(r"\{\w+\}|<[^>]*>", line)
+    ]
+    return tuple(p for p in parts if len(p) >= 12)
 
 
 def public_url(url: str) -> str:
@@ -448,7 +458,7 @@ def build_llm_generator(settings: Settings) -> LLMGenerator:
         temperature=settings.llm.temperature,
         # Sent as `max_tokens`, which Ollama, llama-server and vLLM all read (`max_completion_tokens`,
         # what langchain-openai would send, is ignored by Ollama's OpenAI layer).
-        extra_body={"max_tokens": MAX_ANSWER_TOKENS},
+        extra_body={"max_tokens": settings.llm.max_tokens},
     )
     protect_settings(settings)  # the client's errors may quote the key or the url's credentials
     return LLMGenerator(
@@ -457,4 +467,5 @@ def build_llm_generator(settings: Settings) -> LLMGenerator:
         timeout=settings.llm.timeout,
         endpoint=public_url(settings.llm.base_url),
         require_finish=True,
+        condense_model=model.bind(extra_body={"max_tokens": MAX_QUERY_TOKENS}),
     )

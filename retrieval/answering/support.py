@@ -1,30 +1,41 @@
 """Which sentences of a model's answer may be shown: each must cite a given source that supports it.
 
-The test is lexical, which is enough to catch a model that cites [1] for something [1] does not say:
-- every number in the sentence occurs in the cited passages (or in the question);
-- in the passages' language, at least half of the sentence's content words that the question did not already
-  bring are found in the cited passages (names taken from the question prove nothing);
-- in another language (an English answer about Danish articles) words cannot be matched, so the names and
-  numbers must be found there, and there must be at least one.
-A sentence without a valid marker, or not supported, is dropped; what is left is renumbered 1..k. The same check
-runs on a stream as it arrives (only complete sentences) and on the finished reply, so a front end never shows
-text that the final answer would not contain.
+The test is lexical, on the text exactly as it will be shown (`safe_text`: words hidden in an escape sequence
+count for nothing). Every number (digits or "tre"/"three") and name of the sentence must be in the cited passages,
+each number by the same word ("1999 medlemmer" is unsupported where 1999 is the founding year); a negation or an
+opposite word ("flere"/"færre", support_words.json) must agree with the passage sentence it matches; and more than
+half of the sentence's content words that the question did not bring must be in the passages. An answer in
+another language than the passages (English about Danish articles) is judged by its names and numbers only.
+A sentence without a valid marker, or not supported, is dropped; the rest is renumbered 1..k. The same check runs
+on a stream as it arrives (complete sentences only) and on the finished reply.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
+from pathlib import Path
 
 from retrieval.answering.citations import REFUSAL_MARKER, answer_language, renumber, strip_markers
-from retrieval.text import content_terms, guess_language, names_in, number_values, split_sentences
+from retrieval.safe_text import safe_text
+from retrieval.text import content_terms, guess_language, names_in, split_sentences, stem, words
 from retrieval.types import Language
 
 _MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*\])+")
 SHARE_NEEDED = 0.5  # of the sentence's new content words found in the cited passages
+NEAR = 3  # words on either side of a number, or after a negation, that say what it is about
+_WORDS = json.loads(Path(__file__).with_name("support_words.json").read_text(encoding="utf-8"))
+NEGATIONS: dict[str, frozenset[str]] = {lang: frozenset(ws) for lang, ws in _WORDS["negations"].items()}
+OPPOSITES: dict[str, set[str]] = {}
+for _a, _b in _WORDS["opposites"]:
+    OPPOSITES.setdefault(_a, set()).add(_b)
+    OPPOSITES.setdefault(_b, set()).add(_a)
+NUMBER_WORDS = {lang: {w: str(n) for n, w in enumerate(ws, 2)} for lang, ws in _WORDS["number_words"].items()}
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 @dataclass(frozen=True)
@@ -40,10 +51,10 @@ def check_answer(text: str, passages: Sequence[str], question: str, *, complete:
 
     With `complete=False` (a reply still streaming) the last sentence, which may still grow, is left out.
     """
-    pieces = _sentences(text, complete)
+    text = safe_text(text)
     kept: list[str] = []
     invalid = dropped = 0
-    for gap, sentence in pieces:
+    for gap, sentence in _sentences(text, complete):
         cited = [int(n) for m in _MARKER.finditer(sentence) for n in re.split(r"[,;\s]+", m.group(1)) if n]
         valid = [k for k in dict.fromkeys(cited) if 1 <= k <= len(passages)]
         invalid += sum(1 for k in cited if not 1 <= k <= len(passages))
@@ -59,21 +70,120 @@ def check_answer(text: str, passages: Sequence[str], question: str, *, complete:
 @functools.lru_cache(maxsize=1024)  # a stream re-checks the same sentences as it grows
 def supports(sentence: str, passages: tuple[str, ...], question: str) -> bool:
     """Whether `passages` (the sources a sentence cites) say what the sentence says, by words and numbers."""
-    claim = strip_markers(sentence)
-    evidence = "\n".join(passages)
-    if not number_values(claim) <= number_values(evidence) | number_values(question):
-        return False
+    claim = strip_markers(safe_text(sentence))
+    evidence = safe_text("\n".join(passages))
     language = guess_language(evidence)
-    found = _terms(evidence, language)
-    terms = content_terms(claim, language)
-    if answer_language(claim) in (None, language):
-        asked = set(content_terms(question, language))
-        new = [t for t in terms if t not in asked] or terms
-        return bool(new) and sum(t in found for t in new) >= SHARE_NEEDED * len(new)
+    written = answer_language(claim) or language
+    asked = _numbers(question, guess_language(question))
+    if not _numbers(claim, written) <= _numbers(evidence, language) | asked:
+        return False
     names = [w for name in names_in(claim) for w in name.lower().split()]
-    anchors = names + sorted(number_values(claim))
     flat = evidence.lower()
-    return bool(anchors) and all(w in flat for w in names)
+    if not all(w in flat or stem(w, written) in flat for w in names):
+        return False
+    if written != language:  # words cannot be matched across languages: its names and numbers must carry it
+        return bool(names or _numbers(claim, written))
+    said = [_tokens(s.text, language) for s in split_sentences(evidence)]
+    told = _tokens(claim, language)
+    if not (_anchored(told, said, set(names), language) and _same_polarity(told, said, language)):
+        return False
+    new = [t for t in content_terms(claim, language) if t not in content_terms(question, language)]
+    new = new or content_terms(claim, language)
+    found = _terms(evidence, language)
+    return bool(new) and sum(t in found for t in new) > SHARE_NEEDED * len(new)
+
+
+def _tokens(text: str, language: Language) -> list[str]:
+    """The words of `text`, "n't" read as "not", number words and "1.500" as digit strings ("1500")."""
+    out = []
+    for word in words(re.sub(r"n['’]t\b", " not", text).replace("-", " ")):
+        value = str(int(re.sub(r"[.,]", "", word))) if _NUMBER.fullmatch(word) else word
+        out.append(NUMBER_WORDS[language].get(value, value))
+    return out
+
+
+def _numbers(text: str, language: Language) -> set[str]:
+    return {t for t in _tokens(text, language) if t.isdigit()}
+
+
+def _content(word: str, language: Language) -> str | None:
+    return None if word.isdigit() else next(iter(content_terms(word, language)), None)
+
+
+def _stems(tokens: Iterable[str], language: Language) -> set[str]:
+    return {t for w in tokens if (t := _content(w, language))}
+
+
+def _side(
+    tokens: list[str], i: int, step: int, reach: int, language: Language, *, skip: Set[str] = frozenset()
+) -> list[str]:
+    """Content terms from token i outwards (step -1 or 1), at most `reach` words, not past another number."""
+    out = []
+    for j in range(i + step, i + step * (reach + 1), step):
+        if not 0 <= j < len(tokens) or tokens[j].isdigit():
+            break
+        if tokens[j] not in skip and (term := _content(tokens[j], language)):
+            out.append(term)
+    return out
+
+
+def _related(a: Iterable[str], b: Iterable[str]) -> bool:
+    """Whether two sets of stems share one, or two stems share their first 4 letters ("deltog"/"deltag")."""
+    return any(x == y or (min(len(x), len(y)) >= 4 and x[:4] == y[:4]) for x in a for y in b)
+
+
+def _anchored(told: list[str], said: list[list[str]], names: Set[str], language: Language) -> bool:
+    """Each number of the claim stands in the passage by the word it stands by in the claim: the word after it
+    (its unit: "77 medlemmer"), else the one before ("stiftet i 1999"). Each name is in a passage sentence with
+    the word that follows it in the claim (what the claim says it did: "Tom Reed opened")."""
+    present = {t for s in said for t in _stems(s, language)}
+    for i, token in enumerate(told):
+        places = [(s, j) for s in said for j, w in enumerate(s) if w == token]
+        if not places or not (token.isdigit() or token in names):
+            continue
+        after = _side(told, i, 1, 2, language, skip=names)
+        if token in names:
+            wanted = after[:1]
+            fits = [_related(wanted, _stems(s, language)) for s, _ in places]
+        else:
+            wanted = (after or _side(told, i, -1, NEAR, language, skip=names))[:1]
+            near = None if after else _around(told, i, language)
+            fits = [_in_place(wanted, s, j, language, claim=near) for s, j in places]
+        if _related(wanted, present) and not any(fits):
+            return False
+    return True
+
+
+def _in_place(
+    wanted: list[str], tokens: list[str], j: int, language: Language, *, claim: list[str] | None
+) -> bool:
+    """Whether the number at tokens[j] stands by `wanted`: the claim's unit (then `claim` is None), or its word
+    before the number; or the passage's word before the number is by it in the claim (`claim`, the words around
+    it there: "founded the bakery in 1952")."""
+    following = _side(tokens, j, 1, NEAR, language)
+    if claim is None and following:  # a unit follows its number in the passage too, unless the sentence ends
+        return _related(wanted, following)
+    before = _side(tokens, j, -1, NEAR, language)[:1] if claim is not None else []
+    return _related(wanted, _around(tokens, j, language)) or _related(before, claim or [])
+
+
+def _around(tokens: list[str], j: int, language: Language) -> list[str]:
+    return _side(tokens, j, -1, NEAR + 2, language) + _side(tokens, j, 1, NEAR + 2, language)
+
+
+def _same_polarity(told: list[str], said: list[list[str]], language: Language) -> bool:
+    """A negation (or one word of an opposite pair) in the claim must be in the passage sentence it matches best,
+    and one there that bears on the claim's words (the ones after it) must be in the claim."""
+    negations = NEGATIONS[language]
+    wanted = _stems(told, language) | {w for w in told if w.isdigit()}
+    best = max(said, key=lambda s: len(wanted & (_stems(s, language) | set(s))))
+    if any(w in negations for w in told):
+        return any(w in negations for w in best)
+    for i, word in enumerate(best):
+        after = _side(best, i, 1, NEAR, language) + [w for w in best[i + 1 : i + 1 + NEAR] if w.isdigit()]
+        if word in negations and _related(after, wanted):
+            return False
+    return not any(w not in best and OPPOSITES.get(w, set()) & set(best) for w in told)
 
 
 def _sentences(text: str, complete: bool) -> list[tuple[str, str]]:

@@ -116,6 +116,10 @@ def _load_file(path: Path, label: str) -> list[Case]:
         raise UsageError(f"{path}: cannot read: {exc.strerror or type(exc).__name__}") from None
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not UTF-8 text") from None
+    except RecursionError:
+        raise UsageError(f"{path}: nested too deeply to read") from None
+    except (ValueError, TypeError, OverflowError):  # a tag the value does not fit: `!!int 0.5`
+        raise UsageError(f"{path}: not valid YAML (a value does not fit its tag)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

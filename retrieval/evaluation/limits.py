@@ -123,8 +123,10 @@ def load_floors(path: Path) -> list[Threshold]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or type(exc).__name__}") from None
-    except (UnicodeDecodeError, yaml.YAMLError):
+    except (UnicodeDecodeError, yaml.YAMLError, ValueError, TypeError, OverflowError):  # also `!!int 0.5`
         raise UsageError(f"{path}: not a valid YAML file") from None
+    except RecursionError:
+        raise UsageError(f"{path}: nested too deeply to read") from None
     if not isinstance(data, dict) or not data:
         raise UsageError(f"{path}: expected a mapping of prompt file (or 'all') to limits, e.g. dev: {{...}}")
     out = []

@@ -1,4 +1,9 @@
-"""Rendering an `Evaluation`: rich tables for the terminal, a Markdown summary, a self-contained HTML report."""
+"""Rendering an `Evaluation`: rich tables for the terminal, a Markdown summary, a self-contained HTML report.
+
+Case ids, questions, answers, titles and file names come from files and a model: every one of them passes
+`safe_text` (no escape sequences or bidi controls), and reaches rich as `Text`, never as markup (a question with
+`[/b]` in it is shown as it is).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,11 @@ from collections.abc import Sequence
 from html import escape
 
 from rich.table import Table
+from rich.text import Text
 
 from retrieval.evaluation.limits import ALL, ThresholdResult
 from retrieval.evaluation.metrics import METRICS, CaseResult, Evaluation, Metrics
+from retrieval.safe_text import safe_text
 
 # the columns of the per-language and per-tag tables
 ROW_METRICS = ("overall", "answer_pass", "text_pass", "unanswerable_refused", "refusal_accuracy", "hit_at_k")
@@ -139,17 +146,22 @@ def threshold_header() -> list[str]:
 # -- terminal --------------------------------------------------------------------------------------------------
 
 
+def _text(value: str, *, one_line: bool = False) -> Text:
+    """A table cell, header or title: shown as it is, never read as rich markup."""
+    return Text(safe_text(value, one_line=one_line))
+
+
 def _table(
     title: str, header: Sequence[str], rows: Sequence[Sequence[str]], wrap_first: bool = False
 ) -> Table:
-    table = Table(title=title, title_justify="left", show_lines=False)
+    table = Table(title=_text(title, one_line=True), title_justify="left", show_lines=False)
     for i, name in enumerate(header):
         if i == 0:
-            table.add_column(name, justify="left", no_wrap=not wrap_first)
+            table.add_column(_text(name, one_line=True), justify="left", no_wrap=not wrap_first)
         else:
-            table.add_column(name, justify="right", overflow="fold")
+            table.add_column(_text(name, one_line=True), justify="right", overflow="fold")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(_text(cell) for cell in row))
     return table
 
 
@@ -197,14 +209,14 @@ def failures_table(evaluation: Evaluation, limit: int | None = None) -> Table:
     if limit is not None and len(rows) > limit:
         title += f", the first {limit} (--json, --html or --markdown list them all)"
         rows = rows[:limit]
-    table = Table(title=title, title_justify="left", show_lines=True)
+    table = Table(title=_text(title, one_line=True), title_justify="left", show_lines=True)
     table.add_column("id", no_wrap=True)
     table.add_column("question", ratio=3)
     table.add_column("what went wrong", ratio=3)
     table.add_column("cited", ratio=2, overflow="fold")
     table.add_column("refused", no_wrap=True)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(_text(cell) for cell in row))
     return table
 
 
@@ -221,14 +233,14 @@ def threshold_rows(results: Sequence[ThresholdResult]) -> list[list[str]]:
     ]
 
 
-def thresholds_table(results: Sequence[ThresholdResult]) -> Table | str:
+def thresholds_table(results: Sequence[ThresholdResult]) -> Table | Text:
     """The limits that were missed (all of them when `results` is short); the reports list every limit."""
     missed = [r for r in results if not r.ok]
     shown = results if len(results) <= 12 else missed
     scopes = ", ".join(dict.fromkeys(r.threshold.scope for r in results))
     title = f"Limits ({scopes}): {len(results) - len(missed)} of {len(results)} met"
     if not shown:
-        return title
+        return _text(title, one_line=True)
     table = _table(title, threshold_header(), threshold_rows(shown))
     table.columns[1].justify = "left"
     return table
@@ -247,7 +259,7 @@ def _sections(evaluation: Evaluation) -> list[tuple[str, tuple[list[str], list[l
 
 
 def _md_cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    return safe_text(text, one_line=True).replace("|", "\\|")
 
 
 def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -297,6 +309,10 @@ def render_markdown(
 
 # -- HTML ------------------------------------------------------------------------------------------------------
 
+def _html(value: str) -> str:
+    return escape(safe_text(value))
+
+
 _CSS = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; padding: 0 1rem; color: #222; }
 h1 { font-size: 1.5rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
@@ -318,8 +334,8 @@ details { margin: .25rem 0; }
 
 
 def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    head = "".join(f"<th>{_html(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_html(c)}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -327,26 +343,26 @@ def _html_case(result: CaseResult, expected_docs: set[str]) -> str:
     run, checks = result.run, result.checks
     status = "pass" if checks.passed else "fail"
     parts = [
-        f'<section class="case {status}" id="case-{escape(run.case.id)}">',
-        f'<p><span class="badge">{status.upper()}</span> <strong>{escape(run.case.id)}</strong> '
-        f'<span class="meta">{escape(run.case.file)}'
-        + (f" · {escape(', '.join(run.case.tags))}" if run.case.tags else "")
-        + (f" · {escape(run.language)}" if run.language else "")
+        f'<section class="case {status}" id="case-{_html(run.case.id)}">',
+        f'<p><span class="badge">{status.upper()}</span> <strong>{_html(run.case.id)}</strong> '
+        f'<span class="meta">{_html(run.case.file)}'
+        + (f" · {_html(', '.join(run.case.tags))}" if run.case.tags else "")
+        + (f" · {_html(run.language)}" if run.language else "")
         + f" · {run.latency_ms:,.0f} ms"
         + (" · refused" if run.refused else "")
         + ("" if run.case.answerable else " · unanswerable")
         + "</span></p>",
     ]
     for turn in run.history:
-        parts.append(f'<p class="meta">earlier in the chat: {escape(turn.question)}</p>')
-    parts.append(f"<p><strong>Q:</strong> {escape(run.case.question)}</p>")
-    parts.append(f'<div class="answer">{escape(run.answer or run.error or "")}</div>')
+        parts.append(f'<p class="meta">earlier in the chat: {_html(turn.question)}</p>')
+    parts.append(f"<p><strong>Q:</strong> {_html(run.case.question)}</p>")
+    parts.append(f'<div class="answer">{_html(run.answer or run.error or "")}</div>')
     if checks.problems:
         parts.append(
-            '<ul class="problems">' + "".join(f"<li>{escape(p)}</li>" for p in checks.problems) + "</ul>"
+            '<ul class="problems">' + "".join(f"<li>{_html(p)}</li>" for p in checks.problems) + "</ul>"
         )
     parts.append(
-        f'<p class="meta">expected sources: {escape(", ".join(run.case.expected_sources) or "none")}</p>'
+        f'<p class="meta">expected sources: {_html(", ".join(run.case.expected_sources) or "none")}</p>'
     )
     if run.citations:
         items = []
@@ -356,10 +372,10 @@ def _html_case(result: CaseResult, expected_docs: set[str]) -> str:
                 flags.append("not an expected source")
             if c.n in checks.unfaithful:
                 flags.append("quote not found in the chunk")
-            flag = f' <span class="bad">({escape("; ".join(flags))})</span>' if flags else ""
+            flag = f' <span class="bad">({_html("; ".join(flags))})</span>' if flags else ""
             items.append(
-                f'<li>[{c.n}] {escape(c.title)} <span class="meta">{escape(c.doc_id)} · {escape(c.chunk_id)}'
-                f"</span>{flag}<blockquote>{escape(c.quote)}</blockquote></li>"
+                f'<li>[{c.n}] {_html(c.title)} <span class="meta">{_html(c.doc_id)} · {_html(c.chunk_id)}'
+                f"</span>{flag}<blockquote>{_html(c.quote)}</blockquote></li>"
             )
         parts.append('<ol class="citations">' + "".join(items) + "</ol>")
     if run.retrieved:
@@ -386,7 +402,7 @@ def render_html(
     cols = columns(evaluation)
     body = [
         f"<h1>kilde eval: {overall.cases} cases, {overall.failed} failing</h1>",
-        f'<p class="meta">k = {k} · {escape(when)}</p>',
+        f'<p class="meta">k = {k} · {_html(when)}</p>',
         "<h2>Metrics</h2>",
         _html_table(["metric", *(n for n, _ in cols)], metric_rows(cols, k)),
     ]
@@ -400,7 +416,7 @@ def render_html(
         body += ["<h2>Limits</h2>", _html_table(threshold_header(), threshold_rows(thresholds))]
     for title, (header, rows) in _sections(evaluation):
         if rows:
-            body += [f"<h2>{escape(title)}</h2>", _html_table(header, rows)]
+            body += [f"<h2>{_html(title)}</h2>", _html_table(header, rows)]
     body.append("<h2>Cases</h2>")
     ordered = sorted(evaluation.results, key=lambda r: r.checks.passed)
     body += [_html_case(r, set(r.case.expected_sources)) for r in ordered]

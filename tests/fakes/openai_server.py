@@ -14,6 +14,9 @@ as `mode` says:
 - "error500":       HTTP 500 with an OpenAI-style error body
 - "garbage":        HTTP 200 with a body that is not JSON
 - "hang":           never answers (sleeps until the server stops), past any client timeout
+- "scripted":       the next reply of `script` (e.g. the adversarial replies in adversarial_replies.yaml)
+- "echo":           the request's own prompt back, as a base model that only continues its input does
+                    (the answer prompt holds the refusal marker; the condense prompt, the rewrite instructions)
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ MODES = [
     "error500",
     "garbage",
     "hang",
+    "scripted",
+    "echo",
 ]
 _SOURCE = re.compile(r'<source n="(\d+)"[^>]*>\n(.*?)\n</source>', re.DOTALL)
 
@@ -67,6 +72,7 @@ class FakeOpenAIServer:
     requests: list[Recorded] = field(default_factory=list)
     url: str = ""
     hang_seconds: float = 30.0
+    script: list[str] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -107,8 +113,12 @@ class FakeOpenAIServer:
     # -- replies -----------------------------------------------------------------------------------------------
 
     def reply_text(self, recorded: Recorded) -> str:
+        if self.mode == "echo":
+            return recorded.content("system") + "\n" + recorded.content("user")
         if recorded.is_condense:
             return self.condense_reply
+        if self.mode == "scripted":
+            return self.script.pop(0)
         sources = dict(_SOURCE.findall(recorded.content("user")))
         first = _first_sentence(sources.get("1", "Ingen kilde."))
         if self.mode == "bad_number":
@@ -129,7 +139,7 @@ class FakeOpenAIServer:
             return web.json_response({"error": {"message": "bad json"}}, status=400)
         recorded = Recorded(body, dict(request.headers))
         self.requests.append(recorded)
-        mode = "cited" if recorded.is_condense else self.mode
+        mode = "cited" if recorded.is_condense and self.mode != "echo" else self.mode
         if mode == "hang":
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.hang_seconds)
