@@ -126,30 +126,3 @@ def test_switching_embedder_rebuilds(fake_settings: Settings) -> None:
     assert index._embedder_mismatch()
 
 
-def test_ingest_records_the_corpus_language_so_a_service_start_does_not_detect_it(
-    fake_settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from retrieval.index.store import Index, read_state
-    from retrieval.service import Service
-
-    run(fake_settings)
-    assert read_state(fake_settings.data_dir)["corpus_language"]["language"] == "da"
-
-    def no_sample(*_: object) -> str:
-        raise AssertionError("detected the corpus language again")
-
-    monkeypatch.setattr(Index, "sample_text", no_sample)
-    index = open_index(fake_settings, FakeEmbeddings())
-    assert Service(fake_settings, index, FakeEmbeddings()).corpus_language == "da"
-
-
-def test_a_service_detects_the_language_of_an_index_ingest_did_not_record(fake_settings: Settings) -> None:
-    from retrieval.index.store import read_state, write_state
-    from retrieval.service import Service
-
-    run(fake_settings)
-    state = read_state(fake_settings.data_dir)
-    state["corpus_language"] = {"lexical": "another index", "language": "en"}
-    write_state(fake_settings.data_dir, state)
-    index = open_index(fake_settings, FakeEmbeddings())
-    assert Service(fake_settings, index, FakeEmbeddings()).corpus_language == "da"

@@ -78,3 +78,9 @@ def test_a_long_sentence_is_cut_to_the_word_budget() -> None:
     found = _evidence([long], [1.0])
     (quote,) = passage(found, second_gap=0.0)
     assert len(long[quote.start : quote.end].split()) <= MAX_WORDS
+
+
+def test_an_article_of_one_short_sentence_is_quoted_whole() -> None:
+    found = _evidence(["Brandstationen i Humlebæk får en ny stige på 42 meter."], [1.0], "Hvor lang er stigen?")
+    (quote,) = passage(found, second_gap=5.0)
+    assert (quote.start, quote.end) == (0, found.cands[0].end)

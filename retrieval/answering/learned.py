@@ -113,8 +113,9 @@ def passage(found: Evidence, second_gap: float) -> list[Quote]:
     chosen = [best]
 
     def add(i: int) -> None:
-        fits = sum(cands[j].n_words for j in chosen) + cands[i].n_words <= MAX_WORDS
-        if 0 <= i < len(cands) and i not in chosen and cands[i].doc_id == cands[best].doc_id and fits:
+        if not 0 <= i < len(cands) or i in chosen or cands[i].doc_id != cands[best].doc_id:
+            return
+        if sum(cands[j].n_words for j in chosen) + cands[i].n_words <= MAX_WORDS:
             chosen.append(i)
 
     text = cands[best].text

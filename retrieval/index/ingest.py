@@ -9,7 +9,7 @@ import shutil
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
@@ -27,12 +27,9 @@ from retrieval.index.store import (
     write_lock,
     write_state,
 )
-from retrieval.langid import detect_language
 from retrieval.settings import Settings
-from retrieval.types import Language
 
 LOW_SPACE_BYTES = 64 * 1024 * 1024
-CORPUS_LANGUAGE = "corpus_language"  # in state.json: {"lexical": the BM25 key it was told for, "language": ...}
 PENDING = "pending_update"  # in state.json while an ingest changes Chroma: {"paths": [...]}
 RACY_FILES = "racy_files"  # in state.json: {path: sha256} of files changed just before the last ingest read them
 # A file system keeps modification times only so finely (a kernel tick; FAT two seconds): a file changed again
@@ -228,10 +225,6 @@ def ingest(
             previous = state.get(snapshot.STATE_KEY)
             if local:  # a server's index is always read from Chroma
                 state[snapshot.STATE_KEY] = snapshot.write(index, settings.data_dir)
-            key = lexical.saved_key(bm25)
-            if key is not None and stored_language(state, key) is None:
-                language = detect_language(index.sample_text()) if index.count() else "da"
-                state[CORPUS_LANGUAGE] = {"lexical": key, "language": language}
             state.update(watched)
             state[RACY_FILES] = _still_racy(watched[RACY_FILES])
             state["paths"] = [str(p.resolve()) for p in paths]
@@ -252,14 +245,6 @@ def _disk_full_hint(data_dir: Path) -> Iterator[None]:
         if hint(str(exc)) is None and free is not None and free < LOW_SPACE_BYTES:
             raise StoreError(f"{exc}; the disk has only {free // 1024:,} KB free: {FULL}") from None
         raise
-
-
-def stored_language(state: dict[str, Any], lexical_key: str) -> Language | None:
-    """The corpus language ingest recorded, if it was recorded for the index with this BM25 key."""
-    saved = state.get(CORPUS_LANGUAGE)
-    if isinstance(saved, dict) and saved.get("lexical") == lexical_key and saved.get("language") in ("da", "en"):
-        return cast("Language", saved["language"])
-    return None
 
 
 def is_stale(settings: Settings, paths: Sequence[Path]) -> bool:
