@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,9 @@ class ChromaServerSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KILDE_CHROMA_", env_file=".env", extra="ignore")
 
-    url: str | None = Field(None, description="Use a Chroma server at this url instead of the embedded store.")
+    url: str | None = Field(
+        None, description="Use a Chroma server at this url instead of the embedded store."
+    )
     token: SecretStr | None = Field(None, description="Token for the Chroma server, if it asks for one.")
 
 
@@ -52,17 +55,28 @@ class TelegramSettings(BaseSettings):
     allowed_ids: Annotated[list[int], NoDecode] = Field(
         default_factory=list, description="Comma-separated user and chat ids allowed to use the bot."
     )
+    admin_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated user ids that may also add and remove articles from Telegram.",
+    )
     open: bool = Field(False, description="Answer anyone (a public bot).")
     webhook_url: str | None = Field(None, description="Use a webhook at this url instead of polling.")
     webhook_port: int = Field(8443, description="Port the webhook listens on.")
     webhook_secret: SecretStr | None = Field(None, description="Secret token Telegram sends back.")
 
-    @field_validator("allowed_ids", mode="before")
+    @field_validator("allowed_ids", "admin_ids", mode="before")
     @classmethod
-    def _split_ids(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
-        return value
+    def _split_ids(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        ids = []
+        for part in (p.strip() for p in value.replace(";", ",").split(",")):
+            if not re.fullmatch(r"-?\d{1,20}", part or "0"):
+                name = f"KILDE_TELEGRAM_{(info.field_name or '').upper()}"
+                raise ValueError(f"{name} takes numeric Telegram ids separated by commas, not {part[:40]!r}")
+            if part:
+                ids.append(int(part))
+        return ids
 
 
 # Each outside service's settings are a sub-model of their own; its flat name (as in the environment:
@@ -85,6 +99,18 @@ def _split_flat(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[
         else:
             rest[key] = value
     return rest, grouped
+
+
+_PREFIXES = {"Settings": "KILDE_", "LLMSettings": "KILDE_LLM_", "ChromaServerSettings": "KILDE_CHROMA_",
+             "TelegramSettings": "KILDE_TELEGRAM_"}  # fmt: skip
+
+
+def setting_error_line(exc: ValidationError) -> str:
+    """The first bad setting of `exc` as one line naming its variable; never the value (it may be a secret)."""
+    first = exc.errors(include_input=False, include_url=False)[0]
+    name = _PREFIXES.get(exc.title, "KILDE_") + "_".join(str(part) for part in first["loc"]).upper()
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return message if message.startswith(name) else f"{name}: {message}"
 
 
 class Settings(BaseSettings):
@@ -114,12 +140,20 @@ class Settings(BaseSettings):
         "benchmarks/fit_answerer.py).",
     )
     answer_params: Path | None = Field(
-        None, description="Fitted (and hybrid) answerer parameters (JSON); default: the file shipped with kilde."
+        None,
+        description="Fitted (and hybrid) answerer parameters (JSON); default: the file shipped with kilde.",
     )
     heartbeat_file: Path | None = Field(
         None,
         description="The bot touches this file after every successful poll of Telegram; "
         "`python -m bot.telegram.health` checks its age (the container's health check).",
+    )
+    heartbeat_max_age: float = Field(
+        120.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Seconds after which the health check calls a heartbeat stale (read by "
+        "`python -m bot.telegram.health`; checked here so `kilde bot` refuses a bad value at start).",
     )
 
     llm: LLMSettings = Field(default_factory=LLMSettings)

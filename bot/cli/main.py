@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 from rich.console import Console
 
 from bot import logs
@@ -20,12 +21,14 @@ from bot.safe_text import json_safe, safe_text
 from bot.terminal.render import plain
 from retrieval.errors import KildeError
 from retrieval.secrets import protect_settings
-from retrieval.settings import Settings
+from retrieval.settings import Settings, setting_error_line
 
 
 def make_settings(data_dir: Path | None) -> Settings:
     try:
         settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    except ValidationError as exc:
+        raise click.UsageError(f"bad setting: {setting_error_line(exc)}") from None
     except ValueError as exc:
         first = str(exc).splitlines()
         raise click.UsageError(f"bad setting: {' '.join(first[:3])}") from None
@@ -83,7 +86,9 @@ def _service(settings: Settings, live: bool = False) -> Any:
         return build_service(settings)
     from retrieval.live import build_live_service
 
-    return build_live_service(settings, lambda line: err.print(f"kilde: {safe_text(line, one_line=True)}", markup=False))
+    return build_live_service(
+        settings, lambda line: err.print(f"kilde: {safe_text(line, one_line=True)}", markup=False)
+    )
 
 
 @cli.command()
