@@ -6,15 +6,34 @@ made here, and told through one-line notes.
 
 from __future__ import annotations
 
+import shutil
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from retrieval.errors import KildeError, StoreError
+from retrieval.errors import KildeError, StoreError, UsageError
 from retrieval.index.corpus import Corpus, indexed_corpus
 from retrieval.index.store import IngestReport
 from retrieval.settings import Settings
+from retrieval.types import DocumentInfo
 
-__all__ = ["Corpus", "Indexer", "IngestReport"]
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+
+    from retrieval.index.convert import Converted
+
+__all__ = [
+    "Added",
+    "Corpus",
+    "Indexer",
+    "IngestReport",
+    "add_file",
+    "add_url",
+    "list_articles",
+    "remove_article",
+]
 
 Note = Callable[[str], None]
 Progress = Callable[[int, int], None]
@@ -81,5 +100,161 @@ class Indexer:
         note(f"{shown} changed since the last index; updating it …")
         try:
             ingest(corpus.paths)
-        except StoreError as exc:  # a full disk, a damaged cache, a lock held long: the old index still answers
+        except (
+            StoreError
+        ) as exc:  # a full disk, a damaged cache, a lock held long: the old index still answers
             note(f"{exc}; answering from the index as it is")
+
+
+# Adding and removing single articles (the `kilde add` command and the Telegram admin commands).
+
+
+@dataclass(frozen=True)
+class Added:
+    doc_id: str
+    title: str
+    path: Path  # the Markdown file written into the corpus folder
+
+
+def add_url(settings: Settings, url: str, embeddings: Embeddings | None = None) -> Added:
+    """Fetch `url` (see `retrieval.index.fetch`), convert it, save it in the corpus folder and index it."""
+    from retrieval.index.convert import convert
+    from retrieval.index.fetch import fetch
+
+    page = fetch(url, settings)
+    converted = _converted(
+        lambda: convert(page.name, page.data, url=page.url, content_type=page.content_type), url
+    )
+    return _add(settings, converted, embeddings)
+
+
+def add_file(settings: Settings, name: str, data: bytes, embeddings: Embeddings | None = None) -> Added:
+    """Convert the file `name` (its bytes `data`), save it in the corpus folder as Markdown and index it."""
+    from retrieval.index.convert import convert
+
+    shown = Path(name).name or "file"
+    if len(data) > MAX_ADD_BYTES:
+        raise UsageError(f"{shown}: larger than {MAX_ADD_BYTES // 1_000_000} MB")
+    return _add(settings, _converted(lambda: convert(shown, data), shown), embeddings)
+
+
+def remove_article(settings: Settings, doc_id: str, embeddings: Embeddings | None = None) -> str:
+    """Move the article's file out of the corpus (into DATA_DIR/removed/) and update the index; its title."""
+    from retrieval.index.articles import find_files
+
+    corpus = _writable_corpus(settings)
+    matches = [p for p in find_files(corpus.paths) if p.stem == doc_id and p.is_file() and not p.is_symlink()]
+    if not matches:
+        raise UsageError(f"no article with id {doc_id!r}")
+    titles = {info.doc_id: info.title for info in list_articles(settings)}
+    source = matches[0]
+    removed = settings.data_dir / "removed"
+    removed.mkdir(parents=True, exist_ok=True)
+    target = removed / f"{time.strftime('%Y%m%d-%H%M%S')}-{source.name}"
+    shutil.move(source, target)
+    try:
+        _ingest(settings, corpus.paths, embeddings)
+    except BaseException:
+        shutil.move(target, source)  # the article is back, and the next ingest finds it as it was
+        raise
+    return titles.get(doc_id, doc_id)
+
+
+def list_articles(settings: Settings) -> list[DocumentInfo]:
+    """The articles the index holds, oldest first (undated first), then by id."""
+    from retrieval.index.embeddings import FakeEmbeddings
+    from retrieval.index.store import Index, open_client
+
+    index = Index(open_client(settings), FakeEmbeddings(), settings.collection, settings.embedder)
+    infos = [
+        DocumentInfo(str(m["doc_id"]), str(m.get("title", m["doc_id"])), m.get("date"), m.get("url"))
+        for m in index.document_metadatas()
+    ]
+    return sorted(infos, key=lambda d: (d.date or "", d.doc_id))
+
+
+MAX_ADD_BYTES = 20_000_000  # as for a file in the corpus (`articles.MAX_ARTICLE_BYTES`)
+
+
+def _converted(run: Callable[[], Converted], shown: str) -> Converted:
+    from retrieval.index.articles import ArticleError
+
+    try:
+        return run()
+    except ArticleError as exc:
+        raise UsageError(f"{shown}: {exc}") from None
+    except KildeError:
+        raise
+    except Exception as exc:  # a converter library's own failure on a broken file: one line, nothing changed
+        raise UsageError(f"{shown}: cannot be read ({type(exc).__name__})") from None
+
+
+def _writable_corpus(settings: Settings) -> Corpus:
+    corpus = indexed_corpus(settings)
+    if corpus.missing:
+        raise UsageError(f"{corpus.missing[0]} is gone; bring it back or `kilde ingest PATH` first")
+    return corpus
+
+
+def corpus_folder(settings: Settings) -> Path:
+    """Where `kilde add` saves articles: the folder the index was built from (or the corpus setting)."""
+    folders = [p for p in indexed_corpus(settings).paths if p.is_dir()]
+    return folders[0] if folders else settings.corpus_dir
+
+
+def _add(settings: Settings, converted: Converted, embeddings: Embeddings | None) -> Added:
+    from retrieval.index.articles import ArticleError, parse_article
+    from retrieval.index.convert import slug
+
+    corpus = _writable_corpus(settings)
+    folder = corpus_folder(settings)
+    if converted.url:
+        for info in list_articles(settings) if _has_index(settings) else []:
+            if info.url == converted.url:
+                raise UsageError(f"{converted.url} is already in the index as {info.doc_id}")
+    text = converted.to_markdown()
+    folder.mkdir(parents=True, exist_ok=True)
+    base = slug(converted.title)
+    taken = {p.stem for p in folder.iterdir()}
+    doc_id = (
+        base
+        if base not in taken
+        else next(f"{base}-{n}" for n in range(2, 10_000) if f"{base}-{n}" not in taken)
+    )
+    path = folder / f"{doc_id}.md"
+    try:
+        article = parse_article(path, text.encode())
+    except ArticleError as exc:
+        raise UsageError(f"{converted.source_file or converted.url}: {exc}") from None
+    with path.open("x", encoding="utf-8") as handle:  # "x": never overwrites an article written meanwhile
+        handle.write(text)
+    paths = list(corpus.paths)
+    if not any(p.resolve() == folder.resolve() for p in paths if p.exists()):
+        paths.append(folder)
+    try:
+        report = _ingest(settings, paths, embeddings)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    problem = next((p for p in report.problems if p.path == path), None)
+    if problem is not None or doc_id not in report.added + report.updated + report.skipped:
+        path.unlink(missing_ok=True)
+        _ingest(settings, paths, embeddings)
+        raise UsageError(f"{doc_id}: {problem.reason if problem else 'was not indexed'}")
+    return Added(doc_id, article.title, path)
+
+
+def _has_index(settings: Settings) -> bool:
+    from retrieval.index.store import read_state
+
+    return bool(settings.chroma.url or read_state(settings.data_dir).get("corpus_fingerprint"))
+
+
+def _ingest(settings: Settings, paths: Sequence[Path], embeddings: Embeddings | None) -> IngestReport:
+    from retrieval.index.ingest import ingest
+    from retrieval.index.store import prepare_data_dir
+    from retrieval.service import build_embeddings
+
+    if not settings.chroma.url:
+        prepare_data_dir(settings.data_dir)
+    return ingest(settings, paths, embeddings or build_embeddings(settings))

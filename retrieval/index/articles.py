@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 SUFFIXES = (".md", ".markdown", ".txt")
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _HEADING = re.compile(r"^#{1,6}[ \t]+", re.MULTILINE)
 MAX_ARTICLE_BYTES = 20_000_000
 MAX_FRONT_MATTER_CHARS = 64_000  # real front matter is a few hundred characters
@@ -75,7 +75,7 @@ def parse_article(path: Path, raw: bytes) -> Article:
         raise ArticleError(f"not UTF-8 (byte {exc.start})") from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     meta: dict[str, Any] = {}
-    match = _FRONT_MATTER.match(text)
+    match = FRONT_MATTER.match(text)
     if match:
         meta = _front_matter(match.group(1))
         text = text[match.end() :]
