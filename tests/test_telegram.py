@@ -648,10 +648,11 @@ def test_a_rejected_token_is_one_line_without_the_token(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import retrieval.live
-
     import retrieval.service
 
-    monkeypatch.setattr(retrieval.live, "build_live_service", lambda settings, note, embeddings: FakeService())
+    monkeypatch.setattr(
+        retrieval.live, "build_live_service", lambda settings, note, embeddings: FakeService()
+    )
     monkeypatch.setattr(retrieval.service, "build_embeddings", lambda settings: None)
     monkeypatch.setattr("bot.cli.indexing.ensure_index", lambda settings: None, raising=False)
     with server_in_a_thread("1:a-different-token") as fake:

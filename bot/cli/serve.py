@@ -23,7 +23,8 @@ def bot_command(settings: Settings) -> None:
     """
     from telegram.error import InvalidToken, TelegramError
 
-    from bot.telegram.app import check_settings, describe, run_bot
+    from bot.telegram.app import check_settings, run_bot
+    from bot.telegram.sending import describe
 
     try:
         check_settings(settings)

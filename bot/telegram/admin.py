@@ -53,9 +53,13 @@ SUFFIX_OF_MIME = {
 }
 
 
-class Added(Protocol):
-    doc_id: str
-    title: str
+class Changed(Protocol):
+    """What an addition (`indexer.Added`) or a removal leaves: the article's id and title."""
+
+    @property
+    def doc_id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
 
 
 def is_admin(update: Update, settings: Settings) -> bool:
@@ -98,7 +102,7 @@ def document_addressed(message: Message, bot_id: int, username: str) -> bool:
     return bool(reply_to and reply_to.from_user and reply_to.from_user.id == bot_id)
 
 
-async def _apply(state: BotData, work: Callable[[], Added | str], what: str) -> Added | str:
+async def _apply(state: BotData, work: Callable[[], Changed | str], what: str) -> Changed | str:
     """Run `work` in a worker thread (one change at a time), then reload the answer service; `work`'s result, or
     the one-line reason it failed."""
     async with state.changes:
@@ -106,6 +110,10 @@ async def _apply(state: BotData, work: Callable[[], Added | str], what: str) -> 
             outcome = await asyncio.to_thread(work)
         except KildeError as exc:
             return safe_text(redact(str(exc)), one_line=True)
+        except OSError as exc:  # e.g. a read-only corpus folder: the admin can do something about it
+            return safe_text(
+                f"{exc.strerror or type(exc).__name__}: {exc.filename or ''}".rstrip(": "), one_line=True
+            )
         except Exception as exc:  # a bug, not the user's input: the log gets it, the chat one line
             LOG.error("%s failed: %s", what, describe(exc), exc_info=exc)
             return "error"
@@ -118,7 +126,7 @@ async def _apply(state: BotData, work: Callable[[], Added | str], what: str) -> 
     return outcome
 
 
-def _outcome_line(outcome: Added | str, done: str, failed: str, language: Language) -> str:
+def _outcome_line(outcome: Changed | str, done: str, failed: str, language: Language) -> str:
     if isinstance(outcome, str):
         reason = text("busy_failed", language) if outcome == "error" else outcome
         return text(failed, language, reason=reason)
