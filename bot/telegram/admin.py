@@ -81,12 +81,12 @@ def _shown(value: str, limit: int = 120) -> str:
 
 
 def document_name(document: Document) -> str:
-    """The file's name as sent, or one made from its MIME type when it came without a name."""
+    """The file's name as sent; one made from its MIME type when it came without a name or an extension."""
     name = PurePath(document.file_name or "").name
-    if PurePath(name).suffix.lower() in READABLE or not document.mime_type:
+    if PurePath(name).suffix or not document.mime_type:
         return name or "document"
     suffix = SUFFIX_OF_MIME.get(document.mime_type.split(";")[0].strip().lower(), "")
-    return f"{PurePath(name).stem or 'document'}{suffix}"
+    return f"{name or 'document'}{suffix}"
 
 
 def document_addressed(message: Message, bot_id: int, username: str) -> bool:
