@@ -155,12 +155,17 @@ def build_application(
             CommandHandler("articles", admin.articles_command, filters=only_new),
             CommandHandler("add", admin.add_command, filters=only_new),
             CommandHandler("remove", admin.remove_command, filters=only_new),
+            # PTB hands a click without data (and without a game) to every pattern handler; this one, whose
+            # pattern matches no data, takes it first so the others only ever see their own buttons.
+            CallbackQueryHandler(unknown_button, pattern=lambda data: False),
             CallbackQueryHandler(sources_button, pattern=f"^{SOURCES_PREFIX}"),
             CallbackQueryHandler(admin.articles_button, pattern=f"^{admin.PAGE_PREFIX}"),
             CallbackQueryHandler(
                 admin.remove_button, pattern=f"^({admin.REMOVE_PREFIX}|{admin.CANCEL_PREFIX})"
             ),
-            CallbackQueryHandler(unknown_button),  # anything else (an old button, no data): answered anyway
+            CallbackQueryHandler(
+                unknown_button
+            ),  # anything else (an unknown button, a game): answered anyway
             MessageHandler(only_new & filters.TEXT & ~filters.COMMAND, question),
             MessageHandler(only_new & filters.COMMAND, unknown_command),
             MessageHandler(only_new & filters.Document.ALL, admin.add_document),
