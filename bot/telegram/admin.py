@@ -102,21 +102,25 @@ def document_addressed(message: Message, bot_id: int, username: str) -> bool:
     return bool(reply_to and reply_to.from_user and reply_to.from_user.id == bot_id)
 
 
-async def _apply(state: BotData, work: Callable[[], Changed | str], what: str) -> Changed | str:
+@dataclass(frozen=True)
+class Failed:
+    reason: str | None  # one line for the chat; None: a bug, told as "see the log"
+
+
+async def _apply(state: BotData, work: Callable[[], Changed], what: str) -> Changed | Failed:
     """Run `work` in a worker thread (one change at a time), then reload the answer service; `work`'s result, or
-    the one-line reason it failed."""
+    why it failed."""
     async with state.changes:
         try:
             outcome = await asyncio.to_thread(work)
         except KildeError as exc:
-            return safe_text(redact(str(exc)), one_line=True)
+            return Failed(safe_text(redact(str(exc)), one_line=True))
         except OSError as exc:  # e.g. a read-only corpus folder: the admin can do something about it
-            return safe_text(
-                f"{exc.strerror or type(exc).__name__}: {exc.filename or ''}".rstrip(": "), one_line=True
-            )
+            where = f": {exc.filename}" if exc.filename else ""
+            return Failed(safe_text(f"{exc.strerror or type(exc).__name__}{where}", one_line=True))
         except Exception as exc:  # a bug, not the user's input: the log gets it, the chat one line
             LOG.error("%s failed: %s", what, describe(exc), exc_info=exc)
-            return "error"
+            return Failed(None)
         reload = getattr(state.service, "reload", None)
         if reload is not None:
             try:
@@ -126,10 +130,9 @@ async def _apply(state: BotData, work: Callable[[], Changed | str], what: str) -
     return outcome
 
 
-def _outcome_line(outcome: Changed | str, done: str, failed: str, language: Language) -> str:
-    if isinstance(outcome, str):
-        reason = text("busy_failed", language) if outcome == "error" else outcome
-        return text(failed, language, reason=reason)
+def _outcome_line(outcome: Changed | Failed, done: str, failed: str, language: Language) -> str:
+    if isinstance(outcome, Failed):
+        return text(failed, language, reason=outcome.reason or text("failed_see_log", language))
     return text(done, language, title=_shown(outcome.title), id=_shown(outcome.doc_id))
 
 
@@ -145,13 +148,13 @@ async def add_link(message: Message, update: Update, context: KildeContext, url:
     """Add the article at `url` (the caller checked the sender is an admin)."""
     state, language = context.bot_data, _language(update)
     progress = await reply(message, text("adding", language, name=_shown(url)), html=False)
+    assert progress is not None  # a non-empty text always sends a message
     outcome = await _apply(
         state, partial(indexer.add_url, state.settings, url, embeddings=state.embeddings), f"adding {url}"
     )
-    if not isinstance(outcome, str):
+    if not isinstance(outcome, Failed):
         LOG.info("admin %s added %s (%s) from a link", _user(update), outcome.title, outcome.doc_id)
-    if progress is not None:
-        await _finish(progress, _outcome_line(outcome, "added", "not_added", language))
+    await _finish(progress, _outcome_line(outcome, "added", "not_added", language))
 
 
 async def add_document(update: Update, context: KildeContext) -> None:
@@ -177,7 +180,7 @@ async def add_document(update: Update, context: KildeContext) -> None:
         )
         return
     progress = await reply(message, text("adding", language, name=_shown(name)), html=False)
-    assert progress is not None
+    assert progress is not None  # a non-empty text always sends a message
     try:
         telegram_file = await retrying(document.get_file)
         if telegram_file.file_size and telegram_file.file_size > DOWNLOAD_LIMIT:
@@ -194,7 +197,7 @@ async def add_document(update: Update, context: KildeContext) -> None:
         partial(indexer.add_file, state.settings, name, data, embeddings=state.embeddings),
         f"adding {name}",
     )
-    if not isinstance(outcome, str):
+    if not isinstance(outcome, Failed):
         LOG.info("admin %s added %s (%s) from %s", _user(update), outcome.title, outcome.doc_id, name)
     await _finish(progress, _outcome_line(outcome, "added", "not_added", language))
 
@@ -343,7 +346,7 @@ async def remove_button(update: Update, context: KildeContext) -> None:
         partial(_removed, state, doc_id),
         f"removing {doc_id}",
     )
-    if not isinstance(outcome, str):
+    if not isinstance(outcome, Failed):
         LOG.info("admin %s removed %s (%s)", _user(update), outcome.title, outcome.doc_id)
     line = _outcome_line(outcome, "removed", "not_removed", language)
     await retrying(partial(query.edit_message_text, line))

@@ -125,7 +125,7 @@ TEXTS: dict[str, dict[Language, str]] = {
         "da": "filen kunne ikke hentes fra Telegram ({detail})",
         "en": "could not download the file from Telegram ({detail})",
     },
-    "busy_failed": {
+    "failed_see_log": {
         "da": "noget gik galt; se botens log",
         "en": "something went wrong; see the bot's log",
     },
