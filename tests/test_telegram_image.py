@@ -98,6 +98,7 @@ class Replica:
             elif value.startswith("/"):
                 value = str(self.path(value))
             env[name] = value
+        env["PYTHONPATH"] = str(PROJECT_ROOT)  # the code at /app is this checkout's, whatever is installed
         return env | extra
 
 
