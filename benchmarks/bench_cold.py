@@ -34,7 +34,13 @@ TARGET_S = 1.2
 
 def timed_ask(env: dict[str, str]) -> float:
     started = time.perf_counter()
-    subprocess.run(["uv", "run", "--frozen", "kilde", "ask", QUESTION], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        ["uv", "run", "--frozen", "kilde", "ask", QUESTION],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - started
 
 
@@ -42,7 +48,11 @@ def import_seconds(env: dict[str, str]) -> float:
     """What `-X importtime` says one ask spends importing (the sum of the modules' own times)."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "bot", "ask", QUESTION],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     own = re.findall(r"^import time:\s+(\d+) \|", done.stderr, flags=re.MULTILINE)
     return sum(int(us) for us in own) / 1e6

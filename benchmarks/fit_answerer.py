@@ -65,7 +65,9 @@ class Dataset:
 
 DATASETS = (
     Dataset("squad", SHARED / "squad" / "corpus", (SHARED / "squad" / "questions.yaml",), True),
-    Dataset("squad-more", SHARED / "squad-more" / "corpus", (SHARED / "squad-more" / "questions.yaml",), False, 6),
+    Dataset(
+        "squad-more", SHARED / "squad-more" / "corpus", (SHARED / "squad-more" / "questions.yaml",), False, 6
+    ),
     # Measured and left out as training cases: crosslang.yaml (the cross-language ranker got worse, even on those
     # questions) and extra2.yaml (cross-language right-sentence-first 0.679 -> 0.662, same language 0.707 -> 0.704).
     Dataset(
@@ -158,8 +160,14 @@ def gather(dataset: Dataset, work: Path, reuse: bool = False) -> list[Record]:
         group = next((t for t in case.tags if t != "squad"), "") if dataset.name != "danish" else "danish"
         records.append(
             Record(
-                case.id, f"{dataset.name}:{group}", dataset.refusal, case.answerable, found, labels,
-                docs, np.asarray(qvec, dtype=np.float32),
+                case.id,
+                f"{dataset.name}:{group}",
+                dataset.refusal,
+                case.answerable,
+                found,
+                labels,
+                docs,
+                np.asarray(qvec, dtype=np.float32),
             )
         )
         if n % 200 == 0:
@@ -188,7 +196,9 @@ def as_cross_language(record: Record) -> Record | None:
     info = dataclasses.replace(found.info, counted=None, role=None)
     avg = float(np.mean([found.cands[i].n_words for i in found.pool]))
     closeness = np.stack([c.vector for c in found.cands]) @ record.qvec
-    x = sentence_features(info, terms, found.cands, found.pool, record.docs, closeness=closeness, avg_words=avg)
+    x = sentence_features(
+        info, terms, found.cands, found.pool, record.docs, closeness=closeness, avg_words=avg
+    )
     evidence = Evidence(info, terms, found.cands, found.pool, x, doc_stats(terms, found.cands))
     return dataclasses.replace(record, evidence=evidence)
 
@@ -256,7 +266,10 @@ def answerability_rows(records: list[Record], ranker: Ranker) -> Rows:
         answerable.append(r.answerable)
         source.append(r.group.split(":")[0])
     return Rows(
-        np.asarray(rows), np.asarray(labels, dtype=bool), np.asarray(answerable, dtype=bool), np.asarray(source)
+        np.asarray(rows),
+        np.asarray(labels, dtype=bool),
+        np.asarray(answerable, dtype=bool),
+        np.asarray(source),
     )
 
 
@@ -381,7 +394,9 @@ def fit_tree_ranker(train: list[Record], kind: str) -> BoostedRanker:
     scores, trees = np.zeros(len(x)), []
     for _ in range(200):
         beaten = 1.0 / (1.0 + np.exp(scores[ri] - scores[wi]))  # the chance the wrong sentence wins the pair
-        grad = np.bincount(ri, -beaten * pair_weights, len(x)) + np.bincount(wi, beaten * pair_weights, len(x))
+        grad = np.bincount(ri, -beaten * pair_weights, len(x)) + np.bincount(
+            wi, beaten * pair_weights, len(x)
+        )
         hess = np.bincount(ri, beaten * (1 - beaten) * pair_weights, len(x))
         hess += np.bincount(wi, beaten * (1 - beaten) * pair_weights, len(x))
         ok = hess > 1e-12
@@ -432,7 +447,9 @@ def figures(records: list[Record], models: Fit | None) -> dict[str, float]:
             answered, right = False, False  # refused before any model, as the answerer does
         elif models is None:
             answered = True
-            right = r.answerable and bool(len(r.labels)) and bool(r.labels[int(np.argmax(r.evidence.x[:, col]))])
+            right = (
+                r.answerable and bool(len(r.labels)) and bool(r.labels[int(np.argmax(r.evidence.x[:, col]))])
+            )
         else:
             r.evidence.scores = models.ranker.logit(r.evidence.x)
             probability = float(models.answerable.probability(_answerability(r.evidence)[None, :])[0])
@@ -448,7 +465,9 @@ def figures(records: list[Record], models: Fit | None) -> dict[str, float]:
     out["overall"] = (sum(passed) + sum(refused)) / max(1, len(records))
     if models is not None:
         answerable = [r for r in records if r.answerable]
-        out["top1"] = float(np.mean([top_correct(r, models.ranker) for r in answerable])) if answerable else 0.0
+        out["top1"] = (
+            float(np.mean([top_correct(r, models.ranker) for r in answerable])) if answerable else 0.0
+        )
     return out
 
 
@@ -458,7 +477,9 @@ def auc(prob: np.ndarray, labels: np.ndarray) -> float:
     return float(roc_auc_score(labels, prob)) if 0 < labels.sum() < len(labels) else float("nan")
 
 
-def cross_validate(records: list[Record], label: str, ranker_kind: str = "pairwise") -> list[dict[str, object]]:
+def cross_validate(
+    records: list[Record], label: str, ranker_kind: str = "pairwise"
+) -> list[dict[str, object]]:
     """Leave one article out: fit on the rest, score the article left out."""
     print(f"leave-one-article-out, {label}:", file=sys.stderr)
     rows: list[dict[str, object]] = []
@@ -508,10 +529,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_PARAMS)
     parser.add_argument("--cv-only", action="store_true")
     parser.add_argument(
-        "--reuse", action="store_true", help="Use cached candidates even if the code changed (for experiments)."
+        "--reuse",
+        action="store_true",
+        help="Use cached candidates even if the code changed (for experiments).",
     )
     parser.add_argument("--skip-cv", action="store_true", help="Fit and write only (no cross-validation).")
-    parser.add_argument("--without", action="append", default=[], help="Leave this article group out of the fit.")
+    parser.add_argument(
+        "--without", action="append", default=[], help="Leave this article group out of the fit."
+    )
     parser.add_argument(
         "--ranker",
         choices=RANKERS,

@@ -26,7 +26,9 @@ from retrieval.langid import LANGUAGES, SLICE  # noqa: E402
 def main() -> None:
     with lzma.open(MODEL_DIR / MODEL_FILE) as packed, np.load(io.BytesIO(packed.read())) as model:
         classes = model["classes"].tolist()
-        columns = [i for i, label in enumerate(classes) if label in LANGUAGES]  # model order, as set_languages
+        columns = [
+            i for i, label in enumerate(classes) if label in LANGUAGES
+        ]  # model order, as set_languages
         np.savez_compressed(
             SLICE,
             ptc=model["ptc"][:, columns],

@@ -41,9 +41,14 @@ def never_refusing(params: Path, out: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--work", type=Path, required=True, help="Where fit_answerer.py keeps its indexes and cache.")
     parser.add_argument(
-        "--answerer", choices=["fitted", "hybrid"], default="fitted", help="Which answerer uses the fitted parameters."
+        "--work", type=Path, required=True, help="Where fit_answerer.py keeps its indexes and cache."
+    )
+    parser.add_argument(
+        "--answerer",
+        choices=["fitted", "hybrid"],
+        default="fitted",
+        help="Which answerer uses the fitted parameters.",
     )
     args = parser.parse_args()
     cases = yaml.safe_load((SQUAD / "questions.yaml").read_text())["cases"]
@@ -53,10 +58,23 @@ def main() -> int:
         for article in articles:
             params = Path(tmp) / f"{article}.json"
             run(
-                [sys.executable, "benchmarks/fit_answerer.py", "--work", str(args.work), "--reuse", "--skip-cv", "--without", f"squad:{article}", "--out", str(params)]
+                [
+                    sys.executable,
+                    "benchmarks/fit_answerer.py",
+                    "--work",
+                    str(args.work),
+                    "--reuse",
+                    "--skip-cv",
+                    "--without",
+                    f"squad:{article}",
+                    "--out",
+                    str(params),
+                ]
             )
             subset = Path(tmp) / f"{article}.yaml"
-            subset.write_text(yaml.safe_dump({"cases": [c for c in cases if article in c["tags"]]}, allow_unicode=True))
+            subset.write_text(
+                yaml.safe_dump({"cases": [c for c in cases if article in c["tags"]]}, allow_unicode=True)
+            )
             row: dict[str, object] = {"article": article}
             never = Path(tmp) / f"{article}-never.json"
             never_refusing(params, never)
@@ -90,7 +108,10 @@ def main() -> int:
     )
     print("\n| system | answerable pass | unanswerable refused | overall | median words |")
     print("|---|---|---|---|---|")
-    for name, values in ((f"kilde, {args.answerer} (left-out article)", fitted), ("same ranker, never refuse", never_rows)):
+    for name, values in (
+        (f"kilde, {args.answerer} (left-out article)", fitted),
+        ("same ranker, never refuse", never_rows),
+    ):
         print(
             f"| {name} | {mean(values, 'answer_pass')} | {mean(values, 'unanswerable_refused')} | "
             f"{mean(values, 'overall')} | {mean(values, 'median_words')} |"

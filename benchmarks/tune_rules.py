@@ -39,7 +39,9 @@ from retrieval.service import build_service  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
 
 SQUAD = ROOT.parent / "shared" / "eval" / "squad"
-TUNED = tuple(ROOT / "tests/prompts" / name for name in ("dev.yaml", "extra.yaml", "extra2.yaml", "crosslang.yaml"))
+TUNED = tuple(
+    ROOT / "tests/prompts" / name for name in ("dev.yaml", "extra.yaml", "extra2.yaml", "crosslang.yaml")
+)
 
 PARTIAL = (0.7, 0.8)
 MIN_COVERAGE = (0.4, 0.5, 0.6)
@@ -64,7 +66,9 @@ def grid() -> list[Tuning]:
     ]
 
 
-def ask_all(data: Path, corpus: Path, prompts: Sequence[Path], partial: float, answerer_name: str) -> list[Record]:
+def ask_all(
+    data: Path, corpus: Path, prompts: Sequence[Path], partial: float, answerer_name: str
+) -> list[Record]:
     """Every case once with open gates, recording what the gates saw on the case's last question."""
     service = build_service(Settings(data_dir=data, corpus_dir=corpus, answerer=answerer_name))
     answerer = service.extractive
@@ -127,7 +131,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", type=Path, help="write the grid's figures here")
     parser.add_argument(
-        "--answerer", choices=["hybrid", "rules"], default="hybrid", help="Whose sentence the gates judge (the default's)."
+        "--answerer",
+        choices=["hybrid", "rules"],
+        default="hybrid",
+        help="Whose sentence the gates judge (the default's).",
     )
     args = parser.parse_args()
     with ProcessPoolExecutor(args.workers) as pool:
@@ -139,7 +146,9 @@ def main() -> int:
         rows.append({"tuning": t, "tuned": rates(tuned, t), "squad": rates(squad, t)})
     for row in rows:
         row["score"] = round((row["tuned"]["overall"] + row["squad"]["overall"]) / 2, 4)
-    print("| tuning | tuned overall | tuned pass | tuned refused | SQuAD overall | SQuAD pass | SQuAD refused | mean |")
+    print(
+        "| tuning | tuned overall | tuned pass | tuned refused | SQuAD overall | SQuAD pass | SQuAD refused | mean |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for row in rows:
         a, b = row["tuned"], row["squad"]
@@ -163,7 +172,10 @@ def main() -> int:
         held = [r for r in by_partial[chosen.partial][1] if r.article == article]
         folds.append({"article": article, "chosen": label(chosen), **rates(held, chosen), "cases": len(held)})
         print(f"LOAO {article}: {label(chosen)} -> {folds[-1]}")
-    loao = {k: round(statistics.mean(f[k] for f in folds if f[k] == f[k]), 4) for k in ("overall", "answer_pass", "unanswerable_refused")}
+    loao = {
+        k: round(statistics.mean(f[k] for f in folds if f[k] == f[k]), 4)
+        for k in ("overall", "answer_pass", "unanswerable_refused")
+    }
     pooled = sum(f["overall"] * f["cases"] for f in folds) / sum(f["cases"] for f in folds)
     print(f"LOAO SQuAD, mean over articles: {loao}; pooled overall {pooled:.4f}")
     if args.json:

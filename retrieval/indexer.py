@@ -213,8 +213,13 @@ def _add(settings: Settings, converted: Converted, embeddings: Embeddings | None
             if info.url == converted.url:
                 raise UsageError(f"{converted.url} is already in the index as {info.doc_id}")
     text = converted.to_markdown()
+    shown = converted.source_file or converted.url or "article"
+    try:
+        title = parse_article(Path("article.md"), text.encode()).title
+    except ArticleError as exc:
+        raise UsageError(f"{shown}: {exc}") from None
     folder.mkdir(parents=True, exist_ok=True)
-    base = slug(converted.title)
+    base = slug(title)
     taken = {p.stem for p in folder.iterdir()}
     doc_id = (
         base
@@ -222,10 +227,7 @@ def _add(settings: Settings, converted: Converted, embeddings: Embeddings | None
         else next(f"{base}-{n}" for n in range(2, 10_000) if f"{base}-{n}" not in taken)
     )
     path = folder / f"{doc_id}.md"
-    try:
-        article = parse_article(path, text.encode())
-    except ArticleError as exc:
-        raise UsageError(f"{converted.source_file or converted.url}: {exc}") from None
+    article = parse_article(path, text.encode())
     with path.open("x", encoding="utf-8") as handle:  # "x": never overwrites an article written meanwhile
         handle.write(text)
     paths = list(corpus.paths)

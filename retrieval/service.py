@@ -73,9 +73,8 @@ class Service:
         self.embeddings = embeddings
         key = lexical_key(index.fingerprint())
         self.lexical = self._load_lexical(key)
-        self.corpus_language = (
-            stored_language(read_state(settings.data_dir), key)
-            or (detect_language(index.sample_text()) if self.lexical.ids else "da")
+        self.corpus_language = stored_language(read_state(settings.data_dir), key) or (
+            detect_language(index.sample_text()) if self.lexical.ids else "da"
         )
         self.retriever = HybridRetriever(
             index=index, lexical=self.lexical, embed_query=self.embed_query, k=settings.top_k
@@ -137,7 +136,9 @@ class Service:
             vector = self.embed_query(query.text)
             docs = self.retriever.search(query.text, vector)
             question_vector = vector if query.text == query.question else self.embed_query(query.question)
-            return Found(**inputs, docs=docs, vector=question_vector, t_retrieve=time.perf_counter() - started)
+            return Found(
+                **inputs, docs=docs, vector=question_vector, t_retrieve=time.perf_counter() - started
+            )
 
         def answer(inputs: Found) -> Answer:
             started = time.perf_counter()

@@ -148,7 +148,9 @@ class Settings(BaseSettings):
         description="Let `kilde add URL` (and Telegram admins) fetch loopback, private and link-local addresses: "
         "the server's own network. Off by default.",
     )
-    fetch_timeout: float = Field(30.0, gt=0, le=600, description="Seconds a whole `kilde add URL` fetch may take.")
+    fetch_timeout: float = Field(
+        30.0, gt=0, le=600, description="Seconds a whole `kilde add URL` fetch may take."
+    )
     fetch_max_bytes: int = Field(20_000_000, ge=1000, description="Larger pages and files are refused.")
     heartbeat_file: Path | None = Field(
         None,

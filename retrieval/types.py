@@ -33,9 +33,36 @@ class Citation:
     quote: str
     publisher: str | None = None
     author: str | None = None
+    page: str | None = (
+        None  # the page (or pages, "3-4") of a PDF the quote is on: the chunk's metadata "page"
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def page_label(self, language: Language) -> str | None:
+        """'s. 3' in a Danish answer, 'p. 3' in an English one; None when the source has no pages."""
+        if not self.page:
+            return None
+        return f"{'s.' if language == 'da' else 'p.'} {self.page}"
+
+
+def quote_page(meta: dict[str, Any], chunk_text: str, quote: str) -> str | None:
+    """The PDF page a quote from this chunk is on, from the chunk's metadata "page" and "page_breaks"
+    (see `retrieval.index.chunks`); None for an article without pages."""
+    page = meta.get("page")
+    if not page:
+        return None
+    breaks = str(meta.get("page_breaks") or "")
+    at = chunk_text.find(quote.strip()[:60]) if quote.strip() else -1
+    if not breaks or at < 0:
+        return str(page)
+    current = str(page).split("-", 1)[0]
+    for part in breaks.split(","):
+        offset, _, number = part.partition(":")
+        if offset.isdigit() and int(offset) <= at:
+            current = number
+    return current
 
 
 @dataclass(frozen=True)

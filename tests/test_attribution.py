@@ -18,9 +18,14 @@ def _cands(*texts: str) -> list[Candidate]:
 
 
 def test_the_person_asked_about_is_the_target() -> None:
-    assert attribution_target(analyse("Hvad mener Troels Lund Poulsen om jobcentrene?"), "") == "Troels Lund Poulsen"
+    assert (
+        attribution_target(analyse("Hvad mener Troels Lund Poulsen om jobcentrene?"), "")
+        == "Troels Lund Poulsen"
+    )
     assert attribution_target(analyse("What does Jens Ive think about the rules?"), "") == "Jens Ive"
-    assert attribution_target(analyse("Hvem er Troels Lund Poulsen?"), "") is None  # not a question about a view
+    assert (
+        attribution_target(analyse("Hvem er Troels Lund Poulsen?"), "") is None
+    )  # not a question about a view
 
 
 def test_a_pronoun_takes_the_person_from_the_conversation() -> None:

@@ -71,7 +71,9 @@ def test_chat_reads_lines_when_not_a_terminal(runner: CliRunner, real_data_dir: 
         + "\n/help\n"
     )
     result = runner.invoke(cli, ["--data-dir", str(real_data_dir), "chat"], input=script)
-    assert any(fact in result.stdout for fact in ("transparens", "udstille", "administration", "førtidspension"))
+    assert any(
+        fact in result.stdout for fact in ("transparens", "udstille", "administration", "førtidspension")
+    )
     assert "/sources" in result.stdout  # the help text
     assert "5,000 characters" in result.stdout  # the long question got a message and the chat went on
     assert result.exit_code == 1  # one question failed

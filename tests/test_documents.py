@@ -109,6 +109,7 @@ def test_huge_front_matter_is_refused(tmp_path: Path) -> None:
 
 def test_any_unexpected_failure_is_a_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from retrieval.index import articles as documents
+
     def boom(path: Path, raw: bytes) -> documents.Article:
         if path.name == "bad.md":
             raise MemoryError

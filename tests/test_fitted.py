@@ -72,7 +72,8 @@ def test_a_sentence_that_says_he_or_she_is_read_as_naming_the_person_last_named(
     sentences = {
         "documents": texts,
         "metadatas": [
-            {"doc_id": "d", "start": int(e - len(t) - 1), "end": int(e - 1)} for t, e in zip(texts, ends, strict=True)
+            {"doc_id": "d", "start": int(e - len(t) - 1), "end": int(e - 1)}
+            for t, e in zip(texts, ends, strict=True)
         ],
         "embeddings": [np.zeros(3)] * len(texts),
     }

@@ -77,7 +77,9 @@ def test_a_number_the_question_gives_must_be_in_the_passage_it_would_quote() -> 
     assert _absent_numbers(analyse("I hvilken by blev jobCAMP 2017 holdt?"), camp) == ("2017",)
 
 
-def test_a_word_foreign_to_an_english_question_must_be_in_the_danish_articles(hybrid_service: Service) -> None:
+def test_a_word_foreign_to_an_english_question_must_be_in_the_danish_articles(
+    hybrid_service: Service,
+) -> None:
     # No English dictionary knows "æbleskiver" and the articles never say it: nothing to translate it to.
     answer = hybrid_service.answer("Can you give me a recipe for æbleskiver?")
     assert answer.refused and not answer.citations

@@ -138,6 +138,7 @@ async def test_telegram_drafts_never_show_an_unchecked_sentence() -> None:
     import asyncio
 
     from bot.telegram.streaming import MessageStreamer
+
     edits: list[str] = []
 
     async def edit(text: str) -> None:
@@ -152,7 +153,9 @@ async def test_telegram_drafts_never_show_an_unchecked_sentence() -> None:
 
 
 def test_an_answer_streaming_in_the_wrong_language_is_not_shown() -> None:
-    reply = "Kim Them Serup is 44 years old and he has two children [1]. He is married and has two children [1]."
+    reply = (
+        "Kim Them Serup is 44 years old and he has two children [1]. He is married and has two children [1]."
+    )
     tokens: list[str] = []
     answer = generate(LLMGenerator(model(reply)), "Hvor gammel er Kim Them Serup?", on_token=tokens.append)
     assert tokens == [] and answer.repairs == {"wrong_language": 1, "fallback": 1}

@@ -59,7 +59,9 @@ def build_baseline(settings: Settings) -> EvalService:
     try:
         from retrieval.evaluation.baseline import TutorialBaseline
     except ImportError as exc:
-        raise KildeError(f"the baseline needs the source checkout (retrieval/evaluation/baseline.py): {exc}") from None
+        raise KildeError(
+            f"the baseline needs the source checkout (retrieval/evaluation/baseline.py): {exc}"
+        ) from None
     return TutorialBaseline.from_settings(settings)
 
 
@@ -154,6 +156,7 @@ def print_tables(
     out: Console, evaluation: Evaluation, baseline: Evaluation | None, limits: list[ThresholdResult]
 ) -> None:
     from retrieval.evaluation import reports as report
+
     out.print(report.metrics_table(report.columns(evaluation), evaluation.k, f"Metrics (k={evaluation.k})"))
     if baseline is not None:
         for table in report.comparison_tables(evaluation, baseline):
@@ -309,6 +312,7 @@ def _run(
     results = check_limits(evaluation, thresholds)
     if html_path is not None or markdown_path is not None:
         from retrieval.evaluation import reports as report
+
         if html_path is not None:
             write_file(html_path, report.render_html(evaluation, baseline, results))
             err.print(f"kilde: wrote {html_path}", markup=False)

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from bot import logs
 from bot.cli import indexing
+from bot.cli.add import add_command
 from bot.cli.edge import err, one_line_errors
 from bot.cli.evaluate import eval_command
 from bot.cli.serve import bot_command
@@ -121,6 +122,7 @@ def chat(settings: Settings) -> None:
 
 
 cli.add_command(eval_command)
+cli.add_command(add_command)
 cli.add_command(bot_command)
 
 

@@ -200,8 +200,8 @@ def _link(url: str | None, label: str) -> str:
     return f'<a href="{html.escape(target, quote=True)}">{label}</a>' if target else label
 
 
-def _meta(c: Citation) -> list[str]:
-    return [part for part in (c.date, c.publisher) if part]
+def _meta(c: Citation, language: Language) -> list[str]:
+    return [part for part in (c.date, c.publisher, c.page_label(language)) if part]
 
 
 def answer_html(answer: Answer) -> str:
@@ -217,7 +217,7 @@ def answer_html(answer: Answer) -> str:
         return body
     lines = [body, "", f"<b>{BUTTON[answer.language]}</b>"]
     for c in answer.citations:
-        parts = [_esc(c.title, one_line=True), *(_esc(p, one_line=True) for p in _meta(c))]
+        parts = [_esc(c.title, one_line=True), *(_esc(p, one_line=True) for p in _meta(c, answer.language))]
         if safe_url(c.url):
             parts.append(_link(c.url, _esc(c.url or "", one_line=True)))
         lines.append(f"[{c.n}] " + " · ".join(parts))
@@ -232,7 +232,8 @@ def answer_plain(answer: Answer) -> str:
     lines = [body, "", BUTTON[answer.language]]
     for c in answer.citations:
         lines.append(
-            f"[{c.n}] " + " · ".join(_line(p) for p in [c.title, *_meta(c), *([c.url] if c.url else [])])
+            f"[{c.n}] "
+            + " · ".join(_line(p) for p in [c.title, *_meta(c, answer.language), *([c.url] if c.url else [])])
         )
     return "\n".join(lines)
 
@@ -244,7 +245,7 @@ def sources_html(citations: Sequence[Citation], language: Language) -> str:
     blocks = []
     for c in citations:
         head = f"<b>[{c.n}] {_esc(c.title, one_line=True)}</b>"
-        meta = " · ".join(_esc(p, one_line=True) for p in _meta(c))
+        meta = " · ".join(_esc(p, one_line=True) for p in _meta(c, language))
         link = _link(c.url, _esc(c.url or "", one_line=True)) if safe_url(c.url) else ""
         quote_block = f"<blockquote>{_esc(c.quote.strip())}</blockquote>"
         blocks.append("\n".join(p for p in (head + (f" · {meta}" if meta else ""), quote_block, link) if p))

@@ -23,6 +23,8 @@ def sources_lines(answer: Answer) -> list[str]:
         parts = [c.title]
         if c.date:
             parts.append(c.date)
+        if c.page_label(answer.language):
+            parts.append(c.page_label(answer.language) or "")
         if c.url:
             parts.append(c.url)
         fields = " · ".join(safe_text(p, one_line=True) for p in parts)

@@ -96,7 +96,9 @@ def keep_own_words(found: Evidence, speaker: str, topic: Sequence[str] = ()) -> 
         return any(part_match(t, lemmas) > 0 for t in topic)
 
     own = [
-        k for k, i in enumerate(found.pool) if spoken_by(found.cands, i, speaker) and (not topic or on_topic(i))
+        k
+        for k, i in enumerate(found.pool)
+        if spoken_by(found.cands, i, speaker) and (not topic or on_topic(i))
     ]
     if not own:
         return False

@@ -422,7 +422,9 @@ class ExtractiveAnswerer:
         return self.lexical.idf(stem(term))
 
 
-def _named_before(info: QuestionInfo, best: Candidate, window: list[Candidate], asked: set[str]) -> Candidate | None:
+def _named_before(
+    info: QuestionInfo, best: Candidate, window: list[Candidate], asked: set[str]
+) -> Candidate | None:
     """For a who-question whose best sentence says "han"/"she" of the person it is about, the sentence just
     before it (in its `window`) that names them, when the two together hold the person asked for ("Kim Them
     Serup ... . Den 1. marts sætter han kurs mod Vordingborg og jobbet som kommunens nye arbejdsmarkedschef.")."""

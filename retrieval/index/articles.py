@@ -13,9 +13,27 @@ from typing import Any
 
 import yaml
 
+from retrieval.index.convert import CONVERTED_SUFFIXES, ArticleError
+
+__all__ = [
+    "CONVERTED_SUFFIXES",
+    "MAX_ARTICLE_BYTES",
+    "SUFFIXES",
+    "Article",
+    "ArticleError",
+    "Problem",
+    "find_files",
+    "load_articles",
+    "parse_article",
+    "read_article",
+    "read_file",
+]
+
 SUFFIXES = (".md", ".markdown", ".txt")
-FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _HEADING = re.compile(r"^#{1,6}[ \t]+", re.MULTILINE)
+# A converted PDF marks where each page starts with a line "<!-- page 3 -->" (see retrieval.index.convert).
+_PAGE_MARKER = re.compile(r"^<!-- page (\d{1,5}) -->[ \t]*(?:\n+|\Z)", re.MULTILINE)
 MAX_ARTICLE_BYTES = 20_000_000
 MAX_FRONT_MATTER_CHARS = 64_000  # real front matter is a few hundred characters
 MAX_FRONT_MATTER_VALUES = 10_000  # after YAML aliases are expanded
@@ -33,6 +51,16 @@ class Article:
     author: str | None = None
     url: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    pages: tuple[tuple[int, int], ...] = ()  # (offset in text, page number) where each page of a PDF starts
+
+    def page_at(self, offset: int) -> int | None:
+        """The page number of the text at `offset`, for an article converted from a PDF."""
+        number = None
+        for start, page in self.pages:
+            if start > offset:
+                break
+            number = page
+        return number
 
     def metadata(self) -> dict[str, str]:
         """Fields stored with every chunk (Chroma takes no None values)."""
@@ -56,12 +84,6 @@ class Problem:
         return f"{self.path}: {self.reason}"
 
 
-class ArticleError(ValueError):
-    def __init__(self, reason: str, keep: bool = True) -> None:
-        super().__init__(reason)
-        self.keep = keep
-
-
 def parse_article(path: Path, raw: bytes) -> Article:
     if not raw.strip():
         raise ArticleError("empty file")
@@ -75,13 +97,13 @@ def parse_article(path: Path, raw: bytes) -> Article:
         raise ArticleError(f"not UTF-8 (byte {exc.start})") from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     meta: dict[str, Any] = {}
-    match = FRONT_MATTER.match(text)
+    match = _FRONT_MATTER.match(text)
     if match:
         meta = _front_matter(match.group(1))
         text = text[match.end() :]
     elif text.startswith("---\n"):
         raise ArticleError("front matter is not closed by a '---' line")
-    body = _HEADING.sub("", text).strip()
+    body, pages = _page_starts(_HEADING.sub("", text).strip())
     if not body:
         raise ArticleError("no article text")
     title = _field(meta, "title") or _first_line(body) or path.stem
@@ -94,7 +116,35 @@ def parse_article(path: Path, raw: bytes) -> Article:
         date=_field(meta, "date"),
         author=_field(meta, "author"),
         url=_field(meta, "url"),
+        pages=pages,
     )
+
+
+def _page_starts(body: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The body without its page marker lines, and where each page starts in it."""
+    if "<!-- page " not in body:
+        return body, ()
+    parts: list[str] = []
+    pages: list[tuple[int, int]] = []
+    length = last = 0
+    for match in _PAGE_MARKER.finditer(body):
+        parts.append(body[last : match.start()])
+        length += match.start() - last
+        pages.append((length, int(match.group(1))))
+        last = match.end()
+    parts.append(body[last:])
+    return "".join(parts).strip(), tuple(pages)
+
+
+def read_article(path: Path, raw: bytes) -> Article:
+    """An article from a file of any format kilde reads: web pages, PDF and Word files are converted first."""
+    if path.suffix.lower() not in CONVERTED_SUFFIXES:
+        return parse_article(path, raw)
+    from retrieval.index.convert import convert  # each converter imports its library only when used
+
+    if not raw.strip():
+        raise ArticleError("empty file")
+    return parse_article(path, convert(path.name, raw).to_markdown().encode())
 
 
 class _FrontMatterLoader(yaml.SafeLoader):
@@ -217,7 +267,11 @@ def _walk(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             here = Path(folder)
             found += [here / d for d in dirs if (here / d).is_symlink()]
-            found += [here / f for f in files if not f.startswith(".") and Path(f).suffix.lower() in SUFFIXES]
+            found += [
+                here / f
+                for f in files
+                if not f.startswith(".") and Path(f).suffix.lower() in SUFFIXES + CONVERTED_SUFFIXES
+            ]
         yield from ((p, path) for p in sorted(found))
 
 
@@ -266,7 +320,7 @@ def load_articles(paths: Iterable[Path]) -> tuple[list[Article], list[Problem]]:
     seen: dict[str, Path] = {}
     for path, root in _walk(paths):
         try:
-            article = parse_article(path, read_file(path, root))
+            article = read_article(path, read_file(path, root))
         except _Skip:
             continue
         except ArticleError as exc:

@@ -104,7 +104,14 @@ def chunk_article(article: Article, chunk_tokens: int, overlap_tokens: int) -> l
                 end=end,
                 text=text,
                 kind="body",
-                metadata={**base, "kind": "body", "chunk": index, "start": start, "end": end},
+                metadata={
+                    **base,
+                    "kind": "body",
+                    "chunk": index,
+                    "start": start,
+                    "end": end,
+                    **_page(article, start, end),
+                },
             )
         )
         if last + 1 >= len(sentences):
@@ -131,7 +138,28 @@ def sentence_records(article: Article) -> list[Sentence]:
             start=span.start,
             end=span.end,
             text=span.text,
-            metadata={**base, "kind": "sentence", "start": span.start, "end": span.end},
+            metadata={
+                **base,
+                "kind": "sentence",
+                "start": span.start,
+                "end": span.end,
+                **_page(article, span.start, span.end),
+            },
         )
         for span in article_sentences(article)
     ]
+
+
+def _page(article: Article, start: int, end: int) -> dict[str, str]:
+    """For text of a PDF: {"page": "3"}, or for text over a page break {"page": "3-4", "page_breaks": "212:4"}
+    (where in the text each later page starts), so a citation can name the page of its quote
+    (`retrieval.types.quote_page`); for other articles nothing."""
+    if not article.pages:
+        return {}
+    first, last = article.page_at(start), article.page_at(max(start, end - 1))
+    if first is None:
+        return {}
+    if last in (None, first):
+        return {"page": str(first)}
+    breaks = ",".join(f"{offset - start}:{page}" for offset, page in article.pages if start < offset < end)
+    return {"page": f"{first}-{last}", "page_breaks": breaks}

@@ -98,13 +98,15 @@ def _private(address: str) -> str | None:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    if ip.is_unspecified:  # 0.0.0.0 reaches this machine on Linux
+        return "the unspecified address (this machine)"
     if ip.is_loopback:
         return "a loopback address"
     if ip.is_link_local:
         return "a link-local address"
     if ip.is_private:
         return "a private address"
-    if ip.is_multicast or ip.is_reserved or ip.is_unspecified or not ip.is_global:
+    if ip.is_multicast or ip.is_reserved or not ip.is_global:
         return "not a public address"
     return None
 

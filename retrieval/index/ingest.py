@@ -31,7 +31,9 @@ from retrieval.settings import Settings
 from retrieval.types import Language
 
 LOW_SPACE_BYTES = 64 * 1024 * 1024
-CORPUS_LANGUAGE = "corpus_language"  # in state.json: {"lexical": the BM25 key it was told for, "language": ...}
+CORPUS_LANGUAGE = (
+    "corpus_language"  # in state.json: {"lexical": the BM25 key it was told for, "language": ...}
+)
 
 
 def corpus_fingerprint(paths: Sequence[Path], settings: Settings) -> str:
@@ -99,7 +101,11 @@ def _disk_full_hint(data_dir: Path) -> Iterator[None]:
 def stored_language(state: dict[str, Any], lexical_key: str) -> Language | None:
     """The corpus language ingest recorded, if it was recorded for the index with this BM25 key."""
     saved = state.get(CORPUS_LANGUAGE)
-    if isinstance(saved, dict) and saved.get("lexical") == lexical_key and saved.get("language") in ("da", "en"):
+    if (
+        isinstance(saved, dict)
+        and saved.get("lexical") == lexical_key
+        and saved.get("language") in ("da", "en")
+    ):
         return cast("Language", saved["language"])
     return None
 

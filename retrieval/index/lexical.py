@@ -30,6 +30,7 @@ TERMS_FILE = "terms.npz"  # every chunk's terms, so a rebuild only reads and ste
 def terms_version() -> str:
     """Saved terms are reused only by the same tokeniser: this version and the same text and lexical code."""
     from retrieval import text
+
     digest = hashlib.sha256(str(LEXICAL_VERSION).encode())
     for source in (Path(str(text.__file__)), Path(__file__)):
         with contextlib.suppress(OSError):

@@ -19,7 +19,9 @@ import numpy as np
 from retrieval.index.datadir import fresh_directory
 from retrieval.index.store import Index, fingerprint_of, read_state, write_state
 
-STATE_KEY = "read_snapshot"  # in state.json: {"collection": ..., "stamp": ...} of the copy ingest last completed
+STATE_KEY = (
+    "read_snapshot"  # in state.json: {"collection": ..., "stamp": ...} of the copy ingest last completed
+)
 META_FILE = "snapshot.json"
 
 
@@ -114,7 +116,8 @@ class SnapshotIndex:
         similarity = self.unit_vectors @ query
         top = np.argsort(-similarity, kind="stable")[:k]
         return [
-            (self.chunk_ids[i], self.chunk_texts[i], dict(self.chunk_metas[i]), float(similarity[i])) for i in top
+            (self.chunk_ids[i], self.chunk_texts[i], dict(self.chunk_metas[i]), float(similarity[i]))
+            for i in top
         ]
 
     def chunks_by_id(self, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:

@@ -468,6 +468,7 @@ def chunker_fingerprint() -> str:
     from retrieval import text
     from retrieval.index import chunks as chunking
     from retrieval.index import tokens
+
     digest = hashlib.sha256()
     for module in (chunking, text, tokens):
         try:

@@ -12,14 +12,23 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from retrieval.index.articles import ArticleError
+__all__ = ["CONVERTED_SUFFIXES", "ArticleError", "Converted", "convert", "kind_of", "slug"]
 
 # Formats read through a converter; Markdown and plain text are read as they are (`articles.SUFFIXES`).
 CONVERTED_SUFFIXES = (".html", ".htm", ".xhtml", ".pdf", ".docx")
+
+
+class ArticleError(ValueError):
+    """Why a file holds no article kilde can read (one line); `keep`: the index keeps what it had for it."""
+
+    def __init__(self, reason: str, keep: bool = True) -> None:
+        super().__init__(reason)
+        self.keep = keep
+
+
 PAGE_MARKER = (
     "<!-- page {} -->"  # a line of its own before each page of a PDF; invisible when Markdown is shown
 )
-PAGE_MARKER_RE = re.compile(r"^<!-- page (\d{1,5}) -->[ \t]*$\n?", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -34,8 +43,11 @@ class Converted:
     url: str | None = None
     source_file: str | None = None  # the original file name, kept in the front matter
     extra: dict[str, str] = field(default_factory=dict)
+    markdown: str | None = None  # a Markdown article with front matter already: saved as its author wrote it
 
     def to_markdown(self) -> str:
+        if self.markdown is not None:
+            return self.markdown
         facts: dict[str, str] = {"title": self.title}
         for key in ("publisher", "date", "author", "url", "source_file"):
             value = getattr(self, key)
