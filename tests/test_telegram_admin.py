@@ -392,3 +392,33 @@ async def test_end_to_end_an_uploaded_article_is_converted_indexed_answered_from
         assert removed == f"removed: Bibliotekets nye åbningstider ({doc_id})"
         assert not saved.exists()
         assert doc_id not in {d.doc_id for d in service.documents()}
+
+
+WEB_PAGE = """<!DOCTYPE html><html lang="da"><head><meta charset="utf-8">
+<title>Ny cykelsti langs havnen | Lokalavisen</title>
+<meta property="og:title" content="Ny cykelsti langs havnen">
+</head><body>
+<nav><a href="/">Forside</a> <a href="/sport">Sport</a> <a href="/kultur">Kultur</a></nav>
+<div class="cookie">Vi bruger cookies. Accepter alle cookies.</div>
+<article><h1>Ny cykelsti langs havnen</h1>
+<p>Kommunen bygger en ny cykelsti langs havnen i Vordingborg. Den bliver 2,4 kilometer lang og skal stå klar
+til sommer, siger formand for teknisk udvalg Birgitte Holm.</p>
+<p>Stien kommer til at koste 11 millioner kroner, og pengene kommer fra kommunens anlægsbudget. Cyklister har
+i mange år klaget over den smalle vej ved havnen.</p>
+<p>Byggeriet begynder i marts, og vejen ved havnen bliver lukket for biler i tre uger i april.</p>
+</article>
+<footer>Lokalavisen · Alle rettigheder forbeholdes</footer></body></html>""".encode()
+
+
+async def test_end_to_end_an_uploaded_web_page_is_converted_without_its_menus(
+    real_settings: Settings, server: FakeTelegramServer
+) -> None:
+    async with running(real_settings, ReloadingService()):
+        server.document(ADMIN, "cykelsti.html", WEB_PAGE, mime_type="text/html", language_code="en")
+        final = await wait_edit(server, lambda t: t.startswith(("added", "not added")))
+    assert final.startswith("added: Ny cykelsti langs havnen ("), final
+    saved = next(real_settings.corpus_dir.glob(f"{final.rsplit('(', 1)[1].rstrip(')')}.md")).read_text(
+        "utf-8"
+    )
+    assert "11 millioner kroner" in saved and "cykelsti.html" in saved  # the text, and the file it came from
+    assert "cookies" not in saved and "Forside" not in saved

