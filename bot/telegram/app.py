@@ -206,8 +206,19 @@ def run_bot(settings: Settings, service: AnswerService, embeddings: Any = None) 
         )
     application = build_application(settings, service, embeddings=embeddings)
     own_log = logging.getLogger("bot.telegram")
+    level = own_log.level
     if not own_log.isEnabledFor(logging.INFO):
         own_log.setLevel(logging.INFO)
+    try:
+        _serve(application, settings)
+        LOG.info("bot stopped")
+    finally:
+        if settings.heartbeat_file:
+            Heartbeat(settings.heartbeat_file).stop()
+        own_log.setLevel(level)
+
+
+def _serve(application: App, settings: Settings) -> None:
     if settings.heartbeat_file:  # a heartbeat from an earlier run must not vouch for this one
         with contextlib.suppress(OSError):
             settings.heartbeat_file.unlink()
@@ -215,15 +226,10 @@ def run_bot(settings: Settings, service: AnswerService, embeddings: Any = None) 
         protect(settings.telegram.webhook_secret.get_secret_value())
     asyncio.run(wait_for_bot_api(partial(_probe, settings), urlsplit(settings.telegram.api_url).netloc))
     # Should the API go away again between the probe and the start, PTB retries a few times by itself.
-    try:
-        if settings.telegram.webhook_url:
-            application.run_webhook(**webhook_options(settings), bootstrap_retries=3)
-        else:
-            application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=3)
-    finally:
-        if settings.heartbeat_file:
-            Heartbeat(settings.heartbeat_file).stop()
-    LOG.info("bot stopped")
+    if settings.telegram.webhook_url:
+        application.run_webhook(**webhook_options(settings), bootstrap_retries=3)
+    else:
+        application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=3)
 
 
 async def _probe(settings: Settings) -> None:
