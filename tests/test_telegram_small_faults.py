@@ -98,12 +98,12 @@ class Reloading(FakeService):
         (
             Reloading("articles changed; index: 1 added, 0 updated, 0 deleted, 0 skipped"),
             "da",
-            "Artiklerne er læst igen: indekset har nu 2 artikler.",
+            "Artiklerne er læst igen: 1 tilføjet, 0 ændret, 0 fjernet; indekset har nu 2 artikler.",
         ),
         (
             Reloading("articles changed; index: 1 added, 0 updated, 0 deleted, 0 skipped"),
             "en",
-            "Re-read the articles: the index now holds 2 articles.",
+            "Re-read the articles: 1 added, 0 updated, 0 deleted; the index now holds 2 articles.",
         ),
         (
             Reloading("/x/a.md is gone; answering from the index as it is"),

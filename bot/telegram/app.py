@@ -463,7 +463,9 @@ async def reload_command(update: Update, context: KildeContext) -> None:
     if count >= 0 and line == UP_TO_DATE:
         answer = text("reload_current", language, n=count)
     elif count >= 0 and line.startswith("articles changed"):
-        answer = text("reload_changed", language, n=count)
+        counts = re.search(r"(?P<added>\d+) added, (?P<updated>\d+) updated, (?P<deleted>\d+) deleted", line)
+        changes = text("reload_counts", language, **counts.groupdict()) if counts else ""
+        answer = text("reload_changed", language, n=count, changes=changes)
     else:
         answer = text("reload_problem", language, detail=safe_text(redact(line), one_line=True))
     await reply(update.message, answer, html=False)

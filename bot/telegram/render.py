@@ -95,8 +95,12 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "The index is up to date with the articles ({n} articles).",
     },
     "reload_changed": {
-        "da": "Artiklerne er læst igen: indekset har nu {n} artikler.",
-        "en": "Re-read the articles: the index now holds {n} articles.",
+        "da": "Artiklerne er læst igen{changes}; indekset har nu {n} artikler.",
+        "en": "Re-read the articles{changes}; the index now holds {n} articles.",
+    },
+    "reload_counts": {
+        "da": ": {added} tilføjet, {updated} ændret, {deleted} fjernet",
+        "en": ": {added} added, {updated} updated, {deleted} deleted",
     },
     "reload_problem": {
         "da": "Artiklerne kunne ikke læses igen: {detail}",
