@@ -165,6 +165,8 @@ def list_articles(settings: Settings) -> list[DocumentInfo]:
     from retrieval.index.embeddings import FakeEmbeddings
     from retrieval.index.store import Index, open_client
 
+    if not _has_index(settings):
+        return []
     index = Index(open_client(settings), FakeEmbeddings(), settings.collection, settings.embedder)
     infos = [
         DocumentInfo(str(m["doc_id"]), str(m.get("title", m["doc_id"])), m.get("date"), m.get("url"))
@@ -209,7 +211,7 @@ def _add(settings: Settings, converted: Converted, embeddings: Embeddings | None
     corpus = _writable_corpus(settings)
     folder = corpus_folder(settings)
     if converted.url:
-        for info in list_articles(settings) if _has_index(settings) else []:
+        for info in list_articles(settings):
             if info.url == converted.url:
                 raise UsageError(f"{converted.url} is already in the index as {info.doc_id}")
     text = converted.to_markdown()
@@ -219,17 +221,9 @@ def _add(settings: Settings, converted: Converted, embeddings: Embeddings | None
     except ArticleError as exc:
         raise UsageError(f"{shown}: {exc}") from None
     folder.mkdir(parents=True, exist_ok=True)
-    base = slug(title)
-    taken = {p.stem for p in folder.iterdir()}
-    doc_id = (
-        base
-        if base not in taken
-        else next(f"{base}-{n}" for n in range(2, 10_000) if f"{base}-{n}" not in taken)
-    )
-    path = folder / f"{doc_id}.md"
+    path = _new_file(folder, slug(title), text)
+    doc_id = path.stem
     article = parse_article(path, text.encode())
-    with path.open("x", encoding="utf-8") as handle:  # "x": never overwrites an article written meanwhile
-        handle.write(text)
     paths = list(corpus.paths)
     if not any(p.resolve() == folder.resolve() for p in paths if p.exists()):
         paths.append(folder)
@@ -244,6 +238,25 @@ def _add(settings: Settings, converted: Converted, embeddings: Embeddings | None
         _ingest(settings, paths, embeddings)
         raise UsageError(f"{doc_id}: {problem.reason if problem else 'was not indexed'}")
     return Added(doc_id, article.title, path)
+
+
+def _new_file(folder: Path, base: str, text: str) -> Path:
+    """Write `text` to FOLDER/BASE.md, or BASE-2.md, ... (never over another article, even one written meanwhile)."""
+    taken = {p.stem for p in folder.iterdir()}
+    for n in range(1, 10_000):
+        stem = base if n == 1 else f"{base}-{n}"
+        if stem in taken:
+            continue
+        path = folder / f"{stem}.md"
+        try:
+            with path.open("x", encoding="utf-8") as handle:
+                handle.write(text)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise UsageError(f"cannot save {path}: {exc.strerror or type(exc).__name__}") from None
+        return path
+    raise UsageError(f"too many articles named {base} in {folder}")
 
 
 def _has_index(settings: Settings) -> bool:

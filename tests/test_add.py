@@ -268,3 +268,20 @@ def test_kilde_add_prints_title_and_id(tmp_path: Path, corpus_copy: Path, server
         "kilde: error: refused: 127.0.0.1 is a loopback address, the server's own network "
         "(KILDE_FETCH_ALLOW_PRIVATE=true allows it)"
     )
+
+
+def test_list_articles_of_a_new_data_dir_is_empty_and_creates_nothing(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus", embedder="fake")
+    assert list_articles(settings) == []
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_second_article_with_the_same_title_gets_its_own_file(fake_settings: Settings) -> None:
+    data = (RAW / "en_memo.docx").read_bytes()
+    first = add_file(fake_settings, "memo.docx", data)
+    second = add_file(fake_settings, "memo-copy.docx", data)
+    assert (first.doc_id, second.doc_id) == (
+        "changes-to-the-staff-travel-policy",
+        "changes-to-the-staff-travel-policy-2",
+    )
+    assert {first.doc_id, second.doc_id} <= {d.doc_id for d in list_articles(fake_settings)}

@@ -43,13 +43,14 @@ def test_bad_files_are_rejected_with_a_reason(tmp_path: Path, raw: bytes, reason
 def test_load_articles_reports_problems_and_keeps_the_rest(tmp_path: Path) -> None:
     (tmp_path / "good.md").write_text("---\ntitle: God\n---\nTekst.")
     (tmp_path / "bad.md").write_bytes(b"\xff\xfe\x00garbage")
-    (tmp_path / "ignored.pdf").write_bytes(b"%PDF")
+    (tmp_path / "ignored.png").write_bytes(b"\x89PNG")
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF")  # PDFs are read now (issue 19): a broken one is reported
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "good.txt").write_text("Same stem twice.")
     articles, problems = load_articles([tmp_path])
     assert [a.doc_id for a in articles] == ["good"]
     reasons = {p.path.name: p.reason for p in problems}
-    assert set(reasons) == {"bad.md", "good.txt"}
+    assert set(reasons) == {"bad.md", "good.txt", "broken.pdf"}
     assert "same document id" in reasons["good.txt"]
 
 

@@ -247,3 +247,16 @@ def test_an_answer_from_a_pdf_cites_its_page(tmp_path: Path) -> None:
             "retrieval/answering/replies.citation() does not set Citation.page from the chunk's metadata"
         )
     assert cited.page_label("da") == "s. 2"
+
+
+def test_the_same_page_converts_the_same_the_second_time() -> None:
+    """A bot converts many pages in one process: nothing may remember the text of an earlier one."""
+    data = (RAW / "en_news.html").read_bytes()
+    assert convert("a.html", data).body == convert("b.html", data).body
+
+
+def test_markdown_without_front_matter_is_kept_whole() -> None:
+    text = "# Indkøbsliste til lejren\n\n- mel\n- gær\n- salt\n\nHusk at bestille bussen senest fredag.\n"
+    converted = convert("liste.md", text.encode())
+    assert converted.title == "Indkøbsliste til lejren"
+    assert "- gær" in converted.body and "Husk at bestille bussen" in converted.body

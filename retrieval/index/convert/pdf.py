@@ -11,6 +11,7 @@ that ends a sentence well short of the page's longest line ends its paragraph.
 from __future__ import annotations
 
 import io
+import logging
 import re
 from collections import Counter
 
@@ -28,6 +29,9 @@ _PAGE_NUMBER = re.compile(
 def convert_pdf(data: bytes, url: str | None, source_file: str | None) -> Converted:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
+
+    # pypdf logs each flaw of a broken file as a warning; the one-line reason below says what matters.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
     try:
         reader = PdfReader(io.BytesIO(data))

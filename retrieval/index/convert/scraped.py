@@ -103,6 +103,12 @@ def convert_text(data: bytes, url: str | None, source_file: str | None, markdown
     text = decode(data)
     if re.match(r"---[ \t]*\n", text):  # front matter already: the article is kept as its author wrote it
         return Converted(title="", body="", url=url, source_file=source_file, markdown=text)
+    if markdown:  # Markdown is written, not scraped: kept whole, its first heading (or line) the title
+        heading = re.search(r"^#{1,6}[ \t]+(.+)$", text, re.MULTILINE)
+        first = heading.group(1) if heading else text.strip().split("\n", 1)[0]
+        if not text.strip():
+            raise ArticleError("no article text")
+        return Converted(title=first.strip("# ").strip()[:200], body=text.strip(), url=url, source_file=source_file)
     cleaned = clean_text(text)
     return Converted(
         title=cleaned.title or (Path(source_file).stem if source_file else "untitled"),

@@ -34,7 +34,8 @@ def convert_html(data: bytes, url: str | None, source_file: str | None) -> Conve
         include_tables=True,
         include_images=False,
         include_links=False,
-        deduplicate=True,
+        # Not deduplicate=True: trafilatura's cache of seen text is global to the process, so a long-running bot
+        # would drop paragraphs of a page it had converted before. Repeats within a page go in tidy_extracted.
     )
     # extensive=False: a date only from the page's markup and bylines; the extensive search took "siden 2006" in the
     # text of an undated article for its date (2006-01-01).
