@@ -74,11 +74,10 @@ LOG = logging.getLogger(__name__)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]  # no edited messages, channel posts, ...
 ANSWER_THREADS = 32  # questions answered at the same time (each in a worker thread)
 STREAM_EDIT_INTERVAL = 1.0  # seconds between edits of a streamed draft (Telegram allows about one a second)
+# What `LiveService.reload` says when nothing changed.
+UP_TO_DATE = "the index is up to date with the articles"
 # The token's shape as @BotFather gives it (the bot's numeric id, a colon, a secret of url-safe characters):
 # anything else is a typo, found here at once instead of after minutes of failing requests.
-UP_TO_DATE = (
-    "the index is up to date with the articles"  # what `LiveService.reload` says when nothing changed
-)
 TOKEN_SHAPE = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,200}")
 
 
@@ -163,9 +162,8 @@ def build_application(
             CallbackQueryHandler(
                 admin.remove_button, pattern=f"^({admin.REMOVE_PREFIX}|{admin.CANCEL_PREFIX})"
             ),
-            CallbackQueryHandler(
-                unknown_button
-            ),  # anything else (an unknown button, a game): answered anyway
+            # Anything else (an unknown button, a game): answered anyway, or the client shows it loading.
+            CallbackQueryHandler(unknown_button),
             MessageHandler(only_new & filters.TEXT & ~filters.COMMAND, question),
             MessageHandler(only_new & filters.COMMAND, unknown_command),
             MessageHandler(only_new & filters.Document.ALL, admin.add_document),
