@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -111,6 +112,10 @@ class TelegramSettings(BaseSettings):
     allowed_ids: Annotated[list[int], NoDecode] = Field(
         default_factory=list, description="Comma-separated user and chat ids allowed to use the bot."
     )
+    admin_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated user ids that may also add and remove articles from Telegram.",
+    )
     open: bool = Field(False, description="Answer anyone (a public bot).")
     webhook_url: str | None = Field(None, description="Use a webhook at this url instead of polling.")
     webhook_port: int = Field(8443, description="Port the webhook listens on.")
@@ -121,12 +126,19 @@ class TelegramSettings(BaseSettings):
     def _url(cls, value: str | None, info: ValidationInfo) -> str | None:
         return _checked_url(value, info, "KILDE_TELEGRAM_")
 
-    @field_validator("allowed_ids", mode="before")
+    @field_validator("allowed_ids", "admin_ids", mode="before")
     @classmethod
-    def _split_ids(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
-        return value
+    def _split_ids(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        ids = []
+        for part in (p.strip() for p in value.replace(";", ",").split(",")):
+            if not re.fullmatch(r"-?\d{1,20}", part or "0"):
+                name = f"KILDE_TELEGRAM_{(info.field_name or '').upper()}"
+                raise ValueError(f"{name} takes numeric Telegram ids separated by commas, not {part[:40]!r}")
+            if part:
+                ids.append(int(part))
+        return ids
 
 
 # Each outside service's settings are a sub-model of their own; its flat name (as in the environment:
@@ -191,6 +203,13 @@ class Settings(BaseSettings):
         None,
         description="The bot touches this file after every successful poll of Telegram; "
         "`python -m bot.telegram.health` checks its age (the container's health check).",
+    )
+    heartbeat_max_age: float = Field(
+        120.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Seconds after which the health check calls a heartbeat stale (read by "
+        "`python -m bot.telegram.health`; checked here so `kilde bot` refuses a bad value at start).",
     )
 
     llm: LLMSettings = Field(default_factory=LLMSettings)

@@ -159,11 +159,11 @@ async def test_the_bot_has_reload(indexed: Settings, tmp_path: Path) -> None:
         service = build_live_service(settings, lambda _line: None, FakeEmbeddings())
         async with running(settings, service):  # type: ignore[arg-type]
             (indexed.corpus_dir / "stige.md").write_text(STIGE)
-            server.message(ALICE, "/reload")
+            server.message(ALICE, "/reload", language_code="en")
             [reply] = await server.wait_sent(ALICE)
             assert "1 added" in reply.text
             (indexed.corpus_dir / "stige.md").unlink()
-            server.message(ALICE, "/reload")
+            server.message(ALICE, "/reload", language_code="en")
             second = (await server.wait_sent(ALICE, 2))[1]
             assert "1 deleted" in second.text
             server.message(ALICE, QUESTION)

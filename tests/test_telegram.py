@@ -18,6 +18,7 @@ from telegram import Update
 from telegram.ext import TypeHandler
 
 import bot.telegram.app as tg
+import bot.telegram.sending as sending
 from bot.cli.serve import bot_command
 from bot.telegram.app import ALLOWED_UPDATES, App, build_application, check_settings
 from bot.telegram.state import BotData, KildeContext
@@ -91,7 +92,7 @@ class FakeService:
 
 @pytest.fixture(autouse=True)
 def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tg, "RETRY_DELAY", 0.01)
+    monkeypatch.setattr(sending, "RETRY_DELAY", 0.01)
 
 
 @pytest.fixture
@@ -647,8 +648,12 @@ def test_a_rejected_token_is_one_line_without_the_token(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import retrieval.live
+    import retrieval.service
 
-    monkeypatch.setattr(retrieval.live, "build_live_service", lambda settings, note: FakeService())
+    monkeypatch.setattr(
+        retrieval.live, "build_live_service", lambda settings, note, embeddings: FakeService()
+    )
+    monkeypatch.setattr(retrieval.service, "build_embeddings", lambda settings: None)
     monkeypatch.setattr("bot.cli.indexing.ensure_index", lambda settings: None, raising=False)
     with server_in_a_thread("1:a-different-token") as fake:
         settings = Settings(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -22,13 +23,15 @@ def bot_command(settings: Settings) -> None:
     """
     from telegram.error import InvalidToken, TelegramError
 
-    from bot.telegram.app import check_settings, describe, run_bot
+    from bot.telegram.app import check_settings, run_bot
+    from bot.telegram.sending import describe
 
     try:
         check_settings(settings)
         protect_settings(settings)  # before the (slow) service is built
         logs.hide_request_urls()
-        run_bot(settings, _service(settings))
+        service, embeddings = _service(settings)
+        run_bot(settings, service, embeddings)
     except InvalidToken:
         _fail(KildeError("Telegram rejected the bot token: check KILDE_TELEGRAM_TOKEN"))
     except TelegramError as exc:
@@ -37,15 +40,18 @@ def bot_command(settings: Settings) -> None:
         _fail(exc)
 
 
-def _service(settings: Settings) -> AnswerService:
-    """A live service: the bot follows edits to the article files (and /reload) without a restart."""
+def _service(settings: Settings) -> tuple[AnswerService, Any]:
+    """A live service: the bot follows edits to the article files (and /reload) without a restart; and its
+    embedder, which admins' additions reuse (one model in memory, not two)."""
     import logging
 
     from bot.cli.indexing import ensure_index
     from retrieval.live import build_live_service
+    from retrieval.service import build_embeddings
 
     ensure_index(settings)
-    return build_live_service(settings, logging.getLogger("bot.telegram.app").warning)
+    embeddings = build_embeddings(settings)
+    return build_live_service(settings, logging.getLogger("bot.telegram.app").warning, embeddings), embeddings
 
 
 def _host(settings: Settings) -> str:

@@ -13,10 +13,9 @@ import contextlib
 import importlib.util
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import (
@@ -29,8 +28,8 @@ from telegram import (
     MessageEntity,
     Update,
 )
-from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.constants import ChatType, ParseMode
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -47,6 +46,7 @@ from telegram.ext import (
 
 from bot import logs
 from bot.safe_text import safe_text
+from bot.telegram import admin
 from bot.telegram.chats import HISTORY_FILE, ChatStore, PerChatProcessor
 from bot.telegram.liveness import Heartbeat, HeartbeatRequest, beat_forever, wait_for_bot_api
 from bot.telegram.render import (
@@ -54,13 +54,13 @@ from bot.telegram.render import (
     SOURCES_PREFIX,
     TEXTS,
     answer_html,
-    html_to_plain,
     sources_html,
     split_message,
     start_html,
     text,
     ui_language,
 )
+from bot.telegram.sending import describe, reply, retrying, typing
 from bot.telegram.state import BotData, KildeContext, context_types
 from bot.telegram.streaming import MessageStreamer
 from retrieval.errors import KildeError, UsageError
@@ -69,15 +69,16 @@ from retrieval.settings import Settings
 from retrieval.types import Answer, AnswerService, Language
 
 App = Application[Any, KildeContext, Any, Any, BotData, Any]
-T = TypeVar("T")
 
 LOG = logging.getLogger(__name__)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]  # no edited messages, channel posts, ...
 ANSWER_THREADS = 32  # questions answered at the same time (each in a worker thread)
-SEND_ATTEMPTS = 3  # on transient network errors; 429s are retried by the rate limiter
-RETRY_DELAY = 0.5
 STREAM_EDIT_INTERVAL = 1.0  # seconds between edits of a streamed draft (Telegram allows about one a second)
-TYPING_EVERY = 4.5  # Telegram shows "typing" for about 5 s
+# What `LiveService.reload` says when nothing changed.
+UP_TO_DATE = "the index is up to date with the articles"
+# The token's shape as @BotFather gives it (the bot's numeric id, a colon, a secret of url-safe characters):
+# anything else is a typo, found here at once instead of after minutes of failing requests.
+TOKEN_SHAPE = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,200}")
 
 
 # -- settings and secrets ---------------------------------------------------------------------------------------
@@ -88,11 +89,14 @@ def check_settings(settings: Settings) -> str:
     token = settings.telegram.token.get_secret_value().strip() if settings.telegram.token else ""
     if not token:
         raise UsageError("no Telegram bot token: set KILDE_TELEGRAM_TOKEN (ask @BotFather for one)")
-    if re.search(r"[\s/]", token):
-        raise UsageError("KILDE_TELEGRAM_TOKEN does not look like a bot token (expected 123456:ABC-...)")
-    if not settings.telegram.open and not settings.telegram.allowed_ids:
+    if not TOKEN_SHAPE.fullmatch(token):
         raise UsageError(
-            "nobody may use the bot: set KILDE_TELEGRAM_ALLOWED_IDS to user or chat ids, "
+            "KILDE_TELEGRAM_TOKEN does not look like a bot token (expected the bot's number, a colon and "
+            "letters, digits, _ or -, e.g. 123456:ABC-def; ask @BotFather)"
+        )
+    if not settings.telegram.open and not (settings.telegram.allowed_ids or settings.telegram.admin_ids):
+        raise UsageError(
+            "nobody may use the bot: set KILDE_TELEGRAM_ALLOWED_IDS (or KILDE_TELEGRAM_ADMIN_IDS) to user or chat ids, "
             "or KILDE_TELEGRAM_OPEN=true to answer anyone"
         )
     if not re.match(r"https?://", settings.telegram.api_url):
@@ -106,10 +110,6 @@ def file_url(api_url: str) -> str:
     return f"{head}/file/bot{tail}" if sep else api_url
 
 
-def describe(error: BaseException | None) -> str:
-    return f"{type(error).__name__}: {redact(str(error))}" if error else "unknown error"
-
-
 # -- application ------------------------------------------------------------------------------------------------
 
 
@@ -119,8 +119,10 @@ def build_application(
     *,
     rate_limiter: BaseRateLimiter[Any] | None = None,
     max_concurrent_updates: int = 256,
+    embeddings: Any = None,
 ) -> App:
-    """The bot, wired to `service`, with its handlers. Raises `UsageError` for a missing token or allow-list."""
+    """The bot, wired to `service`, with its handlers. Raises `UsageError` for a missing token or allow-list.
+    `embeddings` (the service's embedder) is reused when admins add articles."""
     token = check_settings(settings)
     protect(token, "<token>")
     logs.hide_request_urls()
@@ -128,7 +130,7 @@ def build_application(
     application = (
         ApplicationBuilder()
         .token(token)
-        .context_types(context_types(settings, service, store))
+        .context_types(context_types(settings, service, store, embeddings))
         .base_url(settings.telegram.api_url)
         .base_file_url(file_url(settings.telegram.api_url))
         .rate_limiter(rate_limiter or AIORateLimiter(max_retries=3))
@@ -149,9 +151,22 @@ def build_application(
             CommandHandler("sources", sources, filters=only_new),
             CommandHandler("reload", reload_command, filters=only_new),
             CommandHandler("ask", ask, filters=only_new),
+            CommandHandler("articles", admin.articles_command, filters=only_new),
+            CommandHandler("add", admin.add_command, filters=only_new),
+            CommandHandler("remove", admin.remove_command, filters=only_new),
+            # PTB hands a click without data (and without a game) to every pattern handler; this one, whose
+            # pattern matches no data, takes it first so the others only ever see their own buttons.
+            CallbackQueryHandler(unknown_button, pattern=lambda data: False),
             CallbackQueryHandler(sources_button, pattern=f"^{SOURCES_PREFIX}"),
+            CallbackQueryHandler(admin.articles_button, pattern=f"^{admin.PAGE_PREFIX}"),
+            CallbackQueryHandler(
+                admin.remove_button, pattern=f"^({admin.REMOVE_PREFIX}|{admin.CANCEL_PREFIX})"
+            ),
+            # Anything else (an unknown button, a game): answered anyway, or the client shows it loading.
+            CallbackQueryHandler(unknown_button),
             MessageHandler(only_new & filters.TEXT & ~filters.COMMAND, question),
             MessageHandler(only_new & filters.COMMAND, unknown_command),
+            MessageHandler(only_new & filters.Document.ALL, admin.add_document),
             MessageHandler(only_new & ~filters.TEXT & ~filters.StatusUpdate.ALL, not_text),
         ]
     )
@@ -177,13 +192,31 @@ def webhook_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def run_bot(settings: Settings, service: AnswerService) -> None:
-    """Serve until interrupted: long polling, or a webhook when `telegram_webhook_url` is set."""
+def run_bot(settings: Settings, service: AnswerService, embeddings: Any = None) -> None:
+    """Serve until interrupted: long polling, or a webhook when `telegram_webhook_url` is set.
+
+    The bot's own lines (ready, stopped, refusals, admins' changes) are logged at INFO even when the command runs
+    at WARNING (as the container does): a server says that it started. On a clean stop the heartbeat goes, so
+    the health check fails at once instead of vouching for a stopped bot until the heartbeat is stale."""
     if settings.telegram.webhook_url and importlib.util.find_spec("tornado") is None:
         raise UsageError(
             "webhook mode needs python-telegram-bot[webhooks]; unset KILDE_TELEGRAM_WEBHOOK_URL to poll"
         )
-    application = build_application(settings, service)
+    application = build_application(settings, service, embeddings=embeddings)
+    own_log = logging.getLogger("bot.telegram")
+    level = own_log.level
+    if not own_log.isEnabledFor(logging.INFO):
+        own_log.setLevel(logging.INFO)
+    try:
+        _serve(application, settings)
+        LOG.info("bot stopped")
+    finally:
+        if settings.heartbeat_file:
+            Heartbeat(settings.heartbeat_file).stop()
+        own_log.setLevel(level)
+
+
+def _serve(application: App, settings: Settings) -> None:
     if settings.heartbeat_file:  # a heartbeat from an earlier run must not vouch for this one
         with contextlib.suppress(OSError):
             settings.heartbeat_file.unlink()
@@ -221,6 +254,7 @@ async def _post_init(application: App) -> None:
             ("sources", "Passages behind the last answer"),
             ("new", "Forget this conversation"),
             ("reload", "Re-read the articles now"),
+            ("articles", "The articles and their ids"),
             ("help", "Help"),
         ],
         "da": [
@@ -228,6 +262,7 @@ async def _post_init(application: App) -> None:
             ("sources", "Passagerne bag det sidste svar"),
             ("new", "Glem samtalen"),
             ("reload", "Læs artiklerne igen nu"),
+            ("articles", "Artiklerne og deres id'er"),
             ("help", "Hjælp"),
         ],
     }
@@ -246,6 +281,8 @@ async def _post_shutdown(application: App) -> None:
     state = application.bot_data
     if state.heartbeat is not None:
         state.heartbeat.cancel()
+    if state.settings.heartbeat_file:
+        Heartbeat(state.settings.heartbeat_file).stop()
     state.store.close()
 
 
@@ -259,7 +296,7 @@ def _language(update: Update) -> Language:
 def is_allowed(update: Update, settings: Settings) -> bool:
     if settings.telegram.open:
         return True
-    allowed = set(settings.telegram.allowed_ids)
+    allowed = set(settings.telegram.allowed_ids) | set(settings.telegram.admin_ids)
     user, chat = update.effective_user, update.effective_chat
     return bool((user and user.id in allowed) or (chat and chat.id in allowed))
 
@@ -313,80 +350,7 @@ async def gatekeeper(update: Update, context: KildeContext) -> None:
     raise ApplicationHandlerStop
 
 
-# -- sending ----------------------------------------------------------------------------------------------------
-
-
-async def retrying(call: Callable[[], Awaitable[T]]) -> T:
-    """`call()`, again on transient network errors (a few times, with a growing pause)."""
-    for attempt in range(1, SEND_ATTEMPTS + 1):
-        try:
-            return await call()
-        except BadRequest:
-            raise
-        except NetworkError as exc:  # includes TimedOut
-            if attempt == SEND_ATTEMPTS:
-                raise
-            LOG.warning("sending failed (%s); trying again", describe(exc))
-            await asyncio.sleep(RETRY_DELAY * attempt)
-    raise AssertionError("unreachable")
-
-
-def _is_markup_error(exc: BadRequest) -> bool:
-    return bool(re.search(r"parse entities|can't parse|entity|unsupported start tag", exc.message, re.I))
-
-
-async def reply(
-    message: Message,
-    body: str,
-    *,
-    html: bool = True,
-    keyboard: InlineKeyboardMarkup | None = None,
-    quote: bool | None = None,
-) -> None:
-    """Send `body` (Telegram HTML, or plain text when `html` is False) in as many parts as it takes, the
-    keyboard under the last part, the first part quoting `message` if `quote` (default: in groups, where it
-    shows whose question is answered). When Telegram rejects the markup, the text goes out as plain text."""
-    mode = ParseMode.HTML if html else None
-    parts = split_message(body, is_html=html)
-    quote_first = message.chat.type != ChatType.PRIVATE if quote is None else quote
-    for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        send = partial(
-            message.reply_text,
-            part,
-            parse_mode=mode,
-            reply_markup=keyboard if last else None,
-            do_quote=quote_first and index == 0,
-        )
-        try:
-            await retrying(send)
-        except BadRequest as exc:
-            if not html or not _is_markup_error(exc):
-                raise
-            LOG.warning("Telegram rejected the HTML (%s); sending plain text", describe(exc))
-            pieces = split_message(html_to_plain(part), is_html=False)
-            for n, piece in enumerate(pieces):
-                under = keyboard if last and n == len(pieces) - 1 else None
-                await retrying(partial(message.reply_text, piece, reply_markup=under, do_quote=False))
-
-
-@contextlib.asynccontextmanager
-async def typing(message: Message) -> AsyncIterator[None]:
-    """Show "typing …" in the chat until the block ends."""
-
-    async def keep_typing() -> None:
-        while True:
-            with contextlib.suppress(TelegramError):
-                await message.chat.send_action(ChatAction.TYPING, message_thread_id=message.message_thread_id)
-            await asyncio.sleep(TYPING_EVERY)
-
-    task = asyncio.create_task(keep_typing())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+# -- answering -------------------------------------------------------------------------------------------------
 
 
 def sources_markup(answer: Answer, answer_id: int) -> InlineKeyboardMarkup | None:
@@ -479,15 +443,28 @@ async def sources(update: Update, context: KildeContext) -> None:
 async def reload_command(update: Update, context: KildeContext) -> None:
     """/reload: re-read the article files now (a live service also does it by itself before each answer)."""
     assert update.message
-    reload = getattr(context.bot_data.service, "reload", None)
+    language, service = _language(update), context.bot_data.service
+    reload = getattr(service, "reload", None)
     if reload is None:
-        await reply(update.message, "The articles are fixed.", html=False)
+        await reply(update.message, text("reload_fixed", language), html=False)
         return
     try:
         line = await asyncio.to_thread(reload)  # blocking; the service serialises syncs with a lock
+        count = len(await asyncio.to_thread(service.documents))
     except KildeError as exc:
-        line = str(exc)
-    await reply(update.message, redact(line), html=False)
+        line, count = str(exc), -1
+    LOG.info("/reload: %s", line)
+    # The live service's line is English, for logs and terminals; the chat gets its own language, and the
+    # line itself only where it explains a problem.
+    if count >= 0 and line == UP_TO_DATE:
+        answer = text("reload_current", language, n=count)
+    elif count >= 0 and line.startswith("articles changed"):
+        counts = re.search(r"(?P<added>\d+) added, (?P<updated>\d+) updated, (?P<deleted>\d+) deleted", line)
+        changes = text("reload_counts", language, **counts.groupdict()) if counts else ""
+        answer = text("reload_changed", language, n=count, changes=changes)
+    else:
+        answer = text("reload_problem", language, detail=safe_text(redact(line), one_line=True))
+    await reply(update.message, answer, html=False)
 
 
 async def ask(update: Update, context: KildeContext) -> None:
@@ -508,6 +485,12 @@ async def question(update: Update, context: KildeContext) -> None:
     if not is_addressed(message, context.bot.id, context.bot.username):
         return
     question_text = _without_mention(message.text or "", context.bot.username)
+    if admin.LONE_URL.fullmatch(question_text):  # a link alone is an article to add, not a question
+        if admin.is_admin(update, context.bot_data.settings):
+            await admin.add_link(message, update, context, question_text)
+        else:
+            await reply(message, text("admins_only", _language(update)), html=False)
+        return
     await answer_question(message, context, question_text, _language(update))
 
 
@@ -533,6 +516,13 @@ async def sources_button(update: Update, context: KildeContext) -> None:
             await retrying(
                 partial(context.bot.send_message, update.effective_chat.id, part, parse_mode=ParseMode.HTML)
             )
+
+
+async def unknown_button(update: Update, context: KildeContext) -> None:
+    """A button the bot does not know (an old one, or one without data, as under an inline message): answer the
+    click all the same, or the user's client shows it loading for a long while."""
+    assert update.callback_query
+    await update.callback_query.answer(text("button_unknown", _language(update)))
 
 
 async def unknown_command(update: Update, context: KildeContext) -> None:

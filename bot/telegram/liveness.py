@@ -3,7 +3,7 @@
 At start the bot asks the API who it is, and on a network failure asks again with a growing pause, one log
 line per attempt, a bounded number of times; then `kilde bot` stops with one line (a container's restart
 policy takes over from there). While it runs, every successful long poll (`getUpdates`) touches a heartbeat
-file (`KILDE_HEARTBEAT_FILE`), so a health check (`python -m bot.telegram.health`) can tell a bot that polls from one
+file (`KILDE_HEARTBEAT_FILE`, holding the bot's process id, removed when it stops), so a health check (`python -m bot.telegram.health`) can tell a bot that polls from one
 whose process merely exists.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -65,23 +66,34 @@ async def wait_for_bot_api(
 
 
 class Heartbeat:
-    """Touches `path` (at most every `every` seconds) to show that the bot is alive."""
+    """Writes the process id into `path` (at most every `every` seconds) to show that the bot is alive; `stop`
+    removes it, so a bot that stopped cleanly is unhealthy at once rather than after the heartbeat's max age."""
 
     def __init__(self, path: Path, every: float | None = None) -> None:
         self.path = path
         self.every = HEARTBEAT_EVERY if every is None else every
         self._last = float("-inf")
+        self._stopped = False
 
     def beat(self) -> None:
         now = time.monotonic()
-        if now - self._last < self.every:
+        if self._stopped or now - self._last < self.every:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.touch()
+            self.path.write_text(f"{os.getpid()}\n", encoding="ascii")
         except OSError as exc:  # a health check that fails is the right outcome; the bot keeps answering
             LOG.warning("cannot write the heartbeat file %s: %s", self.path, exc)
         self._last = now
+
+    def stop(self) -> None:
+        """Remove the heartbeat (if it is this process's) and write no more."""
+        self._stopped = True
+        try:
+            if self.path.read_text(encoding="ascii").strip() == str(os.getpid()):
+                self.path.unlink()
+        except (OSError, UnicodeDecodeError):
+            pass  # none, or not ours
 
 
 async def beat_forever(heartbeat: Heartbeat) -> None:

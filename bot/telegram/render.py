@@ -32,7 +32,10 @@ TEXTS: dict[str, dict[Language, str]] = {
             "/sources – de citerede passager bag det sidste svar\n"
             "/new – glem samtalen og start forfra\n"
             "/reload – læs artiklerne igen nu\n"
-            "/help – denne hjælp"
+            "/articles – artiklerne og deres id'er\n"
+            "/help – denne hjælp\n\n"
+            "Administratorer tilføjer en artikel ved at sende et link eller en fil (HTML, PDF, DOCX, Markdown, "
+            "tekst) og fjerner en med /remove ID."
         ),
         "en": (
             "Ask a question about the articles and I answer with sources.\n\n"
@@ -40,7 +43,10 @@ TEXTS: dict[str, dict[Language, str]] = {
             "/sources – the quoted passages behind the last answer\n"
             "/new – forget this conversation and start over\n"
             "/reload – re-read the articles now\n"
-            "/help – this help"
+            "/articles – the articles and their ids\n"
+            "/help – this help\n\n"
+            "Admins add an article by sending a link or a file (HTML, PDF, DOCX, Markdown, text) and remove one "
+            "with /remove ID."
         ),
     },
     "new": {
@@ -78,6 +84,84 @@ TEXTS: dict[str, dict[Language, str]] = {
     "error": {
         "da": "Beklager, noget gik galt. Prøv igen om lidt.",
         "en": "Sorry, something went wrong. Please try again shortly.",
+    },
+    "button_unknown": {"da": "Den knap virker ikke her.", "en": "That button does not work here."},
+    "reload_fixed": {
+        "da": "Artiklerne ligger fast i denne bot; der er intet at læse igen.",
+        "en": "The articles are fixed in this bot; there is nothing to re-read.",
+    },
+    "reload_current": {
+        "da": "Indekset er allerede opdateret med artiklerne ({n} artikler).",
+        "en": "The index is up to date with the articles ({n} articles).",
+    },
+    "reload_changed": {
+        "da": "Artiklerne er læst igen{changes}; indekset har nu {n} artikler.",
+        "en": "Re-read the articles{changes}; the index now holds {n} articles.",
+    },
+    "reload_counts": {
+        "da": ": {added} tilføjet, {updated} ændret, {deleted} fjernet",
+        "en": ": {added} added, {updated} updated, {deleted} deleted",
+    },
+    "reload_problem": {
+        "da": "Artiklerne kunne ikke læses igen: {detail}",
+        "en": "Could not re-read the articles: {detail}",
+    },
+    "admins_only": {
+        "da": "Beklager, kun botens administratorer kan tilføje og fjerne artikler.",
+        "en": "Sorry, only the bot's admins can add and remove articles.",
+    },
+    "add_usage": {
+        "da": "Send et link eller en fil (HTML, PDF, DOCX, Markdown eller tekst), eller skriv /add URL.",
+        "en": "Send a link or a file (HTML, PDF, DOCX, Markdown or text), or write /add URL.",
+    },
+    "adding": {"da": "Tilføjer {name} …", "en": "Adding {name} …"},
+    "added": {"da": "tilføjet: {title} ({id})", "en": "added: {title} ({id})"},
+    "not_added": {"da": "ikke tilføjet: {reason}", "en": "not added: {reason}"},
+    "file_too_big": {
+        "da": "filen er {size:.1f} MB, og Telegram lader kun bots hente filer på højst {limit} MB",
+        "en": "the file is {size:.1f} MB, and Telegram lets bots download files of at most {limit} MB",
+    },
+    "file_kind": {
+        "da": "kan ikke læse {kind}; send HTML, PDF, DOCX, Markdown eller tekst",
+        "en": "cannot read {kind}; send HTML, PDF, DOCX, Markdown or text",
+    },
+    "download_failed": {
+        "da": "filen kunne ikke hentes fra Telegram ({detail})",
+        "en": "could not download the file from Telegram ({detail})",
+    },
+    "failed_see_log": {
+        "da": "noget gik galt; se botens log",
+        "en": "something went wrong; see the bot's log",
+    },
+    "articles_page": {
+        "da": "Artikler {first}–{last} af {total}:",
+        "en": "Articles {first}–{last} of {total}:",
+    },
+    "no_articles": {"da": "Der er ingen artikler.", "en": "There are no articles."},
+    "remove_usage": {
+        "da": "Skriv artiklens id efter kommandoen, fx /remove jobcamp-2018 (id'erne står i /articles).",
+        "en": "Put the article's id after the command, e.g. /remove jobcamp-2018 (see /articles for the ids).",
+    },
+    "no_such_article": {
+        "da": "Der er ingen artikel med id {id}; se /articles.",
+        "en": "There is no article with id {id}; see /articles.",
+    },
+    "remove_confirm": {
+        "da": "Fjern «{title}» ({id}) fra artiklerne?",
+        "en": "Remove “{title}” ({id}) from the articles?",
+    },
+    "remove_yes": {"da": "Fjern", "en": "Remove"},
+    "remove_no": {"da": "Fortryd", "en": "Cancel"},
+    "removing": {"da": "Fjerner {title} ({id}) …", "en": "Removing {title} ({id}) …"},
+    "removed": {"da": "fjernet: {title} ({id})", "en": "removed: {title} ({id})"},
+    "not_removed": {"da": "ikke fjernet: {reason}", "en": "not removed: {reason}"},
+    "remove_cancelled": {
+        "da": "Fortrudt: {title} ({id}) er ikke fjernet.",
+        "en": "Cancelled: {title} ({id}) was not removed.",
+    },
+    "remove_expired": {
+        "da": "Den bekræftelse er udløbet; skriv /remove igen.",
+        "en": "That confirmation has expired; send /remove again.",
     },
 }
 BUTTON = {"da": "Kilder", "en": "Sources"}
@@ -187,6 +271,19 @@ def start_html(documents: Sequence[DocumentInfo], language: Language, shown: int
     if len(documents) > shown:
         lines.append(more.format(n=len(documents) - shown))
     lines += ["", html.escape(TEXTS["help"][language])]
+    return "\n".join(lines)
+
+
+def articles_page(documents: Sequence[DocumentInfo], page: int, language: Language, size: int) -> str:
+    """Plain text: one page of the article list, each with its id (what /remove takes)."""
+    if not documents:
+        return text("no_articles", language)
+    first = page * size
+    shown = documents[first : first + size]
+    lines = [text("articles_page", language, first=first + 1, last=first + len(shown), total=len(documents))]
+    for n, doc in enumerate(shown, start=first + 1):
+        date = f" · {_line(doc.date)}" if doc.date else ""
+        lines.append(f"{n}. {_line(doc.title)}{date}\n    id: {_line(doc.doc_id)}")
     return "\n".join(lines)
 
 

@@ -18,8 +18,13 @@ class BotData:
     settings: Settings
     service: AnswerService
     store: ChatStore
+    embeddings: Any = (
+        None  # the service's embedder, reused when admins add articles (None: built when needed)
+    )
     refused: set[int] = field(default_factory=set)  # chats that got their one polite refusal
     heartbeat: asyncio.Task[None] | None = None  # webhook mode only; polling beats on each getUpdates
+    changes: asyncio.Lock = field(default_factory=asyncio.Lock)  # one addition or removal at a time
+    pending_removals: dict[str, tuple[str, str]] = field(default_factory=dict)  # token -> (doc id, title)
 
 
 class KildeContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]):
@@ -29,11 +34,13 @@ class KildeContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], 
 KildeContextTypes = ContextTypes[KildeContext, dict[Any, Any], dict[Any, Any], BotData]
 
 
-def context_types(settings: Settings, service: AnswerService, store: ChatStore) -> KildeContextTypes:
+def context_types(
+    settings: Settings, service: AnswerService, store: ChatStore, embeddings: Any = None
+) -> KildeContextTypes:
     """PTB makes `bot_data` by calling its type without arguments, so the type given is bound to these parts."""
 
     class BoundBotData(BotData):
         def __init__(self) -> None:
-            super().__init__(settings, service, store)
+            super().__init__(settings, service, store, embeddings)
 
     return ContextTypes(context=KildeContext, bot_data=BoundBotData)

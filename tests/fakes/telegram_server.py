@@ -10,6 +10,10 @@ confirms it (so a bot that drops or repeats updates shows it), long-polling brie
 Failures on demand: `fail_next("sendMessage", 2, 429, retry_after=1)` answers the next two sendMessage calls
 with "Too Many Requests"; `reject_html(1)` answers the next HTML sendMessage with 400 "can't parse entities";
 `drop_next("sendMessage")` closes the connection without an answer (a transient network error).
+
+Files: `document(chat_id, name, data)` queues a message carrying a document whose bytes the server keeps;
+`getFile` answers with its `file_path` (400 "file is too big" above the Bot API's 20 MB, as Telegram does), and
+`/file/bot{token}/{file_path}` serves the bytes. Downloads are recorded as calls of the method "download".
 """
 
 from __future__ import annotations
@@ -88,6 +92,7 @@ class FakeTelegramServer:
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _sent_by_chat: dict[int, list[Call]] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
+    _files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # file_id -> (file_path, bytes)
 
     # -- life cycle ---------------------------------------------------------------------------------------------
 
@@ -99,6 +104,7 @@ class FakeTelegramServer:
     async def start(self) -> FakeTelegramServer:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -213,6 +219,40 @@ class FakeTelegramServer:
             "data": data,
         }
         return self.push({"callback_query": query})
+
+    def add_file(self, data: bytes, name: str = "file", mime_type: str | None = None) -> dict[str, Any]:
+        """Keep `data` for getFile and the download; the Document object a message carries."""
+        file_id = f"file{len(self._files) + 1}"
+        self._files[file_id] = (f"documents/{file_id}{_suffix(name)}", data)
+        document: dict[str, Any] = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_name": name,
+            "file_size": len(data),
+        }
+        if mime_type:
+            document["mime_type"] = mime_type
+        return document
+
+    def document(
+        self,
+        chat_id: int,
+        name: str,
+        data: bytes,
+        *,
+        mime_type: str | None = None,
+        caption: str | None = None,
+        claimed_size: int | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Queue a message with a document (`claimed_size`: the file_size Telegram reports, if not the real one)."""
+        document = self.add_file(data, name, mime_type)
+        if claimed_size is not None:
+            document["file_size"] = claimed_size
+        extra: dict[str, Any] = {"document": document}
+        if caption is not None:
+            extra["caption"] = caption
+        return self.message(chat_id, **kwargs, **extra)
 
     def bot_messages(self, chat_id: int) -> list[dict[str, Any]]:
         """The messages the bot sent to a chat, as Telegram returned them."""
@@ -337,6 +377,8 @@ class FakeTelegramServer:
             return await self._get_updates(params)
         if method == "getMe":
             return _ok(self.bot_user)
+        if method == "getFile":
+            return self._get_file(params)
         failures = self._failures.get(method)
         if failures:
             failure = failures.pop(0)
@@ -367,6 +409,31 @@ class FakeTelegramServer:
             return _ok(True)
         return _error(404, "Not Found: method not found")
 
+    def _get_file(self, params: dict[str, Any]) -> web.Response:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self._files:
+            self._record("getFile", params, 400)
+            return _error(400, "Bad Request: invalid file_id")
+        path, data = self._files[file_id]
+        if len(data) > DOWNLOAD_LIMIT:
+            self._record("getFile", params, 400)
+            return _error(400, "Bad Request: file is too big")
+        self._record("getFile", params, 200)
+        return _ok(
+            {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(data), "file_path": path}
+        )
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        path = request.match_info["path"]
+        if request.match_info["token"] != self.token:
+            self._record("download", {"path": path}, 401)
+            return _error(401, "Unauthorized")
+        data = next((d for p, d in self._files.values() if p == path), None)
+        self._record("download", {"path": path}, 200 if data is not None else 404)
+        if data is None:
+            return _error(404, "Not Found")
+        return web.Response(body=data, content_type="application/octet-stream")
+
     async def _get_updates(self, params: dict[str, Any]) -> web.Response:
         self.get_updates_count += 1
         offset = int(params.get("offset") or 0)
@@ -394,6 +461,14 @@ class FakeTelegramServer:
         if method == "sendMessage":
             self._bot_messages.setdefault(chat_id, []).append(message)
         return message
+
+
+DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses larger files
+
+
+def _suffix(name: str) -> str:
+    match = re.search(r"\.[A-Za-z0-9]{1,8}$", name)
+    return match.group(0).lower() if match else ""
 
 
 def _ok(result: Any) -> web.Response:
