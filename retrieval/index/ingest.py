@@ -10,12 +10,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
-from langchain_core.embeddings import Embeddings
-
 from retrieval.errors import StoreError
 from retrieval.index import lexical, snapshot
 from retrieval.index.articles import find_files, load_articles
 from retrieval.index.datadir import FULL, data_dir_errors, hint
+from retrieval.index.embeddings import Embedder
 from retrieval.index.store import (
     Index,
     IngestReport,
@@ -37,7 +36,7 @@ CORPUS_LANGUAGE = "corpus_language"  # in state.json: {"lexical": the BM25 key i
 def corpus_fingerprint(paths: Sequence[Path], settings: Settings) -> str:
     """Cheap: file names, sizes and modification times, plus the settings that shape chunks."""
     digest = hashlib.sha256(
-        f"{settings.embedder}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}".encode()
+        f"{settings.embedder_id}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}".encode()
     )
     for path in find_files(paths):
         try:
@@ -51,14 +50,14 @@ def corpus_fingerprint(paths: Sequence[Path], settings: Settings) -> str:
 def ingest(
     settings: Settings,
     paths: Sequence[Path],
-    embeddings: Embeddings,
+    embeddings: Embedder,
     progress: Progress | None = None,
     index: Index | None = None,
 ) -> IngestReport:
     if not settings.chroma.url:
         check_writable(settings.data_dir)
     with write_lock(settings.data_dir), _disk_full_hint(settings.data_dir):
-        index = index or Index(open_client(settings), embeddings, settings.collection, settings.embedder)
+        index = index or Index(open_client(settings), embeddings, settings.collection, settings.embedder_id)
         articles, problems = load_articles(paths)
         if not settings.chroma.url:
             snapshot.withdraw(settings.data_dir)

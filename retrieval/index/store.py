@@ -17,10 +17,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from retrieval.errors import StoreError
 from retrieval.index.articles import Article, Problem
@@ -36,6 +35,9 @@ if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.config import Settings as ChromaSettings
     from langchain_chroma import Chroma
+    from langchain_core.embeddings import Embeddings
+
+    from retrieval.index.embeddings import Embedder
 
 LOG = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (done, total)
@@ -155,7 +157,7 @@ def _http_client(settings: Settings, chroma_settings: ChromaSettings) -> ClientA
 class Index:
     """Chunks and sentences of every article, with their vectors, in two Chroma collections."""
 
-    def __init__(self, client: ClientAPI, embeddings: Embeddings, name: str, embedder: str) -> None:
+    def __init__(self, client: ClientAPI, embeddings: Embedder, name: str, embedder: str) -> None:
         self.client = client
         self.embeddings = embeddings
         self.name = name
@@ -173,7 +175,7 @@ class Index:
         with store_errors(f"cannot open collection {name}"):
             wrapper = Chroma(
                 collection_name=name,
-                embedding_function=self.embeddings,
+                embedding_function=cast("Embeddings", self.embeddings),  # it calls the same two methods
                 client=self.client,
                 collection_metadata={"embedder": self.embedder},
                 collection_configuration={"hnsw": {"space": "cosine"}},
