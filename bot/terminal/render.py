@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rich.console import Console, Group
-from rich.markup import escape
-from rich.panel import Panel
-from rich.text import Text
-
 from bot.safe_text import safe_text
+from retrieval.types import Answer
 
 if TYPE_CHECKING:
+    # rich is loaded by what draws with it, not by `kilde ask`'s plain text (a tenth of its start).
+    from rich.console import Console, Group
+    from rich.panel import Panel
     from rich.progress import Progress
-from retrieval.types import Answer
+    from rich.text import Text
 
 
 def sources_lines(answer: Answer) -> list[str]:
@@ -62,6 +61,10 @@ def _plain(answer: Answer) -> str:
 
 
 def rich_answer(answer: Answer) -> Group:
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.text import Text
+
     body = Text(safe_text(answer.text), style="italic" if answer.refused else "")
     body.highlight_regex(r"\[\d+\]", "bold cyan")
     items: list[Text | Panel] = [body]
@@ -79,6 +82,11 @@ def rich_answer(answer: Answer) -> Group:
 
 
 def rich_quotes(answer: Answer) -> Group | Text:
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.text import Text
+
     if not answer.citations:
         return Text(
             "Ingen kilder til det sidste svar."
