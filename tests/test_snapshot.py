@@ -20,9 +20,9 @@ from retrieval.settings import PROJECT_ROOT, Settings
 def test_snapshot_reads_what_chroma_holds(fake_settings: Settings) -> None:
     embeddings = FakeEmbeddings()
     ingest(fake_settings, [fake_settings.corpus_dir], embeddings)
-    copy = SnapshotIndex.load(fake_settings.data_dir, fake_settings.collection, fake_settings.embedder)
+    copy = SnapshotIndex.load(fake_settings.data_dir, fake_settings.collection, fake_settings.embedder_id)
     assert copy is not None
-    chroma = Index(open_client(fake_settings), embeddings, fake_settings.collection, fake_settings.embedder)
+    chroma = Index(open_client(fake_settings), embeddings, fake_settings.collection, fake_settings.embedder_id)
     assert copy.fingerprint() == chroma.fingerprint()
     assert copy.all_chunks() == chroma.all_chunks()
     assert copy.document_metadatas() == chroma.document_metadatas()
@@ -52,7 +52,7 @@ def test_chroma_answers_while_the_copy_is_not_current(fake_settings: Settings) -
     ingest(fake_settings, [fake_settings.corpus_dir], embeddings)
     assert isinstance(open_read_index(fake_settings, embeddings), SnapshotIndex)
     other = fake_settings.replace(**{"embedder": "another"})
-    assert SnapshotIndex.load(other.data_dir, other.collection, other.embedder) is None
+    assert SnapshotIndex.load(other.data_dir, other.collection, other.embedder_id) is None
 
 
 def test_a_local_question_does_not_load_chromadb(fake_settings: Settings) -> None:

@@ -62,7 +62,7 @@ def ingest(
         if not settings.chroma.url:
             snapshot.withdraw(settings.data_dir)
         report = index.sync(
-            articles, problems, settings.chunk_tokens, settings.chunk_overlap_tokens, progress
+            articles, problems, settings.chunk_tokens, settings.chunk_overlap_tokens, progress, chunk_vectors=settings.chunk_vectors
         )
         with data_dir_errors(f"cannot update the index in {settings.data_dir}"):
             # Bring the saved BM25 index up to date now, so the next question does not pay for it.
