@@ -30,14 +30,16 @@ class Indexer:
         """The articles the index holds (see `retrieval.index.corpus.indexed_corpus`)."""
         return indexed_corpus(self.settings)
 
-    def ingest(self, paths: Sequence[Path], on_progress: Progress | None = None) -> IngestReport:
+    def ingest(
+        self, paths: Sequence[Path], on_progress: Progress | None = None, on_articles: Progress | None = None
+    ) -> IngestReport:
         """Index exactly these articles; re-running embeds only what changed."""
         from retrieval.index.ingest import ingest
         from retrieval.index.store import prepare_data_dir
         from retrieval.service import build_embeddings
 
         prepare_data_dir(self.settings.data_dir)
-        return ingest(self.settings, paths, build_embeddings(self.settings), on_progress)
+        return ingest(self.settings, paths, build_embeddings(self.settings), on_progress, on_articles=on_articles)
 
     def rebuild(self) -> Path | None:
         """Set the index aside so the next ingest builds it anew; returns where it went (None: nothing moved)."""

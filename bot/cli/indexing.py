@@ -18,11 +18,11 @@ def note(line: str) -> None:
 
 
 def run_ingest(settings: Settings, paths: list[Path], description: str = "Embedding") -> IngestReport:
-    from bot.terminal.render import progress_bar  # rich's progress bar: only when something is indexed
+    from bot.terminal.render import ingest_bar  # rich's progress bar: only when something is indexed
 
-    bar, update = progress_bar(stderr_console(), description)
+    bar, update, articles = ingest_bar(stderr_console(), description)
     with bar:
-        report = _indexer(settings).ingest(paths, update)
+        report = _indexer(settings).ingest(paths, update, articles)
     for problem in report.problems:
         note(f"skipped {problem}")
     note(f"index: {report.summary()}")

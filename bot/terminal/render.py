@@ -125,3 +125,41 @@ def progress_bar(console: Console, description: str) -> tuple[Progress, Callable
         bar.update(task, completed=done, total=total)
 
     return bar, update
+
+
+def ingest_bar(
+    console: Console, description: str
+) -> tuple[Progress, Callable[[int, int], None], Callable[[int, int], None]]:
+    """The ingest's bar: (bar, texts(done, total), articles(done, total)): texts embedded of those to embed, with
+    their rate and the time left, after the articles read so far; off when `console` is not a terminal."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        TextColumn("{task.description} {task.fields[articles]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("texts · {task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("· left"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+    task = bar.add_task(description, total=None, articles="", rate="… texts/s")
+
+    def texts(done: int, total: int) -> None:
+        speed = bar.tasks[0].speed if bar.tasks else None
+        bar.update(task, completed=done, total=total, rate=f"{speed:.1f} texts/s" if speed else "… texts/s")
+
+    def articles(done: int, total: int) -> None:
+        bar.update(task, articles=f"({done}/{total} articles read)")
+
+    return bar, texts, articles

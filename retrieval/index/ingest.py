@@ -53,6 +53,8 @@ def ingest(
     embeddings: Embedder,
     progress: Progress | None = None,
     index: Index | None = None,
+    *,
+    on_articles: Progress | None = None,
 ) -> IngestReport:
     if not settings.chroma.url:
         check_writable(settings.data_dir)
@@ -62,7 +64,9 @@ def ingest(
         if not settings.chroma.url:
             snapshot.withdraw(settings.data_dir)
         report = index.sync(
-            articles, problems, settings.chunk_tokens, settings.chunk_overlap_tokens, progress, chunk_vectors=settings.chunk_vectors
+            articles, problems, settings.chunk_tokens, settings.chunk_overlap_tokens, progress,
+            chunk_vectors=settings.chunk_vectors,
+            on_articles=on_articles,
         )
         with data_dir_errors(f"cannot update the index in {settings.data_dir}"):
             # Bring the saved BM25 index up to date now, so the next question does not pay for it.

@@ -274,6 +274,7 @@ class Index:
         progress: Progress | None = None,
         *,
         chunk_vectors: ChunkVectors = "sentences",
+        on_articles: Progress | None = None,
     ) -> IngestReport:
         """Make the index hold exactly `articles`; files with problems keep what they had.
 
@@ -312,7 +313,7 @@ class Index:
             else:
                 todo.append(article)
 
-        writer = _Writer(self, progress)
+        writer = _Writer(self, progress, on_articles, len(todo))
         plan = _Plan(hashes, chunk_tokens, overlap_tokens, full, chunk_vectors)
         for i in range(0, len(todo), GROUP_DOCS):
             group = todo[i : i + GROUP_DOCS]
@@ -576,9 +577,13 @@ class _Writer:
 
     SLICE = 1024
 
-    def __init__(self, index: Index, progress: Progress | None) -> None:
+    def __init__(
+        self, index: Index, progress: Progress | None, on_articles: Progress | None = None, articles: int = 0
+    ) -> None:
         self.index = index
         self.progress = progress
+        self.on_articles = on_articles  # (articles chunked, articles to index)
+        self.articles = articles
         self.done = 0
         self.known = 0  # texts queued so far
         self.extra = 0  # a guess at what the articles not yet chunked will add
@@ -687,6 +692,8 @@ class _Writer:
     def _report(self) -> None:
         if self.progress:
             self.progress(self.done, max(self.known + self.extra, self.done))
+        if self.on_articles:
+            self.on_articles(self.docs_done, max(self.articles, self.docs_done))
 
 
 def prepare_data_dir(data_dir: Path) -> None:
