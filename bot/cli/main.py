@@ -24,9 +24,9 @@ LAZY_COMMANDS = {
     "bot": ("bot.cli.serve", "bot_command"),
     "eval": ("bot.cli.evaluate", "eval_command"),
 }
-LAZY_HELP = {
-    "bot": "Answer questions in Telegram (long polling, or a webhook when...",
-    "eval": "Score the answers on test prompts: FILE is a prompt file (YAML)...",
+LAZY_HELP = {  # the first paragraph of each command's help
+    "bot": "Answer questions in Telegram (long polling, or a webhook when KILDE_TELEGRAM_WEBHOOK_URL is set).",
+    "eval": "Score the answers on test prompts: FILE is a prompt file (YAML) or a directory of them.",
 }
 
 
@@ -46,9 +46,16 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)  # as click's own listing
         rows = [
-            (name, LAZY_HELP[name] if name in LAZY_HELP else self.commands[name].get_short_help_str(limit=45))
-            for name in self.list_commands(ctx)
+            (
+                name,
+                click.Command(name, help=LAZY_HELP[name]).get_short_help_str(limit)  # as the command would
+                if name in LAZY_HELP
+                else self.commands[name].get_short_help_str(limit),
+            )
+            for name in names
         ]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
