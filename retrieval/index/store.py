@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (texts done, texts in all)
-ChunkVectors = Literal["sentences", "embedded"]
+ChunkVectors = Literal["embedded", "sentences"]
 BATCH = 64  # texts embedded and written per call
 PAGE = 5000  # rows read or deleted per call
 GROUP_DOCS = 200  # articles chunked and diffed together; memory scales with this, not the corpus
@@ -273,7 +273,7 @@ class Index:
         overlap_tokens: int,
         progress: Progress | None = None,
         *,
-        chunk_vectors: ChunkVectors = "sentences",
+        chunk_vectors: ChunkVectors = "embedded",
         on_articles: Progress | None = None,
     ) -> IngestReport:
         """Make the index hold exactly `articles`; files with problems keep what they had.
@@ -661,8 +661,11 @@ class _Writer:
                 part = texts[i : i + self.SLICE]
                 before = self.embedded
                 pieces.append(np.asarray(embedder.embed_documents(part), dtype=np.float32))
-                from_cache = len(part) - (self.embedded - before) if hooked else 0
-                self.done += from_cache if hooked else len(part)
+                if hooked:  # what the embedder did not report came from the cache
+                    self.done += len(part) - (self.embedded - before)
+                else:  # no word from it: count it all as embedded
+                    self.done += len(part)
+                    self.embedded += len(part)
                 self._report()
         finally:
             if hooked:
