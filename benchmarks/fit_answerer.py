@@ -116,7 +116,7 @@ def retrieve(dataset: Dataset, work: Path) -> tuple[Any, list[tuple[Case, Any, l
 
 
 def search(service: Any, text: str, vector: list[float]) -> tuple[list[Any], dict[str, Any]]:
-    docs = service.retriever.search(text, vector)
+    docs = service.search.search(text, vector)
     top = list(dict.fromkeys(str(d.metadata["doc_id"]) for d in docs))[:ANSWER_DOCS]
     return docs, service.index.doc_parts(top)[1] if top else {}
 

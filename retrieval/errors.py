@@ -19,3 +19,7 @@ class StoreError(KildeError):
 
 class ModelError(KildeError):
     """The language model server failed, timed out or answered garbage."""
+
+
+class EmbedError(KildeError):
+    """The embedding server failed, timed out or answered garbage."""

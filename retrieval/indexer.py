@@ -20,7 +20,7 @@ from retrieval.settings import Settings
 from retrieval.types import DocumentInfo
 
 if TYPE_CHECKING:
-    from langchain_core.embeddings import Embeddings
+    from retrieval.index.embeddings import Embedder
 
     from retrieval.index.convert import Converted
 
@@ -49,14 +49,16 @@ class Indexer:
         """The articles the index holds (see `retrieval.index.corpus.indexed_corpus`)."""
         return indexed_corpus(self.settings)
 
-    def ingest(self, paths: Sequence[Path], on_progress: Progress | None = None) -> IngestReport:
+    def ingest(
+        self, paths: Sequence[Path], on_progress: Progress | None = None, on_articles: Progress | None = None
+    ) -> IngestReport:
         """Index exactly these articles; re-running embeds only what changed."""
         from retrieval.index.ingest import ingest
         from retrieval.index.store import prepare_data_dir
         from retrieval.service import build_embeddings
 
         prepare_data_dir(self.settings.data_dir)
-        return ingest(self.settings, paths, build_embeddings(self.settings), on_progress)
+        return ingest(self.settings, paths, build_embeddings(self.settings), on_progress, on_articles=on_articles)
 
     def rebuild(self) -> Path | None:
         """Set the index aside so the next ingest builds it anew; returns where it went (None: nothing moved)."""
@@ -137,7 +139,7 @@ class Added:
     path: Path  # the Markdown file written into the corpus folder
 
 
-def add_url(settings: Settings, url: str, embeddings: Embeddings | None = None) -> Added:
+def add_url(settings: Settings, url: str, embeddings: Embedder | None = None) -> Added:
     """Fetch `url` (see `retrieval.index.fetch`), convert it, save it in the corpus folder and index it."""
     from retrieval.index.convert import convert
     from retrieval.index.fetch import fetch
@@ -149,7 +151,7 @@ def add_url(settings: Settings, url: str, embeddings: Embeddings | None = None) 
     return _add(settings, converted, embeddings)
 
 
-def add_file(settings: Settings, name: str, data: bytes, embeddings: Embeddings | None = None) -> Added:
+def add_file(settings: Settings, name: str, data: bytes, embeddings: Embedder | None = None) -> Added:
     """Convert the file `name` (its bytes `data`), save it in the corpus folder as Markdown and index it."""
     from retrieval.index.convert import convert
 
@@ -159,7 +161,7 @@ def add_file(settings: Settings, name: str, data: bytes, embeddings: Embeddings 
     return _add(settings, _converted(lambda: convert(shown, data), shown), embeddings)
 
 
-def remove_article(settings: Settings, doc_id: str, embeddings: Embeddings | None = None) -> str:
+def remove_article(settings: Settings, doc_id: str, embeddings: Embedder | None = None) -> str:
     """Move the article's file out of the corpus (into DATA_DIR/removed/) and update the index; its title."""
     from retrieval.index.articles import find_files
 
@@ -191,7 +193,7 @@ def list_articles(settings: Settings) -> list[DocumentInfo]:
 
     if not _has_index(settings):
         return []
-    index = Index(open_client(settings), FakeEmbeddings(), settings.collection, settings.embedder)
+    index = Index(open_client(settings), FakeEmbeddings(), settings.collection, settings.embedder_id)
     infos = [
         DocumentInfo(str(m["doc_id"]), str(m.get("title", m["doc_id"])), m.get("date"), m.get("url"))
         for m in index.document_metadatas()
@@ -228,7 +230,7 @@ def corpus_folder(settings: Settings) -> Path:
     return folders[0] if folders else settings.corpus_dir
 
 
-def _add(settings: Settings, converted: Converted, embeddings: Embeddings | None) -> Added:
+def _add(settings: Settings, converted: Converted, embeddings: Embedder | None) -> Added:
     from retrieval.index.articles import ArticleError, parse_article
     from retrieval.index.convert import slug
 
@@ -289,7 +291,7 @@ def _has_index(settings: Settings) -> bool:
     return bool(settings.chroma.url or read_state(settings.data_dir).get("corpus_fingerprint"))
 
 
-def _ingest(settings: Settings, paths: Sequence[Path], embeddings: Embeddings | None) -> IngestReport:
+def _ingest(settings: Settings, paths: Sequence[Path], embeddings: Embedder | None) -> IngestReport:
     from retrieval.index.ingest import ingest
     from retrieval.index.store import prepare_data_dir
     from retrieval.service import build_embeddings

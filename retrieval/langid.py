@@ -6,10 +6,14 @@ old function-word guess on 359. Below the index layer, so ingest can record the 
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import re
 from array import array
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from retrieval.types import Language
 
@@ -28,10 +32,35 @@ def _identifier() -> object:
             model["ptc"],
             model["pc"],
             model["classes"].tolist(),
-            _native(model["nextmove"]),
+            _nextmove(lambda: model["nextmove"]),
             model["out_feat"].tolist(),
             tk_row=_native(model["nextmove_row"]),
         )
+
+
+def _nextmove(unpack: Callable[[], Any]) -> Sequence[int]:
+    """The automaton's transition table (9.8 million entries, 39 MB): unpacked once into the user cache and
+    memory-mapped from there, so a question reads only the pages its few bytes walk through (unpacking it took a
+    fifth of a cold `kilde ask`). Without a writable cache it is unpacked in memory, as before."""
+    import hashlib
+
+    import numpy as np
+    import platformdirs
+
+    digest = hashlib.sha256(SLICE.read_bytes()).hexdigest()[:16]
+    path = Path(platformdirs.user_cache_dir("kilde", appauthor=False)) / f"langid-nextmove-{digest}.npy"
+    with contextlib.suppress(OSError, ValueError):
+        saved = np.load(path, mmap_mode="r")
+        if saved.dtype == np.uint32 and saved.ndim == 1:
+            return memoryview(saved)  # type: ignore[arg-type]
+    table = np.ascontiguousarray(unpack())
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            np.save(fh, table)
+        os.replace(tmp, path)  # whole or not at all
+    return _native(table)
 
 
 def _native(table: object) -> array[int]:

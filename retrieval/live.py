@@ -6,11 +6,10 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from langchain_core.embeddings import Embeddings
-
 from retrieval.errors import KildeError
 from retrieval.index.corpus import indexed_corpus
 from retrieval.index.datadir import is_writable
+from retrieval.index.embeddings import Embedder
 from retrieval.index.ingest import corpus_fingerprint, ingest, is_stale, pending_update
 from retrieval.index.snapshot import STATE_KEY as READ_SNAPSHOT
 from retrieval.index.store import IngestReport, read_state, update_in_progress
@@ -134,7 +133,7 @@ class LiveService:
 def build_live_service(
     settings: Settings,
     notify: Notify,
-    embeddings: Embeddings | None = None,
+    embeddings: Embedder | None = None,
     generator: Generator | None = None,
 ) -> LiveService:
     """The service for front ends that stay open (chat, bot); the index should exist (`Indexer.ensure`)."""

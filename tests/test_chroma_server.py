@@ -168,7 +168,7 @@ def test_reingest_embeds_nothing_and_a_switch_of_store_reuses_the_cache(
     server_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     counter = CountingEmbeddings()
-    monkeypatch.setitem(embeddings_module.EMBEDDERS, "fake", lambda _threads: counter)
+    monkeypatch.setitem(embeddings_module.EMBEDDERS, "fake", lambda _threads, _server: counter)
     embedded = server_settings.replace(chroma_url=None)
     embedded.data_dir.mkdir()
 

@@ -23,8 +23,10 @@ QUESTION = "Hvem er næstformand i HK Kommunal?"
 @pytest.fixture
 def indexed(tmp_path: Path, corpus_copy: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     data = tmp_path / "data"
-    # Fake vectors carry no meaning, so the answers come from the rules answerer, which leans on words.
-    env = {"KILDE_EMBEDDER": "fake", "KILDE_CORPUS_DIR": str(corpus_copy)}
+    # Fake vectors carry no meaning; chunks get fake vectors of their own too (as the mean of their sentences'
+    # random ones they rank the question's passage out of the top chunks by chance): these tests are about the
+    # data directory, not retrieval.
+    env = {"KILDE_EMBEDDER": "fake", "KILDE_CORPUS_DIR": str(corpus_copy), "KILDE_CHUNK_VECTORS": "embedded"}
     assert kilde(data, env, "ingest").exit_code == 0
     new_process()
     yield data, env

@@ -21,9 +21,9 @@ from retrieval.settings import PROJECT_ROOT, Settings
 def test_snapshot_reads_what_chroma_holds(fake_settings: Settings) -> None:
     embeddings = FakeEmbeddings()
     ingest(fake_settings, [fake_settings.corpus_dir], embeddings)
-    copy = SnapshotIndex.load(fake_settings.data_dir, fake_settings.collection, fake_settings.embedder)
+    copy = SnapshotIndex.load(fake_settings.data_dir, fake_settings.collection, fake_settings.embedder_id)
     assert copy is not None
-    chroma = Index(open_client(fake_settings), embeddings, fake_settings.collection, fake_settings.embedder)
+    chroma = Index(open_client(fake_settings), embeddings, fake_settings.collection, fake_settings.embedder_id)
     assert copy.fingerprint() == chroma.fingerprint()
     assert copy.all_chunks() == chroma.all_chunks()
     assert copy.document_metadatas() == chroma.document_metadatas()
@@ -61,7 +61,7 @@ def test_chroma_answers_when_the_copy_is_missing_or_damaged(fake_settings: Setti
     shutil.rmtree(snapshot.snapshot_root(fake_settings.data_dir, fake_settings.collection))
     assert isinstance(open_read_index(fake_settings, embeddings), Index)
     other = fake_settings.replace(**{"embedder": "another"})
-    assert SnapshotIndex.load(other.data_dir, other.collection, other.embedder) is None
+    assert SnapshotIndex.load(other.data_dir, other.collection, other.embedder_id) is None
 
 
 def test_a_local_question_does_not_load_chromadb(fake_settings: Settings) -> None:

@@ -5,15 +5,31 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.safe_text import safe_text
 from retrieval.errors import KildeError
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    err: Console  # stderr, made on first use (module `__getattr__` below)
+
 F = TypeVar("F", bound=Callable[..., Any])
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@functools.cache
+def stderr_console() -> Console:
+    # rich takes a third of `kilde --help`'s start: loaded when something is printed, not before.
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "err":
+        return stderr_console()
+    raise AttributeError(name)
 
 
 def one_line_errors(func: F) -> F:
@@ -24,10 +40,10 @@ def one_line_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except KildeError as exc:
-            err.print(f"kilde: error: {safe_text(exc, visible=True)}", markup=False)
+            stderr_console().print(f"kilde: error: {safe_text(exc, visible=True)}", markup=False)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            err.print("kilde: interrupted", markup=False)
+            stderr_console().print("kilde: interrupted", markup=False)
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]

@@ -6,9 +6,8 @@ import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.edge import err
+from bot.cli.edge import stderr_console
 from bot.safe_text import safe_text
-from bot.terminal.render import progress_bar
 from retrieval.settings import Settings
 
 if TYPE_CHECKING:
@@ -16,13 +15,15 @@ if TYPE_CHECKING:
 
 
 def note(line: str) -> None:
-    err.print(f"kilde: {safe_text(line, visible=True)}", markup=False)
+    stderr_console().print(f"kilde: {safe_text(line, visible=True)}", markup=False)
 
 
 def run_ingest(settings: Settings, paths: list[Path], description: str = "Embedding") -> IngestReport:
-    bar, update = progress_bar(err, description)
+    from bot.terminal.render import ingest_bar  # rich's progress bar: only when something is indexed
+
+    bar, update, articles = ingest_bar(stderr_console(), description)
     with bar:
-        report = _indexer(settings).ingest(paths, update)
+        report = _indexer(settings).ingest(paths, update, articles)
     if report.recovered:
         note(report.recovered)
     for problem in report.problems:

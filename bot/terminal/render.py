@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rich.console import Console, Group
-from rich.markup import escape
-from rich.panel import Panel
-from rich.text import Text
-
 from bot.safe_text import safe_text
+from retrieval.types import Answer
 
 if TYPE_CHECKING:
+    # rich is loaded by what draws with it, not by `kilde ask`'s plain text (a tenth of its start).
+    from rich.console import Console, Group
+    from rich.panel import Panel
     from rich.progress import Progress
-from retrieval.types import Answer
+    from rich.text import Text
 
 
 def sources_lines(answer: Answer) -> list[str]:
@@ -64,6 +63,10 @@ def _plain(answer: Answer) -> str:
 
 
 def rich_answer(answer: Answer) -> Group:
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.text import Text
+
     body = Text(safe_text(answer.text), style="italic" if answer.refused else "")
     body.highlight_regex(r"\[\d+\]", "bold cyan")
     items: list[Text | Panel] = [body]
@@ -81,6 +84,11 @@ def rich_answer(answer: Answer) -> Group:
 
 
 def rich_quotes(answer: Answer) -> Group | Text:
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.text import Text
+
     if not answer.citations:
         return Text(
             "Ingen kilder til det sidste svar."
@@ -119,3 +127,41 @@ def progress_bar(console: Console, description: str) -> tuple[Progress, Callable
         bar.update(task, completed=done, total=total)
 
     return bar, update
+
+
+def ingest_bar(
+    console: Console, description: str
+) -> tuple[Progress, Callable[[int, int], None], Callable[[int, int], None]]:
+    """The ingest's bar: (bar, texts(done, total), articles(done, total)): texts embedded of those to embed, with
+    their rate and the time left, after the articles read so far; off when `console` is not a terminal."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        TextColumn("{task.description} {task.fields[articles]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("texts · {task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("· left"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+    task = bar.add_task(description, total=None, articles="", rate="… texts/s")
+
+    def texts(done: int, total: int) -> None:
+        speed = bar.tasks[0].speed if bar.tasks else None
+        bar.update(task, completed=done, total=total, rate=f"{speed:.1f} texts/s" if speed else "… texts/s")
+
+    def articles(done: int, total: int) -> None:
+        bar.update(task, articles=f"({done}/{total} articles read)")
+
+    return bar, texts, articles

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from typing import cast
 
 from langchain_chroma import Chroma
 from langchain_core.documents import Document
@@ -21,7 +22,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from retrieval.errors import KildeError
 from retrieval.index.articles import Article, load_articles
-from retrieval.index.embeddings import make_embeddings
+from retrieval.index.embeddings import Embedder, make_embeddings
 from retrieval.settings import Settings
 from retrieval.text import guess_language
 from retrieval.types import Answer, Citation, DocumentInfo, Retrieved, Turn
@@ -51,7 +52,7 @@ class TutorialBaseline:
     def __init__(
         self,
         articles: Sequence[Article],
-        embeddings: Embeddings,
+        embeddings: Embedder,
         k: int = TOP_K,
         answer_chunks: int = ANSWER_CHUNKS,
     ) -> None:
@@ -65,13 +66,13 @@ class TutorialBaseline:
         self._language = guess_language(" ".join(a.text[:2000] for a in articles[:5]))
         self.store = Chroma(
             collection_name=f"baseline-{uuid.uuid4().hex}",
-            embedding_function=embeddings,
+            embedding_function=cast("Embeddings", embeddings),
             collection_configuration={"hnsw": {"space": "cosine"}},
         )
         self.store.add_documents(chunks, ids=[str(c.metadata["chunk_id"]) for c in chunks])
 
     @classmethod
-    def from_settings(cls, settings: Settings, embeddings: Embeddings | None = None) -> TutorialBaseline:
+    def from_settings(cls, settings: Settings, embeddings: Embedder | None = None) -> TutorialBaseline:
         articles, problems = load_articles([settings.corpus_dir])
         if problems and not articles:
             raise KildeError(f"the baseline cannot read the corpus: {problems[0]}")

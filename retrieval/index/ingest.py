@@ -11,12 +11,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from langchain_core.embeddings import Embeddings
-
 from retrieval.errors import KildeError, StoreError
 from retrieval.index import lexical, snapshot
 from retrieval.index.articles import Article, Problem, find_files, load_articles
 from retrieval.index.datadir import FULL, data_dir_errors, hint
+from retrieval.index.embeddings import Embedder
 from retrieval.index.store import (
     Index,
     IngestReport,
@@ -71,7 +70,7 @@ def _corpus_stats(paths: Sequence[Path], settings: Settings) -> tuple[str, dict[
                 else:
                     _stat_row(entry.path, rows, mtimes)
     rows.sort()
-    rows.insert(0, f"{settings.embedder}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}")
+    rows.insert(0, f"{settings.embedder_id}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}")
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16], mtimes
 
 
@@ -186,9 +185,11 @@ def _refuse_to_lose(
 def ingest(
     settings: Settings,
     paths: Sequence[Path],
-    embeddings: Embeddings,
+    embeddings: Embedder,
     progress: Progress | None = None,
     index: Index | None = None,
+    *,
+    on_articles: Progress | None = None,
 ) -> IngestReport:
     """Make the index hold exactly the articles under `paths`.
 
@@ -205,14 +206,16 @@ def ingest(
         articles, problems = load_articles(paths)
         unsupported = unsupported_files(paths)
         _refuse_to_lose(paths, articles, problems, unsupported)
-        index = index or Index(open_client(settings), embeddings, settings.collection, settings.embedder)
+        index = index or Index(open_client(settings), embeddings, settings.collection, settings.embedder_id)
         with data_dir_errors(f"cannot update the index in {settings.data_dir}"):
             state = read_state(settings.data_dir)
             recovered = interrupted_line(state, paths)
             state[PENDING] = {"paths": [str(p.resolve()) for p in paths]}
             write_state(settings.data_dir, state)
         report = index.sync(
-            articles, problems, settings.chunk_tokens, settings.chunk_overlap_tokens, progress
+            articles, problems, settings.chunk_tokens, settings.chunk_overlap_tokens, progress,
+            chunk_vectors=settings.chunk_vectors,
+            on_articles=on_articles,
         )
         report.unsupported, report.recovered = unsupported, recovered
         with data_dir_errors(f"cannot update the index in {settings.data_dir}"):

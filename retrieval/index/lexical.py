@@ -13,10 +13,15 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
+import tqdm
 
 from retrieval.index.datadir import fresh_directory
 from retrieval.index.store import Index, fingerprint_of
 from retrieval.text import STOPWORDS, stem, words
+
+# bm25s opens a (hidden) tqdm bar on every search, and tqdm starts a monitor thread for the first one: a tenth of a
+# second of a cold `kilde ask` on a busy machine, for a bar that is never shown.
+tqdm.tqdm.monitor_interval = 0
 
 # Bump when tokenisation changes, so saved BM25 indexes are rebuilt.
 LEXICAL_VERSION = 4

@@ -1,14 +1,16 @@
-"""Hybrid retrieval: dense (Chroma or its saved copy) and BM25 rankings fused by reciprocal rank fusion."""
+"""Hybrid retrieval: dense (Chroma or its saved copy) and BM25 rankings fused by reciprocal rank fusion.
+
+`HybridSearch` is plain Python: LangChain's `BaseRetriever` is a Runnable, whose module imports LangChain's
+tracers (langsmith) at import, a third of a cold `kilde ask`. `retrieval.index.retriever` wraps it as one.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
 
 from retrieval.index.lexical import LexicalIndex, rrf
 
@@ -32,25 +34,14 @@ class ReadIndex(Protocol):
     def doc_parts(self, doc_ids: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]: ...
 
 
-class HybridRetriever(BaseRetriever):
-    """Dense and BM25 chunk rankings, fused. Each Document's metadata holds its scores and rank.
-
-    `invoke(query)` embeds the query with `embed_query` (the service's cached one); `search(query, vector)` is
-    the chain's path, which already has the vector.
-    """
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+@dataclass
+class HybridSearch:
+    """Dense and BM25 chunk rankings, fused. Each Document's metadata holds its scores and rank."""
 
     index: ReadIndex
     lexical: LexicalIndex
-    embed_query: Callable[[str], list[float]]
     k: int = 6
     depth: int = 30
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun | None = None
-    ) -> list[Document]:
-        return self.search(query, self.embed_query(query))
 
     def search(self, query: str, vector: list[float], k: int | None = None) -> list[Document]:
         k = k or self.k
