@@ -138,7 +138,7 @@ def test_the_next_command_line_rolls_an_interrupted_switch_back_with_one_line(
     tmp_path: Path, corpus_copy: Path, new_corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = tmp_path / "data"
-    env = {"KILDE_EMBEDDER": "fake", "KILDE_ANSWERER": "rules"}
+    env = {"KILDE_EMBEDDER": "fake"}
     assert kilde(data, env, "ingest", str(corpus_copy)).exit_code == 0
     new_process()
     interrupted(monkeypatch, lambda: kilde_raising(data, env, "ingest", str(new_corpus)))
@@ -194,7 +194,7 @@ def test_after_a_full_disk_questions_are_answered_from_the_last_complete_index(
     tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch, stage: str
 ) -> None:
     data = tmp_path / "data"
-    env = {"KILDE_EMBEDDER": "fake", "KILDE_ANSWERER": "rules", "KILDE_CORPUS_DIR": str(corpus_copy)}
+    env = {"KILDE_EMBEDDER": "fake", "KILDE_CORPUS_DIR": str(corpus_copy)}
     assert kilde(data, env, "ingest").exit_code == 0
     new_process()
     from langchain_chroma import Chroma
@@ -289,7 +289,7 @@ def test_kill_9_during_a_switch_then_ask(tmp_path: Path, corpus_copy: Path, new_
     """One round of benchmarks/bench_switch.py, with a real SIGKILL (the benchmark does ten at random moments)."""
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("KILDE_")}
-    env.update(KILDE_EMBEDDER="fake", KILDE_ANSWERER="rules", KILDE_DATA_DIR=str(data))
+    env.update(KILDE_EMBEDDER="fake", KILDE_DATA_DIR=str(data))
     command = [sys.executable, "-c", "from bot.cli.main import main; main()"]
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
