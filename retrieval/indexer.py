@@ -20,9 +20,8 @@ from retrieval.settings import Settings
 from retrieval.types import DocumentInfo
 
 if TYPE_CHECKING:
-    from retrieval.index.embeddings import Embedder
-
     from retrieval.index.convert import Converted
+    from retrieval.index.embeddings import Embedder
 
 __all__ = [
     "Added",

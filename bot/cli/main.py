@@ -7,51 +7,87 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from pydantic import ValidationError
-from rich.console import Console
 
-from bot import logs
-from bot.cli import indexing
-from bot.cli.add import add_command
-from bot.cli.edge import err, one_line_errors
-from bot.cli.evaluate import eval_command
-from bot.cli.serve import bot_command
+from bot.cli.edge import one_line_errors, stderr_console
 from bot.safe_text import json_safe, safe_text
-from bot.terminal.render import plain
 from retrieval.errors import KildeError
-from retrieval.secrets import protect_settings
-from retrieval.settings import Settings, describe_error
+
+if TYPE_CHECKING:
+    from retrieval.settings import Settings
+
+# Commands whose modules load much (`eval`: the evaluation runner; `bot`: Telegram) are imported only when run,
+# so `kilde --help` and `kilde ask` do not pay for them; their one-line help is given here for the listing
+# (tests/test_cli_startup.py checks it against the command's own).
+LAZY_COMMANDS = {
+    "add": ("bot.cli.add", "add_command"),
+    "bot": ("bot.cli.serve", "bot_command"),
+    "eval": ("bot.cli.evaluate", "eval_command"),
+}
+LAZY_HELP = {  # the first paragraph of each command's help
+    "add": "Add articles: web pages by URL, or HTML, PDF, DOCX, Markdown and text files.",
+    "bot": "Answer questions in Telegram (long polling, or a webhook when KILDE_TELEGRAM_WEBHOOK_URL is set).",
+    "eval": "Score the answers on test prompts: FILE is a prompt file (YAML) or a directory of them.",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module when the command is run (or its own help is asked for)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS:
+            import importlib
+
+            module, name = LAZY_COMMANDS[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module), name)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = 500  # the whole first sentence, wrapped: click cuts it at the width of one line
+        rows = [
+            (
+                name,
+                click.Command(name, help=LAZY_HELP[name]).get_short_help_str(limit)  # as the command would
+                if name in LAZY_HELP
+                else self.commands[name].get_short_help_str(limit),
+            )
+            for name in names
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 def make_settings(data_dir: Path | None) -> Settings:
-    """The settings, or one line naming the bad one and exit 2."""
+    from pydantic import ValidationError
+
+    from retrieval.settings import (
+        Settings,  # pydantic-settings: not for `kilde --help`
+        describe_error,
+    )
+
     try:
         return Settings(data_dir=data_dir) if data_dir else Settings()
-    except ValidationError as exc:
-        err.print(f"kilde: error: {safe_text(describe_error(exc), one_line=True)}", markup=False)
+    except ValidationError as exc:  # one line naming the bad setting, exit 2
+        stderr_console().print(f"kilde: error: {safe_text(describe_error(exc), one_line=True)}", markup=False)
         sys.exit(2)
 
 
-class _Commands(click.Group):
-    """Lists each command with its whole first sentence, wrapped (click cuts it at the width of one line)."""
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        commands = [(name, self.get_command(ctx, name)) for name in self.list_commands(ctx)]
-        rows = [(name, cmd.get_short_help_str(limit=500)) for name, cmd in commands if cmd and not cmd.hidden]
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
-
-
-@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Index directory (env KILDE_DATA_DIR).")
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens to stderr.")
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
     """kilde: answers from your articles, with a citation for every claim."""
+    from bot import logs
+    from retrieval.secrets import protect_settings
+
     logs.configure(verbose)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     ctx.obj = make_settings(data_dir)
@@ -70,6 +106,7 @@ def ingest_command(settings: Settings, paths: tuple[Path, ...], rebuild: bool) -
 
     Re-running embeds only what changed. The index then holds exactly these articles.
     """
+    from bot.cli import indexing
     from retrieval.indexer import Indexer
 
     indexer = Indexer(settings)
@@ -80,7 +117,7 @@ def ingest_command(settings: Settings, paths: tuple[Path, ...], rebuild: bool) -
     if rebuild:
         aside = indexer.rebuild()
         if aside is not None:
-            err.print(
+            stderr_console().print(
                 f"kilde: moved the old index to {aside} (delete it once the new one works)", markup=False
             )
     report = indexing.run_ingest(settings, targets)
@@ -91,6 +128,7 @@ def ingest_command(settings: Settings, paths: tuple[Path, ...], rebuild: bool) -
 def _service(settings: Settings, notify: Callable[[str], None] | None = None) -> Any:
     """The answer service; with `notify` (front ends that stay open) one that follows changes to the articles
     and tells them through `notify`."""
+    from bot.cli import indexing
     from retrieval.service import build_service
 
     indexing.ensure_index(settings, once=notify is None)
@@ -116,6 +154,8 @@ def ask(settings: Settings, question: str, as_json: bool) -> None:
         payload = answer.to_dict()
         click.echo(json_safe(json.dumps(payload, ensure_ascii=False)))
     else:
+        from bot.terminal.render import plain
+
         click.echo(plain(answer))
 
 
@@ -124,17 +164,15 @@ def ask(settings: Settings, question: str, as_json: bool) -> None:
 @one_line_errors
 def chat(settings: Settings) -> None:
     """Chat with the articles in the terminal (reads lines when stdin is not a terminal)."""
+    from rich.console import Console
+
+    from bot.cli import indexing
     from bot.terminal.chat import run_chat
     from bot.terminal.streaming import notes_above_answer
 
     console = Console(highlight=False)
     service = _service(settings, notes_above_answer(console, indexing.note))
     sys.exit(run_chat(service, console, max_turns=settings.history_turns))
-
-
-cli.add_command(eval_command)
-cli.add_command(add_command)
-cli.add_command(bot_command)
 
 
 def main() -> None:
