@@ -7,13 +7,18 @@ shows as it is.
 
 from __future__ import annotations
 
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from retrieval.safe_text import json_safe, safe_text
+
+if TYPE_CHECKING:  # rich loads only when something is drawn (`kilde --help` and `ask` draw nothing with it)
+    from rich.text import Text
 
 __all__ = ["json_safe", "plain_text", "safe_text"]
 
 
 def plain_text(text: object, *, one_line: bool = False, style: str = "") -> Text:
     """`text` made safe (`safe_text`) as a rich `Text`: shown literally, never parsed as markup."""
+    from rich.text import Text
+
     return Text(safe_text(text, one_line=one_line), style=style)

@@ -197,22 +197,22 @@ def test_after_a_full_disk_questions_are_answered_from_the_last_complete_index(
     env = {"KILDE_EMBEDDER": "fake", "KILDE_CORPUS_DIR": str(corpus_copy)}
     assert kilde(data, env, "ingest").exit_code == 0
     new_process()
-    from langchain_chroma import Chroma
+    from chromadb.api.models.Collection import Collection
 
-    real_add_texts = Chroma.add_texts
+    real_upsert = Collection.upsert
     calls = []
 
-    def add_texts(self: Chroma, *args: Any, **kwargs: Any) -> list[str]:
+    def upsert(self: Collection, *args: Any, **kwargs: Any) -> None:
         calls.append(1)
         if len(calls) > 1:  # the first batch is written, then the disk is full
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_add_texts(self, *args, **kwargs)
+        real_upsert(self, *args, **kwargs)
 
     def save(*_: object, **__: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     if stage == "writing Chroma":
-        monkeypatch.setattr(Chroma, "add_texts", add_texts)
+        monkeypatch.setattr(Collection, "upsert", upsert)
     else:
         monkeypatch.setattr("retrieval.index.snapshot.np.save", save)
     for i in range(3):
