@@ -41,6 +41,7 @@ def never_refusing(params: Path, out: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--work", type=Path, required=True, help="Where fit_answerer.py keeps its indexes and cache.")
+    parser.add_argument("--sets", default="squad,danish,newsroom", help="fit_answerer.py's data sets (comma-separated).")
     args = parser.parse_args()
     cases = yaml.safe_load((SQUAD / "questions.yaml").read_text())["cases"]
     articles = sorted({t for c in cases for t in c["tags"] if t != "squad"})
@@ -49,7 +50,7 @@ def main() -> int:
         for article in articles:
             params = Path(tmp) / f"{article}.json"
             run(
-                [sys.executable, "benchmarks/fit_answerer.py", "--work", str(args.work), "--without", article, "--out", str(params)]
+                [sys.executable, "benchmarks/fit_answerer.py", "--work", str(args.work), "--without", article, "--sets", args.sets, "--out", str(params)]
             )
             subset = Path(tmp) / f"{article}.yaml"
             subset.write_text(yaml.safe_dump({"cases": [c for c in cases if article in c["tags"]]}, allow_unicode=True))
