@@ -22,7 +22,7 @@ BAD = [
     ("KILDE_CHROMA_URL", "http://chroma:8k", "the port is not a number"),
     ("KILDE_CHROMA_URL", "http:///nohost", "it names no host"),
     ("KILDE_TELEGRAM_API_URL", "https://[fe80::1/bot", "unclosed '['"),
-    ("KILDE_TELEGRAM_API_URL", "https://api.telegram.org:44x/bot", "the port is not a number"),
+    ("KILDE_TELEGRAM_API_URL", "https://bot-api.example.org:44x/bot", "the port is not a number"),
     ("KILDE_TELEGRAM_WEBHOOK_URL", "https://bot example.org/hook", "spaces or control characters"),
 ]
 
