@@ -220,14 +220,7 @@ def clean_text(text: str) -> Cleaned:
             keep[i] = False
             continue
         seen.add(norm)
-    long_lines = [kept_norms[i] for i in range(len(lines)) if keep[i] and len(kept_norms[i]) > 80]
-    for i, norm in enumerate(kept_norms):
-        if (
-            keep[i]
-            and len(_words(lines[i])) >= 6
-            and any(norm != other and norm in other for other in long_lines)
-        ):
-            keep[i] = False
+    _drop_contained(lines, kept_norms, keep)
 
     # 5. Paragraph classification (jusText) on what is left, then the footer/banner vocabulary and link lists.
     candidates = [i for i in range(len(lines)) if keep[i]]
@@ -457,14 +450,7 @@ def tidy_extracted(body: str, title: str | None) -> Cleaned:
             byline = _byline(line)
             if byline:
                 facts.setdefault("author", byline)
-    long_lines = [norms[i] for i in range(len(plain)) if keep[i] and len(norms[i]) > 80]
-    for i, norm in enumerate(norms):
-        if (
-            keep[i]
-            and len(_words(plain[i])) >= 6
-            and any(norm != other and norm in other for other in long_lines)
-        ):
-            keep[i] = False
+    _drop_contained(plain, norms, keep)
     prose_rows = [i for i in range(len(plain)) if keep[i] and _prose(plain[i])]
     if prose_rows:
         for i in range(len(plain)):
@@ -481,3 +467,11 @@ def tidy_extracted(body: str, title: str | None) -> Cleaned:
         author=facts.get("author"),
         dropped=[p for i, p in enumerate(paragraphs) if not keep[i]],
     )
+
+
+def _drop_contained(lines: list[str], norms: list[str], keep: list[bool]) -> None:
+    """Drop a kept line (six words or more) that a longer kept line holds: a pull quote, a repeated lead."""
+    long_lines = [norms[i] for i in range(len(lines)) if keep[i] and len(norms[i]) > 80]
+    for i, norm in enumerate(norms):
+        if keep[i] and len(_words(lines[i])) >= 6 and any(norm != other and norm in other for other in long_lines):
+            keep[i] = False
