@@ -24,7 +24,7 @@ from retrieval.answering.question import Question
 from retrieval.answering.replies import Quote, compose, metadata_answer, refuse
 from retrieval.index.lexical import LexicalIndex
 from retrieval.text import stem
-from retrieval.types import Answer
+from retrieval.types import Answer, Language
 
 ANSWER_DOCS = 3  # the articles of the best-ranked chunks whose sentences are read
 MAX_WORDS = 50  # the issue's "within ~50 words": a short passage, not a page
@@ -122,7 +122,7 @@ def passage(found: Evidence, second_gap: float) -> list[Quote]:
     first = text.split(maxsplit=1)[0].lower().strip("\"'«»”-–") if text.split() else ""
     if first in lexicon(cands[best].language).leans_back and best > 0:
         add(best - 1)
-    if cands[best].n_words < SHORT_WORDS or text.rstrip().endswith(":") or _opens_quote(text):
+    if cands[best].n_words < SHORT_WORDS or text.rstrip().endswith(":") or _opens_quote(text, cands[best].language):
         add(best + 1)
     order = np.sort(found.scores)[::-1]
     if len(ranked) > 1 and order[0] - order[1] < second_gap:
@@ -135,16 +135,11 @@ def passage(found: Evidence, second_gap: float) -> list[Quote]:
     ]
 
 
-def _opens_quote(text: str) -> bool:
+def _opens_quote(text: str, language: Language) -> bool:
     """A quote whose speaker is named in the next sentence: it opens with a dash or quotation mark and has no
     speech verb of its own."""
     opens = bool(re.match(r"^\s*(?:[-–—]\s|[”\"«»„])", text))
-    return opens and not lexicon_speech(text)
-
-
-def lexicon_speech(text: str) -> bool:
-    lowered = set(re.findall(r"[\wæøå]+", text.lower()))
-    return bool((lexicon("da").speech_verbs | lexicon("en").speech_verbs) & lowered)
+    return opens and not lexicon(language).speech_verbs & set(re.findall(r"[\wæøå]+", text.lower()))
 
 
 def _window(cand: Candidate, found: Evidence) -> Quote:

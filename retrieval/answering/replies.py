@@ -103,16 +103,11 @@ def compose(q: Question, quotes: list[Quote], chunks: dict[str, Any], docs: list
         pieces.append(f"{text} [{n}]")
     if not pieces:
         return refuse(q, "no chunk holds the chosen sentence")
-    citations = [
-        citation(
-            n,
-            cid,
-            spans[cid][3],
-            spans[cid][2][spans[cid][0] - int(spans[cid][3]["start"]) : spans[cid][1] - int(spans[cid][3]["start"])],
-            spans[cid][2],
-        )
-        for cid, n in numbers.items()
-    ]
+    citations = []
+    for cid, n in numbers.items():
+        lo, hi, ctext, meta = spans[cid]
+        offset = int(meta["start"])
+        citations.append(citation(n, cid, meta, ctext[lo - offset : hi - offset], ctext))
     return Answer(question=q.text, text=" ".join(pieces), refused=False, language=q.language, citations=citations)
 
 
