@@ -302,7 +302,10 @@ def load_or_build(
     return built
 
 
-def rrf(rankings: list[list[str]], k: int = 60) -> list[tuple[str, float]]:
+RRF_K = 60  # the constant of Cormack et al. (2009), which LangChain's EnsembleRetriever uses too
+
+
+def rrf(rankings: list[list[str]], k: int = RRF_K) -> list[tuple[str, float]]:
     """Reciprocal rank fusion of several rankings of ids."""
     # Not LangChain's EnsembleRetriever: the same order on all 266 test questions (c=60, equal weights), but it
     # needs langchain-classic, dedups by page text, and runs the retrievers itself, so the one question vector

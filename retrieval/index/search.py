@@ -1,18 +1,25 @@
 """Hybrid retrieval: dense (Chroma or its saved copy) and BM25 rankings fused by reciprocal rank fusion.
 
+Words find only text in the question's language (names and numbers aside). So where the articles are in both
+languages, a chunk in the other language that BM25 did not rank keeps its dense rank in the BM25 ranking too: its
+absence there says nothing about it, and without this an English article loses a Danish question to Danish chunks
+that merely share a word with it.
+
 `HybridSearch` is plain Python: LangChain's `BaseRetriever` is a Runnable, whose module imports LangChain's
 tracers (langsmith) at import, a third of a cold `kilde ask`. `retrieval.index.retriever` wraps it as one.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from langchain_core.documents import Document
 
-from retrieval.index.lexical import LexicalIndex, rrf
+from retrieval.index.lexical import RRF_K, LexicalIndex, rrf
+from retrieval.langid import detect_language
 
 
 @runtime_checkable
@@ -50,7 +57,14 @@ class HybridSearch:
         by_id: dict[str, tuple[str, dict[str, Any]]] = {cid: (text, meta) for cid, text, meta, _ in dense}
         dense_score = {cid: score for cid, _, _, score in dense}
         lexical_score = dict(lexical)
-        fused = rrf([[cid for cid, *_ in dense], [cid for cid, _ in lexical]])
+        scores = dict(rrf([[cid for cid, *_ in dense], [cid for cid, _ in lexical]]))
+        asked = detect_language(query)
+        languages = [_language(text) for _, text, _, _ in dense]
+        if asked in languages:  # in articles all of the other language, words weigh the same for every chunk
+            for rank, (cid, *_) in enumerate(dense):
+                if cid not in lexical_score and languages[rank] != asked:
+                    scores[cid] += 1.0 / (RRF_K + rank + 1)
+        fused = sorted(scores.items(), key=lambda kv: -kv[1])
         missing = [cid for cid, _ in fused[:k] if cid not in by_id]
         if missing:
             by_id.update(self.index.chunks_by_id(missing))
@@ -74,3 +88,8 @@ class HybridSearch:
                 )
             )
         return docs
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _language(chunk_text: str) -> str:
+    return detect_language(chunk_text)
