@@ -1,0 +1,68 @@
+"""Dense search over articles in two languages: a question finds the chunk that means the same in the other
+language, not the chunks that merely share its language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from retrieval.index.snapshot import LanguageShift, SnapshotIndex
+
+DIMS = 8
+DANISH, ENGLISH = np.eye(DIMS)[0], np.eye(DIMS)[1]  # what a multilingual embedder adds for the language alone
+TOPIC = np.eye(DIMS)[2:]  # six subjects
+
+
+def vector(topic: int, language: np.ndarray) -> np.ndarray:
+    v = TOPIC[topic] + 1.5 * language
+    return v / np.linalg.norm(v)
+
+
+def snapshot(rows: list[tuple[str, int, np.ndarray]], languages: bool = True) -> SnapshotIndex:
+    ids = [f"{doc}-{topic}" for doc, topic, _ in rows]
+    metas: list[dict[str, Any]] = [{"doc_id": doc, "kind": "body", "start": 0, "end": 1} for doc, _, _ in rows]
+    chunks: dict[str, Any] = {"ids": ids, "texts": ["x"] * len(rows), "metadatas": metas}
+    if languages:
+        chunks["languages"] = [doc[:2] for doc, _, _ in rows]
+    meta = {"chunks": chunks, "sentences": {"ids": [], "texts": [], "metadatas": []}}
+    return SnapshotIndex(meta, np.stack([v for *_, v in rows]), np.zeros((0, DIMS)))
+
+
+def nearest(index: SnapshotIndex, query: np.ndarray) -> str:
+    return index.dense_chunks(list(query), 1)[0][0]
+
+
+def test_a_question_finds_the_same_subject_in_the_other_language() -> None:
+    rows = [(f"da{t}", t, vector(t, DANISH)) for t in range(4)] + [(f"en{t}", t, vector(t, ENGLISH)) for t in (4, 5)]
+    index = snapshot(rows)
+    danish_question_about_4 = vector(4, DANISH)
+    raw = np.stack([v for *_, v in rows]) @ danish_question_about_4
+    assert rows[int(np.argmax(raw))][0].startswith("da")  # unshifted, any Danish chunk beats the subject itself
+    assert nearest(index, danish_question_about_4) == "en4-4"
+    assert nearest(index, vector(1, DANISH)) == "da1-1"  # within its own language the order stays
+
+
+def test_over_one_language_nothing_moves() -> None:
+    rows = [(f"da{t}", t, vector(t, DANISH)) for t in range(6)]
+    shift = LanguageShift.fit(np.stack([v for *_, v in rows]), ["da"] * 6)
+    assert not shift.offsets(vector(3, ENGLISH)).any()
+
+
+def test_an_old_copy_without_languages_tells_them_from_the_text() -> None:
+    rows = [("a", 0, vector(0, DANISH)), ("b", 1, vector(1, ENGLISH))]
+    index = snapshot(rows, languages=False)
+    index_texts = SnapshotIndex(
+        {
+            "chunks": {
+                "ids": ["a", "b"],
+                "texts": ["Kommunen har købt en ny bygning til skolen i går.", "The council bought a new building."],
+                "metadatas": [{"doc_id": "a", "kind": "body"}, {"doc_id": "b", "kind": "body"}],
+            },
+            "sentences": {"ids": [], "texts": [], "metadatas": []},
+        },
+        np.stack([v for *_, v in rows]),
+        np.zeros((0, DIMS)),
+    )
+    assert not index.language_shift.shifts.any()  # "x" and "x": one language
+    assert index_texts.language_shift.shifts.any()
