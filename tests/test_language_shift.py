@@ -16,7 +16,7 @@ TOPIC = np.eye(DIMS)[2:]  # six subjects
 
 def vector(topic: int, language: np.ndarray) -> np.ndarray:
     v = TOPIC[topic] + 1.5 * language
-    return v / np.linalg.norm(v)
+    return np.asarray(v / np.linalg.norm(v))
 
 
 def snapshot(rows: list[tuple[str, int, np.ndarray]], languages: bool = True) -> SnapshotIndex:
