@@ -66,3 +66,20 @@ def test_an_old_copy_without_languages_tells_them_from_the_text() -> None:
     )
     assert not index.language_shift.shifts.any()  # "x" and "x": one language
     assert index_texts.language_shift.shifts.any()
+
+
+def test_the_answerer_gets_sentence_vectors_moved_the_same_way() -> None:
+    def parts(docs: list[str]) -> np.ndarray:
+        rows = [(doc, t, vector(t, DANISH if doc.startswith("da") else ENGLISH)) for t, doc in enumerate(docs)]
+        index = snapshot(rows)
+        sentence_metas = [{"doc_id": doc, "start": 0, "end": 1} for doc in docs]
+        index.sentence_metas, index.sentence_ids, index.sentence_texts = sentence_metas, docs, ["x"] * len(docs)
+        index.sentence_vectors = np.stack([v for *_, v in rows])
+        index.sentence_rows_of = {doc: [i] for i, doc in enumerate(docs)}
+        return np.asarray(index.doc_parts(docs)[1]["embeddings"])
+
+    one_language = parts(["da0", "da1", "da2"])
+    assert np.allclose(one_language, np.stack([vector(t, DANISH) for t in range(3)]))
+    two = parts(["da0", "da1", "en2", "en3"])
+    question = vector(2, DANISH)
+    assert int(np.argmax(two @ question)) == 2  # the English sentence on the subject asked about

@@ -11,6 +11,7 @@ that holds half of an update.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -108,8 +109,8 @@ class SnapshotIndex:
         # Chroma's cosine space compares unit vectors; normalised once here, a search is one product.
         norms = np.linalg.norm(chunk_vectors, axis=1, keepdims=True)
         self.unit_vectors = chunk_vectors / np.where(norms > 0, norms, 1)
-        languages = chunks.get("languages") or chunk_languages(self.chunk_texts, self.chunk_metas)
-        self.language_shift = LanguageShift.fit(self.unit_vectors, languages)
+        self.chunk_languages = chunks.get("languages") or chunk_languages(self.chunk_texts, self.chunk_metas)
+        self.language_shift = LanguageShift.fit(self.unit_vectors, self.chunk_languages)
         self.chunk_row = {cid: i for i, cid in enumerate(self.chunk_ids)}
         self.chunk_rows_of = _rows_by_doc(self.chunk_metas)  # doc_parts runs on every question: no scan there
         self.sentence_rows_of = _rows_by_doc(self.sentence_metas)
@@ -188,9 +189,17 @@ class SnapshotIndex:
             "ids": [self.sentence_ids[i] for i in sentence_rows],
             "documents": [self.sentence_texts[i] for i in sentence_rows],
             "metadatas": [dict(self.sentence_metas[i]) for i in sentence_rows],
-            "embeddings": np.asarray(self.sentence_vectors[sentence_rows]),
+            "embeddings": self.sentence_vectors[sentence_rows] + self.sentence_shift.moves(sentence_rows),
         }
         return chunks, sentences
+
+    @functools.cached_property
+    def sentence_shift(self) -> LanguageShift:
+        """The answerer compares the question with sentences of up to three articles, maybe in both languages:
+        their vectors come moved the same way as the chunks' (`LanguageShift`)."""
+        language = {m.get("doc_id"): lang for m, lang in zip(self.chunk_metas, self.chunk_languages, strict=True)}
+        languages = [language.get(m.get("doc_id"), "") for m in self.sentence_metas]
+        return LanguageShift.fit(np.asarray(self.sentence_vectors), languages)
 
 
 def _rows_by_doc(metadatas: Sequence[dict[str, Any]]) -> dict[Any, list[int]]:
@@ -235,6 +244,10 @@ class LanguageShift:
         mean = unit_vectors[known].mean(axis=0)
         shifts = [mean - unit_vectors[rows == i].mean(axis=0) for i in range(len(names))]
         return cls(rows, np.stack([*shifts, np.zeros(dims)]))
+
+    def moves(self, rows: Sequence[int]) -> np.ndarray:
+        """What is added to the vectors of these rows."""
+        return np.asarray(self.shifts[self.rows[list(rows)]])
 
     def offsets(self, query: np.ndarray) -> np.ndarray:
         """What each chunk's similarity to the (unit) query gains by the shift."""
