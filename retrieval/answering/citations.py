@@ -1,8 +1,7 @@
-"""Pure text logic around a generated answer: the source block sent to the model, and the checks on its reply.
+"""Pure text logic around a generated answer: the source block sent to the model, and the [n] markers of its reply.
 
-Nothing here calls a model. `format_sources` builds the delimited block of numbered sources; `renumber` keeps
-only the [n] markers that name a given source and renumbers them 1..k in order of first use; `quote_for`
-picks the passage of a chunk that a claim was taken from (always a verbatim substring of the chunk).
+Nothing here calls a model. `renumber` keeps only the markers that name a given source, renumbered 1..k in order
+of first use; `quote_for` picks the passage of a chunk a claim was taken from (a verbatim substring of the chunk).
 """
 
 from __future__ import annotations
@@ -14,16 +13,16 @@ from typing import Any
 
 from langchain_core.documents import Document
 
-from retrieval.answering.replies import citation as chunk_citation
-from retrieval.answering.replies import unmark
+from retrieval.answering.replies import citation, unmark
 from retrieval.text import content_terms, guess_language, names_in, split_sentences, words
 from retrieval.types import Citation, Language, Turn
 
 REFUSAL_MARKER = "NO_ANSWER"
 
-# [3], [1, 2], [1;2] — with the space before the marker, so a removed marker leaves no gap before a full stop.
-_MARKER = re.compile(r"([ \t]*)\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
-_SIMPLE_MARKER = re.compile(r"\[(\d+)\]")
+# [3], [1, 2], [1;2]; `_MARKER` takes the space before it, so a removed marker leaves no gap before a full stop.
+_NUMBERS = r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]"
+_MARKER = re.compile(r"([ \t]*)" + _NUMBERS)
+_LEADING_MARKERS = re.compile(rf"^(?:\s*{_NUMBERS})+")
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _SOURCES_TAIL = re.compile(
     r"\n\s*(?:\*\*)?(?:kilder|kilde|sources?|references?|referencer)(?:\*\*)?\s*:?(?:\*\*)?\s*\n.*\Z",
@@ -53,27 +52,22 @@ def format_sources(docs: Sequence[Document]) -> str:
     parts = []
     for n, doc in enumerate(docs, start=1):
         meta = doc.metadata
-        attributes = [f'n="{n}"', f'title="{_attribute(meta.get("title", meta.get("doc_id", "")))}"']
-        for key in ("date", "publisher"):
-            if meta.get(key):
-                attributes.append(f'{key}="{_attribute(meta[key])}"')
-        parts.append(f"<source {' '.join(attributes)}>\n{neutralise(doc.page_content.strip())}\n</source>")
+        fields = {"title": meta.get("title", meta.get("doc_id", ""))}
+        fields |= {key: meta[key] for key in ("date", "publisher") if meta.get(key)}
+        attributes = "".join(f' {key}="{_attribute(value)}"' for key, value in fields.items())
+        parts.append(f'<source n="{n}"{attributes}>\n{neutralise(doc.page_content.strip())}\n</source>')
     return "\n".join(parts)
 
 
-def strip_markers(text: str) -> str:
-    return " ".join(_MARKER.sub("", text).split())
-
-
-def format_history(history: Sequence[Turn], turns: int, max_chars: int) -> str:
-    """Earlier turns as `User:` / `Assistant:` lines; old [n] markers go, since they name other sources."""
+def format_history(history: Sequence[Turn], turns: int = 3, max_chars: int = 400) -> str:
+    """The last turns as `User:` / `Assistant:` lines; old [n] markers go, since they name other sources."""
     lines = []
-    for turn in list(history)[-turns:] if turns else []:
+    for turn in list(history)[-turns:]:
         lines.append(f"User: {neutralise(strip_markers(turn.question))}")
         answer = strip_markers(turn.answer.split("\n\n")[0])
+        if len(answer) > max_chars:
+            answer = answer[:max_chars].rsplit(" ", 1)[0] + " …"
         if answer:
-            if len(answer) > max_chars:
-                answer = answer[:max_chars].rsplit(" ", 1)[0] + " …"
             lines.append(f"Assistant: {neutralise(answer)}")
     return "\n".join(lines)
 
@@ -84,26 +78,45 @@ def format_history(history: Sequence[Turn], turns: int, max_chars: int) -> str:
 def strip_reasoning(text: str) -> str:
     """Drop a `<think>` block that reasoning models put first; an unclosed one hides everything after it."""
     text = _THINK.sub("", text)
-    head = text.lstrip()
-    if head.lower().startswith("<think>"):
-        return ""
-    return text
+    return "" if text.lstrip().lower().startswith("<think>") else text
 
 
 def clean_reply(text: str) -> str:
     """The model's reply without reasoning, an `Answer:` label or a trailing list of sources."""
-    text = strip_reasoning(text).strip()
-    text = _LABEL.sub("", text, count=1)
-    text = _SOURCES_TAIL.sub("", "\n" + text).strip()
-    return text
+    text = _LABEL.sub("", strip_reasoning(text).strip(), count=1)
+    return _SOURCES_TAIL.sub("", "\n" + text).strip()
 
 
-def is_refusal(text: str) -> bool:
-    return REFUSAL_MARKER in text
+def strip_markers(text: str) -> str:
+    return " ".join(_MARKER.sub("", text).split())
 
 
-def without_refusal_marker(text: str) -> str:
-    return re.sub(r"[ \t]{2,}", " ", text.replace(REFUSAL_MARKER, " ")).strip()
+def cited(text: str) -> list[int]:
+    """The numbers the markers of `text` name, in order, repeats and numbers naming no source included."""
+    return [int(n) for m in _MARKER.finditer(text) for n in re.findall(r"\d+", m.group(2))]
+
+
+def answer_sentences(text: str, complete: bool = True) -> list[tuple[str, str]]:
+    """(whitespace before, sentence) pairs; a marker that opens a sentence belongs to the one before it. With
+    `complete=False` (a reply still streaming) the last sentence, which may still grow, is left out."""
+    pieces: list[list[str]] = []
+    spans = split_sentences(text)
+    if not complete and spans:
+        last = spans.pop()
+        if spans and last.text.lstrip().startswith("["):  # "… 44 år. [1" — the one before may still get it
+            spans.pop()
+    end = 0
+    for span in spans:
+        body = span.text
+        lead = _LEADING_MARKERS.match(body)
+        if lead and pieces:
+            pieces[-1][1] += " " + lead.group().strip()
+            body = body[lead.end() :].strip()
+        if body:
+            space = text[end : span.start]
+            pieces.append(["\n\n" if "\n\n" in space else "\n" if "\n" in space else " ", body])
+        end = span.end
+    return [(gap, body) for gap, body in pieces]
 
 
 @dataclass(frozen=True)
@@ -120,37 +133,15 @@ def renumber(text: str, n_sources: int) -> Renumbered:
 
     def replace(match: re.Match[str]) -> str:
         nonlocal invalid
-        new: list[int] = []
-        for part in re.split(r"[,;\s]+", match.group(2)):
-            if not part:
-                continue
-            k = int(part)
-            if 1 <= k <= n_sources:
-                n = order.setdefault(k, len(order) + 1)
-                if n not in new:
-                    new.append(n)
-            else:
-                invalid += 1
-        if not new:
-            return ""
-        return match.group(1) + "".join(f"[{n}]" for n in new)
+        numbers = [int(n) for n in re.findall(r"\d+", match.group(2))]
+        valid = [k for k in numbers if 1 <= k <= n_sources]
+        invalid += len(numbers) - len(valid)
+        new = dict.fromkeys(order.setdefault(k, len(order) + 1) for k in valid)
+        return match.group(1) + "".join(f"[{n}]" for n in new) if new else ""
 
     text = _MARKER.sub(replace, text)
     text = re.sub(r"(\[\d+\])(?:\1)+", r"\1", text)  # "[1][1]" after merging "[1][7][1]"
     return Renumbered(text.strip(), list(order), invalid)
-
-
-def claims(text: str) -> dict[int, list[str]]:
-    """For each marker number, the sentences of the answer that cite it (markers removed)."""
-    found: dict[int, list[str]] = {}
-    spans = split_sentences(text)
-    for i, span in enumerate(spans):
-        leading = re.match(r"^(?:\s*\[\d+\])+", span.text)
-        for m in _SIMPLE_MARKER.finditer(span.text):
-            # "... in 2019. [2] Then ..." — a marker opening a sentence belongs to the one before it.
-            owner = spans[i - 1] if leading and m.end() <= leading.end() and i > 0 else span
-            found.setdefault(int(m.group(1)), []).append(strip_markers(owner.text))
-    return found
 
 
 def quote_for(chunk_text: str, claim_texts: Sequence[str]) -> str:
@@ -171,17 +162,19 @@ def quote_for(chunk_text: str, claim_texts: Sequence[str]) -> str:
     return chunk_text[lo:hi] if lo < hi else chunk_text.strip()
 
 
-def citation(n: int, doc: Document, quote: str) -> Citation:
-    return chunk_citation(n, str(doc.metadata.get("chunk_id", doc.id)), doc.metadata, quote, doc.page_content)
-
-
 def build_citations(text: str, used: Sequence[int], docs: Sequence[Document]) -> list[Citation]:
-    """Citation n (1-based, in order of first use) for each used source, quoting the passage it supports."""
-    by_number = claims(text)
+    """Citation n (1-based, in order of first use) for each used source, quoting the sentences that cite it."""
+    claims: dict[int, list[str]] = {}
+    for _, sentence in answer_sentences(text):
+        for n in cited(sentence):
+            claims.setdefault(n, []).append(strip_markers(sentence))
     out = []
     for n, k in enumerate(used, start=1):
         doc = docs[k - 1]
-        out.append(citation(n, doc, quote_for(doc.page_content, by_number.get(n, []))))
+        quote = quote_for(doc.page_content, claims.get(n, []))
+        out.append(
+            citation(n, str(doc.metadata.get("chunk_id", doc.id)), doc.metadata, quote, doc.page_content)
+        )
     return out
 
 

@@ -19,13 +19,18 @@ from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.answering.citations import REFUSAL_MARKER, answer_language, renumber, strip_markers
+from retrieval.answering.citations import (
+    REFUSAL_MARKER,
+    answer_language,
+    answer_sentences,
+    cited,
+    renumber,
+    strip_markers,
+)
 from retrieval.safe_text import safe_text
 from retrieval.text import content_terms, guess_language, names_in, split_sentences, stem, words
 from retrieval.types import Language
 
-_MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
-_LEADING_MARKERS = re.compile(r"^(?:\s*\[\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*\])+")
 SHARE_NEEDED = 0.5  # of the sentence's new content words found in the cited passages
 NEAR = 3  # words on either side of a number, or after a negation, that say what it is about
 _WORDS = json.loads(Path(__file__).with_name("support_words.json").read_text(encoding="utf-8"))
@@ -42,7 +47,6 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 class Checked:
     text: str  # the kept sentences, markers renumbered 1..k in order of first use
     sources: list[int]  # the given source numbers (1-based) in that order
-    invalid: int  # markers naming no given source
     dropped: int  # sentences without a valid marker, or not supported by what they cite
 
 
@@ -51,20 +55,15 @@ def check_answer(text: str, passages: Sequence[str], question: str, *, complete:
 
     With `complete=False` (a reply still streaming) the last sentence, which may still grow, is left out.
     """
-    text = safe_text(text)
+    sentences = answer_sentences(safe_text(text), complete)
     kept: list[str] = []
-    invalid = dropped = 0
-    for gap, sentence in _sentences(text, complete):
-        cited = [int(n) for m in _MARKER.finditer(sentence) for n in re.split(r"[,;\s]+", m.group(1)) if n]
-        valid = [k for k in dict.fromkeys(cited) if 1 <= k <= len(passages)]
-        invalid += sum(1 for k in cited if not 1 <= k <= len(passages))
+    for gap, sentence in sentences:
+        valid = [k for k in dict.fromkeys(cited(sentence)) if 1 <= k <= len(passages)]
         evidence = tuple(passages[k - 1] for k in valid)
-        if REFUSAL_MARKER in sentence or not valid or not supports(sentence, evidence, question):
-            dropped += 1
-            continue
-        kept.append((gap if kept else "") + sentence)
+        if REFUSAL_MARKER not in sentence and valid and supports(sentence, evidence, question):
+            kept.append((gap if kept else "") + sentence)
     fixed = renumber("".join(kept), len(passages))
-    return Checked(fixed.text, fixed.sources, invalid, dropped)
+    return Checked(fixed.text, fixed.sources, len(sentences) - len(kept))
 
 
 @functools.lru_cache(maxsize=1024)  # a stream re-checks the same sentences as it grows
@@ -184,33 +183,6 @@ def _same_polarity(told: list[str], said: list[list[str]], language: Language) -
         if word in negations and _related(after, wanted):
             return False
     return not any(w not in best and OPPOSITES.get(w, set()) & set(best) for w in told)
-
-
-def _sentences(text: str, complete: bool) -> list[tuple[str, str]]:
-    """(whitespace before, sentence) pairs; a marker that opens a sentence belongs to the one before it."""
-    pieces: list[list[str]] = []
-    spans = split_sentences(text)
-    if not complete and spans:
-        last = spans.pop()
-        if spans and last.text.lstrip().startswith("["):  # "… 44 år. [1" — the one before may still get it
-            spans.pop()
-    end = 0
-    for span in spans:
-        body = span.text
-        lead = _LEADING_MARKERS.match(body)
-        if lead and pieces:
-            pieces[-1][1] += " " + lead.group().strip()
-            body = body[lead.end() :].strip()
-        if body:
-            pieces.append([_gap(text[end : span.start]), body])
-        end = span.end
-    return [(gap, body) for gap, body in pieces]
-
-
-def _gap(space: str) -> str:
-    if "\n\n" in space:
-        return "\n\n"
-    return "\n" if "\n" in space else " "
 
 
 @functools.lru_cache(maxsize=256)
