@@ -2,7 +2,7 @@
 
 The model sees only the retrieved chunks, as numbered sources in a delimited block. Its reply is checked as it
 will be shown (`safe_text`) before anyone sees any of it: markers naming no given source are removed; a sentence
-without a valid marker, or not supported by the passage it cites, is dropped (`retrieval.answering.support`); an
+without a valid marker, or not supported by the passage it cites, is dropped (`retrieval.answering.citations`); an
 answer with nothing left, or in the wrong language, is replaced by the extractive answer; a reply that IS the
 refusal marker becomes the project's refusal (one that merely contains it, like an echoed prompt, is not). While
 the model streams, only sentences that passed the same check are passed on. Any failure of the model is a
@@ -18,6 +18,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,6 +32,7 @@ from retrieval.answering.citations import (
     REFUSAL_MARKER,
     answer_language,
     build_citations,
+    check_answer,
     clean_reply,
     format_history,
     format_sources,
@@ -41,7 +43,6 @@ from retrieval.answering.citations import (
 )
 from retrieval.answering.lexicon import lexicon
 from retrieval.answering.replies import REFUSAL
-from retrieval.answering.support import check_answer
 from retrieval.errors import ModelError, UsageError
 from retrieval.safe_text import safe_text
 from retrieval.secrets import protect_settings, redact
@@ -197,22 +198,19 @@ class LLMGenerator:
         cited = renumber(text, len(docs))
         repairs = {"invalid_citations": cited.invalid} if cited.invalid else {}
         if not cited.sources:
-            log.info("the model's answer cites no given source; using the extractive answer")
-            return _fallback(extractive, {**repairs, "uncited_replaced": 1})
+            return _fallback(
+                extractive, {**repairs, "uncited_replaced": 1}, "the model's answer cites no given source"
+            )
         written = answer_language(cited.text)
         if written is not None and written != language:
-            log.info(
-                "the model answered in %s to a question in %s; using the extractive answer", written, language
-            )
-            return _fallback(extractive, {**repairs, "wrong_language": 1})
+            why = f"the model answered in {written} to a question in {language}"
+            return _fallback(extractive, {**repairs, "wrong_language": 1}, why)
         checked = check_answer(text, [d.page_content for d in docs], question)
         if checked.dropped:
             repairs["unsupported_sentences"] = checked.dropped
         if not checked.sources:
-            log.info(
-                "no sentence of the model's answer is supported by its sources; using the extractive answer"
-            )
-            return _fallback(extractive, {**repairs, "uncited_replaced": 1})
+            why = "no sentence of the model's answer is supported by its sources"
+            return _fallback(extractive, {**repairs, "uncited_replaced": 1}, why)
         citations = build_citations(checked.text, checked.sources, docs)
         return Answer(
             question, checked.text, False, language, citations=citations, answerer="llm", repairs=repairs
@@ -243,7 +241,7 @@ class LLMGenerator:
         if not strip_reasoning(text).strip():
             raise _Incomplete("the model sent an empty answer")
         if gate is not None:
-            gate.finish()
+            gate.feed("", complete=True)
         return text
 
     # -- failures ------------------------------------------------------------------------------------------------
@@ -299,33 +297,23 @@ def _caused_by(
     return False
 
 
+@dataclass
 class TokenGate:
-    """Passes streamed text on to the front end only once it has passed the checks of the final answer.
+    """Passes streamed text on to the front end only once it has passed the checks of the final answer: complete
+    sentences, renumbered exactly as the final answer shows them, so nothing it would not hold is ever shown (the
+    front end keeps its "thinking" state). A failing callback is logged once and then left alone: a broken display
+    never breaks the answer."""
 
-    Each complete sentence is checked as it arrives and shown renumbered exactly as the final answer will show it;
-    anything the final answer would not hold is never shown, not even for a moment (the front end keeps its
-    "thinking" state). A failing callback is logged once and then left alone: a broken display never breaks the
-    answer."""
+    sink: Callable[[str], None] | None
+    passages: list[str]
+    question: str
+    language: Language
+    raw: str = ""
+    shown: str = ""
 
-    def __init__(
-        self, sink: Callable[[str], None], passages: Sequence[str], question: str, language: Language
-    ) -> None:
-        self.sink: Callable[[str], None] | None = sink
-        self.passages = list(passages)
-        self.question = question
-        self.language = language
-        self.raw = ""
-        self.shown = ""
-
-    def feed(self, delta: str) -> None:
+    def feed(self, delta: str, *, complete: bool = False) -> None:
+        """The next piece of the stream; `complete` once it ended normally (its last sentence is complete too)."""
         self.raw += delta
-        self._show(complete=False)
-
-    def finish(self) -> None:
-        """The stream ended normally: its last sentence is complete too."""
-        self._show(complete=True)
-
-    def _show(self, complete: bool) -> None:
         if self.sink is None:
             return
         checked = check_answer(clean_reply(self.raw), self.passages, self.question, complete=complete)
@@ -351,7 +339,9 @@ def _extractive_after_model_error(request: ModelRequest) -> Answer:
     return _fallback(request["extractive"], {"model_error": 1})
 
 
-def _fallback(extractive: Callable[[], Answer], repairs: dict[str, int]) -> Answer:
+def _fallback(extractive: Callable[[], Answer], repairs: dict[str, int], why: str = "") -> Answer:
+    if why:
+        log.info("%s; using the extractive answer", why)
     answer = extractive()
     answer.answerer = "extractive"
     answer.repairs = {**answer.repairs, **repairs, "fallback": 1}
