@@ -122,7 +122,8 @@ class LLMGenerator:
         self._lock = threading.Lock()
         self._model_answer: Runnable[ModelRequest, Answer] = RunnableLambda(self._answer_from_model)
         self._model_or_extractive_answer = self._model_answer.with_fallbacks(
-            [RunnableLambda(_extractive_after_model_error)], exceptions_to_handle=(ModelError,)
+            [RunnableLambda(lambda request: _fallback(request["extractive"], {"model_error": 1}))],
+            exceptions_to_handle=(ModelError,),
         )
 
     # -- the Generator protocol ----------------------------------------------------------------------------------
@@ -335,10 +336,6 @@ def _messages(prompt: str, values: dict[str, str]) -> list[BaseMessage]:
     return [roles[role](content=fill(template, values)) for role, template in prompt_messages(prompt)]
 
 
-def _extractive_after_model_error(request: ModelRequest) -> Answer:
-    return _fallback(request["extractive"], {"model_error": 1})
-
-
 def _fallback(extractive: Callable[[], Answer], repairs: dict[str, int], why: str = "") -> Answer:
     if why:
         log.info("%s; using the extractive answer", why)
@@ -374,21 +371,16 @@ def clean_query(reply: str, question: str, history: str = "") -> str | None:
 @functools.cache
 def _prompt_lines(name: str) -> tuple[str, ...]:
     """The fixed lines of a prompt (placeholders cut out), lower-cased: text a model may echo instead of answering."""
-    parts = [
-        p.strip().lower()
-        for _, t in prompt_messages(name)
-        for line in t.splitlines()
-        for p in re.split(r"\{\w+\}|<[^>]*>", line)
-    ]
+    parts = (
+        p.strip().lower() for _, t in prompt_messages(name) for p in re.split(r"\{\w+\}|<[^>\n]*>|\n", t)
+    )
     return tuple(p for p in parts if len(p) >= 12)
 
 
 def public_url(url: str) -> str:
     """The endpoint as it may be logged: without user, password or query string."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    host = f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname or ""
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
