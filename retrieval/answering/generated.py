@@ -2,7 +2,7 @@
 
 The model sees only the retrieved chunks, as numbered sources in a delimited block. Its reply is checked as it
 will be shown (`safe_text`) before anyone sees any of it: markers naming no given source are removed; a sentence
-without a valid marker, or not supported by the passage it cites, is dropped (`retrieval.answering.support`); an
+without a valid marker, or not supported by the passage it cites, is dropped (`retrieval.answering.citations`); an
 answer with nothing left, or in the wrong language, is replaced by the extractive answer; a reply that IS the
 refusal marker becomes the project's refusal (one that merely contains it, like an echoed prompt, is not). While
 the model streams, only sentences that passed the same check are passed on. Any failure of the model is a
@@ -17,11 +17,14 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
-from langchain_core.messages import BaseMessage, BaseMessageChunk, HumanMessage, SystemMessage
+import httpx
+import httpx2  # openai's HTTP client
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from prompts import fill, prompt_messages
@@ -29,6 +32,7 @@ from retrieval.answering.citations import (
     REFUSAL_MARKER,
     answer_language,
     build_citations,
+    check_answer,
     clean_reply,
     format_history,
     format_sources,
@@ -37,8 +41,8 @@ from retrieval.answering.citations import (
     strip_markers,
     strip_reasoning,
 )
+from retrieval.answering.lexicon import lexicon
 from retrieval.answering.replies import REFUSAL
-from retrieval.answering.support import check_answer
 from retrieval.errors import ModelError, UsageError
 from retrieval.safe_text import safe_text
 from retrieval.secrets import protect_settings, redact
@@ -53,9 +57,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LANGUAGE_NAMES: dict[Language, str] = {"da": "Danish", "en": "English"}
-HISTORY_TURNS = 3
-HISTORY_CHARS = 400
 MAX_QUERY_CHARS = 300
 MAX_QUERY_TOKENS = 80  # a standalone question; a model that rambles on is cut off early
 QUERY_SHARE = 0.5  # of a condensed question's words that must come from the conversation
@@ -67,6 +68,22 @@ class _Incomplete(Exception):
 
 class _Deadline(TimeoutError):
     pass
+
+
+class _Never(Exception):
+    """Stands in for openai's errors when the optional `llm` extra is not installed: none of them can occur."""
+
+
+try:
+    from openai import APIConnectionError, APIStatusError, APITimeoutError
+except ImportError:
+    APIConnectionError = APIStatusError = APITimeoutError = _Never  # type: ignore[misc,assignment]
+
+_TIMEOUT = (TimeoutError, httpx.TimeoutException, httpx2.TimeoutException, APITimeoutError)
+_BROKEN_OFF = (httpx.RemoteProtocolError, httpx.ReadError, httpx2.RemoteProtocolError, httpx2.ReadError)
+_CONNECT = (httpx.ConnectError, httpx2.ConnectError)
+_NO_CONNECTION = (ConnectionError, *_CONNECT, APIConnectionError)
+_UNREACHABLE = (*_TIMEOUT, *_CONNECT, ConnectionRefusedError)  # down or stuck: skip it for a while
 
 
 class ModelRequest(TypedDict):
@@ -105,7 +122,8 @@ class LLMGenerator:
         self._lock = threading.Lock()
         self._model_answer: Runnable[ModelRequest, Answer] = RunnableLambda(self._answer_from_model)
         self._model_or_extractive_answer = self._model_answer.with_fallbacks(
-            [RunnableLambda(_extractive_after_model_error)], exceptions_to_handle=(ModelError,)
+            [RunnableLambda(lambda request: _fallback(request["extractive"], {"model_error": 1}))],
+            exceptions_to_handle=(ModelError,),
         )
 
     # -- the Generator protocol ----------------------------------------------------------------------------------
@@ -113,16 +131,13 @@ class LLMGenerator:
     def condense(self, question: str, history: list[Turn]) -> str | None:
         if not history or self._is_down():
             return None
-        values = {
-            "history": format_history(history, HISTORY_TURNS, HISTORY_CHARS),
-            "question": neutralise(question),
-        }
+        values = {"history": format_history(history), "question": neutralise(question)}
         try:
-            reply = self.condense_model.invoke(self._messages("condense", values))
+            reply = self.condense_model.invoke(_messages("condense", values))
         except Exception as exc:
             self._note_failure(exc, "condensing the follow-up failed; using the rule-based query")
             return None
-        query = clean_query(_text(reply), question, values["history"])
+        query = clean_query(str(reply.text), question, values["history"])
         if query is None:
             log.info("the model's standalone question does not read as one; using the rule-based query")
         return query
@@ -151,20 +166,17 @@ class LLMGenerator:
             message = f"the language model at {self.endpoint} was not asked: it failed less than {self.cooldown:g} s ago"
             log.info(message)  # the failure itself was logged a moment ago
             raise ModelError(message)
+        history = format_history(request["history"])
         values = {
             "sources": format_sources(docs),
-            "history": _history_block(request["history"]),
+            "history": f"\n<conversation>\n{history}\n</conversation>\n" if history else "",
             "question": neutralise(question),
-            "language": LANGUAGE_NAMES[language],
+            "language": lexicon("en").phrase("language_names")[language],
             "refusal": REFUSAL_MARKER,
         }
-        messages = self._messages("answer", values)
+        gate = TokenGate(on_token, [d.page_content for d in docs], question, language) if on_token else None
         try:
-            if on_token:
-                gate = TokenGate(on_token, [d.page_content for d in docs], question, language)
-                raw = self._stream(messages, gate)
-            else:
-                raw = self._invoke(messages)
+            raw = self._call(_messages("answer", values), gate)
         except Exception as exc:
             reason = self._note_failure(exc, "")
             raise ModelError(f"the language model at {self.endpoint} failed: {reason}") from exc
@@ -187,22 +199,19 @@ class LLMGenerator:
         cited = renumber(text, len(docs))
         repairs = {"invalid_citations": cited.invalid} if cited.invalid else {}
         if not cited.sources:
-            log.info("the model's answer cites no given source; using the extractive answer")
-            return _fallback(extractive, {**repairs, "uncited_replaced": 1})
+            return _fallback(
+                extractive, {**repairs, "uncited_replaced": 1}, "the model's answer cites no given source"
+            )
         written = answer_language(cited.text)
         if written is not None and written != language:
-            log.info(
-                "the model answered in %s to a question in %s; using the extractive answer", written, language
-            )
-            return _fallback(extractive, {**repairs, "wrong_language": 1})
+            why = f"the model answered in {written} to a question in {language}"
+            return _fallback(extractive, {**repairs, "wrong_language": 1}, why)
         checked = check_answer(text, [d.page_content for d in docs], question)
         if checked.dropped:
             repairs["unsupported_sentences"] = checked.dropped
         if not checked.sources:
-            log.info(
-                "no sentence of the model's answer is supported by its sources; using the extractive answer"
-            )
-            return _fallback(extractive, {**repairs, "uncited_replaced": 1})
+            why = "no sentence of the model's answer is supported by its sources"
+            return _fallback(extractive, {**repairs, "uncited_replaced": 1}, why)
         citations = build_citations(checked.text, checked.sources, docs)
         return Answer(
             question, checked.text, False, language, citations=citations, answerer="llm", repairs=repairs
@@ -210,41 +219,30 @@ class LLMGenerator:
 
     # -- calling the model ---------------------------------------------------------------------------------------
 
-    def _messages(self, prompt: str, values: dict[str, str]) -> list[BaseMessage]:
-        roles = {"system": SystemMessage, "user": HumanMessage}
-        return [roles[role](content=fill(template, values)) for role, template in prompt_messages(prompt)]
-
-    def _invoke(self, messages: list[BaseMessage]) -> str:
-        reply = self.model.invoke(messages)
-        text = _text(reply)
+    def _call(self, messages: list[BaseMessage], gate: TokenGate | None) -> str:
+        """The model's whole reply; streamed through `gate` when there is one."""
+        if gate is None:
+            text = str(self.model.invoke(messages).text)
+        else:
+            deadline, parts, finished = time.monotonic() + self.timeout, [], False
+            stream = self.model.stream(messages)
+            try:
+                for chunk in stream:
+                    if delta := str(chunk.text):
+                        parts.append(delta)
+                        gate.feed(delta)
+                    finished = finished or bool(chunk.response_metadata.get("finish_reason"))
+                    if time.monotonic() > deadline:
+                        raise _Deadline(f"no complete answer within {self.timeout:g} s")
+            finally:
+                getattr(stream, "close", lambda: None)()  # stop the server's stream
+            text = "".join(parts)
+            if self.require_finish and not finished:
+                raise _Incomplete("the answer stream stopped before the end")
         if not strip_reasoning(text).strip():
             raise _Incomplete("the model sent an empty answer")
-        return text
-
-    def _stream(self, messages: list[BaseMessage], gate: TokenGate) -> str:
-        deadline = time.monotonic() + self.timeout
-        parts: list[str] = []
-        finished = False
-        stream: Iterator[BaseMessageChunk] = self.model.stream(messages)
-        try:
-            for chunk in stream:
-                delta = _text(chunk)
-                if delta:
-                    parts.append(delta)
-                    gate.feed(delta)
-                finished = finished or bool(chunk.response_metadata.get("finish_reason"))
-                if time.monotonic() > deadline:
-                    raise _Deadline(f"no complete answer within {self.timeout:g} s")
-        finally:
-            close = getattr(stream, "close", None)
-            if close is not None:
-                close()
-        text = "".join(parts)
-        if self.require_finish and not finished:
-            raise _Incomplete("the answer stream stopped before the end")
-        if not strip_reasoning(text).strip():
-            raise _Incomplete("the model sent an empty answer")
-        gate.finish()
+        if gate is not None:
+            gate.feed("", complete=True)
         return text
 
     # -- failures ------------------------------------------------------------------------------------------------
@@ -255,8 +253,8 @@ class LLMGenerator:
 
     def _note_failure(self, exc: BaseException, what: str) -> str:
         """Log one line about a failed call (never the key) and remember an unreachable server for a while."""
-        reason, kinds = self.describe(exc), _failure_kinds()
-        if _caused_by(exc, kinds["unreachable"]) and not _caused_by(exc, kinds["broken_off"]):
+        reason = self.describe(exc)
+        if _caused_by(exc, _UNREACHABLE) and not _caused_by(exc, _BROKEN_OFF):
             with self._lock:
                 self._down_until = time.monotonic() + self.cooldown
         if what:
@@ -271,18 +269,17 @@ class LLMGenerator:
 
     def describe(self, exc: BaseException) -> str:
         """One short line about what went wrong, with any secret masked."""
-        kinds = _failure_kinds()
         if isinstance(exc, _Deadline | _Incomplete):
             reason = str(exc)
-        elif _caused_by(exc, kinds["timeout"]):
+        elif _caused_by(exc, _TIMEOUT):
             reason = f"no answer within {self.timeout:g} s"
-        elif _caused_by(exc, kinds["broken_off"]):
+        elif _caused_by(exc, _BROKEN_OFF):
             reason = "the connection broke off in the middle of the answer"
-        elif _caused_by(exc, kinds["no_connection"]):
+        elif _caused_by(exc, _NO_CONNECTION):
             reason = "cannot connect to the server"
-        elif isinstance(exc, kinds["status"]):
-            reason = f"HTTP {getattr(exc, 'status_code', '?')}"
-        elif _caused_by(exc, (json.JSONDecodeError,)):
+        elif isinstance(exc, APIStatusError):
+            reason = f"HTTP {exc.status_code}"
+        elif _caused_by(exc, json.JSONDecodeError):
             reason = "the server's reply is not valid JSON"
         else:
             first = (str(exc).strip().splitlines() or [""])[0]
@@ -290,73 +287,34 @@ class LLMGenerator:
         return redact(reason)[:200]
 
 
-@functools.cache
-def _failure_kinds() -> dict[str, tuple[type[BaseException], ...]]:
-    """The HTTP clients' exception classes, imported on the first failure (openai is an optional extra)."""
-    import httpx
-    import httpx2  # openai's HTTP client
-
-    try:
-        from openai import APIConnectionError, APIStatusError, APITimeoutError
-    except ImportError:
-        api: tuple[tuple[type[BaseException], ...], ...] = ((), (), ())
-    else:
-        api = ((APITimeoutError,), (APIConnectionError,), (APIStatusError,))
-    timeout = (TimeoutError, httpx.TimeoutException, httpx2.TimeoutException, *api[0])
-    connect = (httpx.ConnectError, httpx2.ConnectError)
-    return {
-        "timeout": timeout,
-        "broken_off": (
-            httpx.RemoteProtocolError,
-            httpx.ReadError,
-            httpx2.RemoteProtocolError,
-            httpx2.ReadError,
-        ),
-        "no_connection": (ConnectionError, *connect, *api[1]),
-        "unreachable": (*timeout, *connect, ConnectionRefusedError),  # down or stuck: skip it for a while
-        "status": api[2],
-    }
-
-
-def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
-    """Whether the exception, or one it was raised from (httpx under openai), is one of `kinds`."""
-    seen: BaseException | None = exc
+def _caused_by(
+    exc: BaseException | None, kinds: type[BaseException] | tuple[type[BaseException], ...]
+) -> bool:
+    """Whether the exception, or one it was raised from (httpx under openai, at most 8 deep), is one of `kinds`."""
     for _ in range(8):
-        if seen is None:
-            return False
-        if isinstance(seen, kinds):
-            return True
-        seen = seen.__cause__ or seen.__context__
+        if exc is None or isinstance(exc, kinds):
+            return exc is not None
+        exc = exc.__cause__ or exc.__context__
     return False
 
 
+@dataclass
 class TokenGate:
-    """Passes streamed text on to the front end only once it has passed the checks of the final answer.
+    """Passes streamed text on to the front end only once it has passed the checks of the final answer: complete
+    sentences, renumbered exactly as the final answer shows them, so nothing it would not hold is ever shown (the
+    front end keeps its "thinking" state). A failing callback is logged once and then left alone: a broken display
+    never breaks the answer."""
 
-    Each complete sentence is checked as it arrives and shown renumbered exactly as the final answer will show it;
-    anything the final answer would not hold is never shown, not even for a moment (the front end keeps its
-    "thinking" state). A failing callback is logged once and then left alone: a broken display never breaks the
-    answer."""
+    sink: Callable[[str], None] | None
+    passages: list[str]
+    question: str
+    language: Language
+    raw: str = ""
+    shown: str = ""
 
-    def __init__(
-        self, sink: Callable[[str], None], passages: Sequence[str], question: str, language: Language
-    ) -> None:
-        self.sink: Callable[[str], None] | None = sink
-        self.passages = list(passages)
-        self.question = question
-        self.language = language
-        self.raw = ""
-        self.shown = ""
-
-    def feed(self, delta: str) -> None:
+    def feed(self, delta: str, *, complete: bool = False) -> None:
+        """The next piece of the stream; `complete` once it ended normally (its last sentence is complete too)."""
         self.raw += delta
-        self._show(complete=False)
-
-    def finish(self) -> None:
-        """The stream ended normally: its last sentence is complete too."""
-        self._show(complete=True)
-
-    def _show(self, complete: bool) -> None:
         if self.sink is None:
             return
         checked = check_answer(clean_reply(self.raw), self.passages, self.question, complete=complete)
@@ -373,20 +331,14 @@ class TokenGate:
             self.sink = None
 
 
-def _text(message: BaseMessage) -> str:
-    return str(message.text)
+def _messages(prompt: str, values: dict[str, str]) -> list[BaseMessage]:
+    roles = {"system": SystemMessage, "user": HumanMessage}
+    return [roles[role](content=fill(template, values)) for role, template in prompt_messages(prompt)]
 
 
-def _history_block(history: Sequence[Turn]) -> str:
-    text = format_history(history, HISTORY_TURNS, HISTORY_CHARS)
-    return f"\n<conversation>\n{text}\n</conversation>\n" if text else ""
-
-
-def _extractive_after_model_error(request: ModelRequest) -> Answer:
-    return _fallback(request["extractive"], {"model_error": 1})
-
-
-def _fallback(extractive: Callable[[], Answer], repairs: dict[str, int]) -> Answer:
+def _fallback(extractive: Callable[[], Answer], repairs: dict[str, int], why: str = "") -> Answer:
+    if why:
+        log.info("%s; using the extractive answer", why)
     answer = extractive()
     answer.answerer = "extractive"
     answer.repairs = {**answer.repairs, **repairs, "fallback": 1}
@@ -403,8 +355,7 @@ def clean_query(reply: str, question: str, history: str = "") -> str | None:
     does not read as a rewrite of the follow-up: too long, in another language, with a line of the prompt in
     it, or with too few of its words taken from the conversation (a rewrite only borrows names and things)."""
     text = safe_text(clean_reply(reply))
-    line = next((s.strip() for s in text.splitlines() if s.strip()), "")
-    line = line.strip("\"'“”«»„ ").strip()
+    line = next((s.strip() for s in text.splitlines() if s.strip()), "").strip("\"'“”«»„ ").strip()
     if not line or REFUSAL_MARKER in line or len(line) > min(MAX_QUERY_CHARS, 2 * len(question) + 100):
         return None
     if any(part in line.lower() for part in _prompt_lines("condense")):
@@ -420,21 +371,16 @@ def clean_query(reply: str, question: str, history: str = "") -> str | None:
 @functools.cache
 def _prompt_lines(name: str) -> tuple[str, ...]:
     """The fixed lines of a prompt (placeholders cut out), lower-cased: text a model may echo instead of answering."""
-    parts = [
-        p.strip().lower()
-        for _, t in prompt_messages(name)
-        for line in t.splitlines()
-        for p in re.split(r"\{\w+\}|<[^>]*>", line)
-    ]
+    parts = (
+        p.strip().lower() for _, t in prompt_messages(name) for p in re.split(r"\{\w+\}|<[^>\n]*>|\n", t)
+    )
     return tuple(p for p in parts if len(p) >= 12)
 
 
 def public_url(url: str) -> str:
     """The endpoint as it may be logged: without user, password or query string."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    host = f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname or ""
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
