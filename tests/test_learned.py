@@ -14,6 +14,7 @@ from retrieval.answering.learned import MAX_WORDS, passage
 from retrieval.answering.model import DEFAULT_PARAMS, code_fingerprint, load_params
 from retrieval.answering.question import analyse
 from retrieval.errors import KildeError
+from retrieval.text import words
 
 
 def test_the_shipped_parameters_were_fitted_on_this_feature_code() -> None:
@@ -46,7 +47,8 @@ def test_parameters_with_nan_are_refused(tmp_path: Path) -> None:
 def _evidence(texts: list[str], scores: list[float], question: str = "Hvem bliver ny chef?") -> Evidence:
     cands, start = [], 0
     for text in texts:
-        cands.append(Candidate("d", start, start + len(text), text, np.zeros(3, dtype=np.float32), "da"))
+        vector = np.zeros(3, dtype=np.float32)
+        cands.append(Candidate("d", start, start + len(text), text, vector, "da", words=frozenset(words(text))))
         start += len(text) + 1
     pool = list(range(len(texts)))
     x = np.zeros((len(texts), len(SENTENCE_FEATURES)))
@@ -84,3 +86,15 @@ def test_an_article_of_one_short_sentence_is_quoted_whole() -> None:
     found = _evidence(["Brandstationen i Humlebæk får en ny stige på 42 meter."], [1.0], "Hvor lang er stigen?")
     (quote,) = passage(found, second_gap=5.0)
     assert (quote.start, quote.end) == (0, found.cands[0].end)
+
+
+def test_a_question_naming_two_subjects_quotes_a_sentence_for_each() -> None:
+    texts = [
+        "Den nye hal i Hanstholm koster 58 mio. kr. og står klar til foråret.",
+        "Vejret har været godt hele ugen, og mange har været ude at sejle.",
+        "Diget ved Ribe bliver forhøjet for 310 mio. kr., skriver kommunen.",
+    ]
+    found = _evidence(texts, [2.0, 1.5, 0.5], "Hvad koster henholdsvis hallen i Hanstholm og diget ved Ribe?")
+    assert [q.start for q in passage(found, second_gap=0.0)] == [0, found.cands[2].start]
+    one = _evidence(texts, [2.0, 1.5, 0.5], "Hvad koster den nye hal i Hanstholm?")
+    assert [q.start for q in passage(one, second_gap=0.0)] == [0]

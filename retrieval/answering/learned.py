@@ -124,6 +124,15 @@ def passage(found: Evidence, second_gap: float) -> list[Quote]:
         add(best - 1)
     if cands[best].n_words < SHORT_WORDS or text.rstrip().endswith(":") or _opens_quote(text, cands[best].language):
         add(best + 1)
+    # A question naming two subjects ("the dike in Ribe and the hall in Hanstholm") may need two sentences, often
+    # from two articles: the best-ranked one naming what the quote does not yet name joins it.
+    for i in ranked[1:]:
+        said = set().union(*(cands[j].words for j in chosen))
+        missing = set(found.question.names) - said
+        if not missing:
+            break
+        if missing & cands[i].words and sum(cands[j].n_words for j in chosen) + cands[i].n_words <= MAX_WORDS:
+            chosen.append(i)
     order = np.sort(found.scores)[::-1]
     if len(ranked) > 1 and order[0] - order[1] < second_gap:
         runner = ranked[1]
