@@ -67,10 +67,7 @@ class LazyGroup(click.Group):
 def make_settings(data_dir: Path | None) -> Settings:
     from pydantic import ValidationError
 
-    from retrieval.settings import (
-        Settings,  # pydantic-settings: not for `kilde --help`
-        describe_error,
-    )
+    from retrieval.settings import Settings, describe_error  # pydantic: not for `kilde --help`
 
     try:
         return Settings(data_dir=data_dir) if data_dir else Settings()
