@@ -39,6 +39,7 @@ def test_the_answer_service_loads_no_tracing_chroma_or_runnables() -> None:
     for heavy in ("langsmith", "langchain_core.runnables.base", "langchain_core.tracers", "chromadb", "rich"):
         assert heavy not in modules, heavy
     assert "pydantic_settings" not in modules  # it loads asyncio, argparse and cloud secret sources on import
+    assert "tqdm" not in modules and "asyncio" not in modules  # bm25s's progress bars, never shown
 
 
 def test_the_listing_gives_each_lazy_command_its_own_short_help() -> None:
