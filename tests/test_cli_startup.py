@@ -41,6 +41,7 @@ def test_the_answer_service_loads_no_tracing_chroma_or_runnables() -> None:
         assert heavy not in modules, heavy
     assert "pydantic_settings" not in modules  # it loads asyncio, argparse and cloud secret sources on import
     assert "tqdm" not in modules and "asyncio" not in modules  # bm25s's progress bars, never shown
+    assert "tiktoken" not in modules  # chunking is for indexing
 
 
 def collector_on_at_exit(tmp_path: Path, *args: str) -> bool:
