@@ -10,8 +10,6 @@ import contextlib
 import functools
 import os
 import re
-from array import array
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,55 +18,48 @@ from retrieval.types import Language
 LANGUAGES = ("da", "en")
 # py3langid's model cut to these two columns (benchmarks/langid_slice.py): 2 MB of zlib, not 68 MB of LZMA to unpack.
 SLICE = Path(__file__).with_name("langid_da_en.npz")
+ARRAYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")  # what it holds
 
 
 @functools.cache
 def _identifier() -> object:
-    import numpy as np
     from py3langid.langid import LanguageIdentifier
 
-    with np.load(SLICE) as model:
-        return LanguageIdentifier(
-            model["ptc"],
-            model["pc"],
-            model["classes"].tolist(),
-            _nextmove(lambda: model["nextmove"]),
-            model["out_feat"].tolist(),
-            tk_row=_native(model["nextmove_row"]),
-        )
+    model = _arrays()
+    return LanguageIdentifier(
+        model["ptc"],
+        model["pc"],
+        model["classes"].tolist(),
+        memoryview(model["nextmove"]),  # walked byte by byte: a flat C array, as py3langid's own loader makes
+        memoryview(model["out_feat"]),
+        tk_row=memoryview(model["nextmove_row"]),
+    )
 
 
-def _nextmove(unpack: Callable[[], Any]) -> Sequence[int]:
-    """The automaton's transition table (9.8 million entries, 39 MB): unpacked once into the user cache and
-    memory-mapped from there, so a question reads only the pages its few bytes walk through (unpacking it took a
-    fifth of a cold `kilde ask`). Without a writable cache it is unpacked in memory, as before."""
+def _arrays() -> dict[str, Any]:
+    """The slice's arrays, unpacked once into the user cache and memory-mapped from there: a question reads only
+    the pages its few bytes walk through of the 39 MB transition table (unpacking it took a fifth of a cold
+    `kilde ask`; the smaller arrays, ~15 ms). Without a writable cache they are unpacked in memory, as before."""
     import hashlib
 
     import numpy as np
     import platformdirs
 
     digest = hashlib.sha256(SLICE.read_bytes()).hexdigest()[:16]
-    path = Path(platformdirs.user_cache_dir("kilde", appauthor=False)) / f"langid-nextmove-{digest}.npy"
+    cache = Path(platformdirs.user_cache_dir("kilde", appauthor=False))
+    paths = {name: cache / f"langid-{name}-{digest}.npy" for name in ARRAYS}
     with contextlib.suppress(OSError, ValueError):
-        saved = np.load(path, mmap_mode="r")
-        if saved.dtype == np.uint32 and saved.ndim == 1:
-            return memoryview(saved)  # type: ignore[arg-type]
-    table = np.ascontiguousarray(unpack())
+        return {name: np.load(path, mmap_mode="r") for name, path in paths.items()}
+    with np.load(SLICE) as model:
+        arrays = {name: np.ascontiguousarray(model[name]) for name in ARRAYS}
     with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
-            np.save(fh, table)
-        os.replace(tmp, path)  # whole or not at all
-    return _native(table)
-
-
-def _native(table: object) -> array[int]:
-    """The flat C array py3langid walks its automaton on (what its own loader builds)."""
-    import numpy as np
-
-    values = np.ascontiguousarray(table)
-    return array({2: "H", 4: "I", 8: "L"}[values.dtype.itemsize], values.tobytes())
+        cache.mkdir(parents=True, exist_ok=True)
+        for name, path in paths.items():
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                np.save(fh, arrays[name])
+            os.replace(tmp, path)  # each whole or not at all
+    return arrays
 
 
 def detect_language(text: str) -> Language:

@@ -2,16 +2,63 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_FILE = Path(".env")  # in the working directory
+
+
+def environment() -> dict[str, str]:
+    """The environment, names in lower case, over the `.env` file's (which fills only what is not set)."""
+    found: dict[str, str] = {}
+    if ENV_FILE.is_file() or ENV_FILE.is_fifo():
+        from dotenv import dotenv_values
+
+        found = {k.lower(): v for k, v in dotenv_values(ENV_FILE, encoding="utf-8").items() if v is not None}
+    return found | {k.lower(): v for k, v in os.environ.items()}
+
+
+class EnvSettings(BaseModel):
+    """Settings read from `<env_prefix><FIELD>` environment variables (any case) and `.env`, under the values given.
+
+    What pydantic-settings' `BaseSettings` does for these flat fields (the environment over `.env`, both under the
+    values given), without it: it loads asyncio, argparse and its cloud secret sources on import, ~50 ms of a cold
+    `kilde ask`.
+    """
+
+    model_config = ConfigDict(extra="ignore", validate_default=True)
+    env_prefix: ClassVar[str] = "KILDE_"
+    env_skip: ClassVar[frozenset[str]] = frozenset()  # fields not read from the environment
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        env = environment()
+        prefix = cls.env_prefix.lower()
+        given = {
+            name: env[prefix + name]
+            for name in cls.model_fields
+            if name not in cls.env_skip and prefix + name in env
+        }
+        return given | data  # what the caller gives wins; set either way (`model_fields_set`)
 
 
 def default_data_dir() -> Path:
@@ -50,10 +97,10 @@ def _checked_url(value: str | None, info: ValidationInfo, prefix: str) -> str | 
     return value
 
 
-class LLMSettings(BaseSettings):
+class LLMSettings(EnvSettings):
     """The optional language model (KILDE_LLM_*)."""
 
-    model_config = SettingsConfigDict(env_prefix="KILDE_LLM_", env_file=".env", extra="ignore")
+    env_prefix = "KILDE_LLM_"
 
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint; set it to generate answers.")
     model: str = Field("llama3.2", description="Model name sent to the endpoint.")
@@ -86,10 +133,10 @@ class LLMSettings(BaseSettings):
         return self
 
 
-class ChromaServerSettings(BaseSettings):
+class ChromaServerSettings(EnvSettings):
     """A Chroma server instead of the embedded store (KILDE_CHROMA_*)."""
 
-    model_config = SettingsConfigDict(env_prefix="KILDE_CHROMA_", env_file=".env", extra="ignore")
+    env_prefix = "KILDE_CHROMA_"
 
     url: str | None = Field(
         None, description="Use a Chroma server at this url instead of the embedded store."
@@ -102,10 +149,10 @@ class ChromaServerSettings(BaseSettings):
         return _checked_url(value, info, "KILDE_CHROMA_")
 
 
-class EmbedServerSettings(BaseSettings):
+class EmbedServerSettings(EnvSettings):
     """Embeddings from an OpenAI-compatible `/v1/embeddings` server instead of in process (KILDE_EMBED_*)."""
 
-    model_config = SettingsConfigDict(env_prefix="KILDE_EMBED_", env_file=".env", extra="ignore")
+    env_prefix = "KILDE_EMBED_"
 
     url: str | None = Field(
         None,
@@ -123,17 +170,17 @@ class EmbedServerSettings(BaseSettings):
     retries: int = Field(4, ge=0, le=10, description="Times a failed request is sent again (with backoff).")
 
 
-class TelegramSettings(BaseSettings):
+class TelegramSettings(EnvSettings):
     """The Telegram bot (KILDE_TELEGRAM_*)."""
 
-    model_config = SettingsConfigDict(env_prefix="KILDE_TELEGRAM_", env_file=".env", extra="ignore")
+    env_prefix = "KILDE_TELEGRAM_"
 
     token: SecretStr | None = Field(None, description="Bot token from @BotFather.")
     api_url: str = Field("https://api.telegram.org/bot", description="Bot API base url.")
-    allowed_ids: Annotated[list[int], NoDecode] = Field(
+    allowed_ids: list[int] = Field(
         default_factory=list, description="Comma-separated user and chat ids allowed to use the bot."
     )
-    admin_ids: Annotated[list[int], NoDecode] = Field(
+    admin_ids: list[int] = Field(
         default_factory=list,
         description="Comma-separated user ids that may also add and remove articles from Telegram.",
     )
@@ -164,7 +211,7 @@ class TelegramSettings(BaseSettings):
 
 # Each outside service's settings are a sub-model of their own; its flat name (as in the environment:
 # llm_base_url for KILDE_LLM_BASE_URL) is accepted by `Settings(...)` and `Settings.replace(...)`.
-_GROUPS: dict[str, type[BaseSettings]] = {
+_GROUPS: dict[str, type[EnvSettings]] = {
     "llm": LLMSettings,
     "chroma": ChromaServerSettings,
     "telegram": TelegramSettings,
@@ -185,10 +232,10 @@ def _split_flat(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[
     return rest, grouped
 
 
-class Settings(BaseSettings):
+class Settings(EnvSettings):
     """Core settings (KILDE_*), with the language model, Chroma server and Telegram as sub-models."""
 
-    model_config = SettingsConfigDict(env_prefix="KILDE_", env_file=".env", extra="ignore")
+    env_skip = frozenset({"llm", "chroma", "telegram", "embed"})  # each reads its own variables
 
     data_dir: Path = Field(default_factory=default_data_dir, description="Where the index lives.")
     corpus_dir: Path = Field(
@@ -255,7 +302,7 @@ class Settings(BaseSettings):
         rest, grouped = _split_flat(data)
         for group, fields in grouped.items():
             given = rest.get(group)
-            if isinstance(given, BaseSettings):
+            if isinstance(given, EnvSettings):
                 rest[group] = given.model_copy(update=fields)
             else:  # built by its own constructor, so its other fields still come from the environment
                 rest[group] = _GROUPS[group](**{**(given or {}), **fields})
@@ -283,7 +330,7 @@ class Settings(BaseSettings):
 
 _PREFIXES = {
     "Settings": "KILDE_",
-    **{cls.__name__: str(cls.model_config.get("env_prefix")) for cls in _GROUPS.values()},
+    **{cls.__name__: cls.env_prefix for cls in _GROUPS.values()},
 }
 
 
@@ -296,7 +343,7 @@ def describe_error(exc: ValidationError) -> str:
         fields = [str(part) for part in error["loc"] if isinstance(part, str)]
         if fields and not message.startswith("KILDE_"):
             names = [f for f in fields if f in _GROUPS] or [""]
-            group_prefix = str(_GROUPS[names[0]].model_config.get("env_prefix")) if names[0] else prefix
+            group_prefix = _GROUPS[names[0]].env_prefix if names[0] else prefix
             message = f"{group_prefix}{fields[-1].upper()}: {message}"
         lines.append(message)
     return "bad setting: " + "; ".join(dict.fromkeys(lines))

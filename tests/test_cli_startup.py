@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 
@@ -30,7 +31,7 @@ def test_help_loads_neither_settings_nor_rich_nor_the_lazy_commands() -> None:
         "import sys\nfrom bot.cli.main import cli\n"
         "try:\n    cli(['--help'], prog_name='kilde')\nexcept SystemExit:\n    pass"
     )
-    for heavy in ("pydantic_settings", "rich", "bot.cli.evaluate", "bot.cli.serve", "telegram", "numpy"):
+    for heavy in ("retrieval.settings", "pydantic", "rich", "bot.cli.evaluate", "bot.cli.serve", "telegram", "numpy"):
         assert heavy not in modules, heavy
 
 
@@ -38,6 +39,26 @@ def test_the_answer_service_loads_no_tracing_chroma_or_runnables() -> None:
     modules = loaded_after("import retrieval.service")
     for heavy in ("langsmith", "langchain_core.runnables.base", "langchain_core.tracers", "chromadb", "rich"):
         assert heavy not in modules, heavy
+    assert "pydantic_settings" not in modules  # it loads asyncio, argparse and cloud secret sources on import
+    assert "tqdm" not in modules and "asyncio" not in modules  # bm25s's progress bars, never shown
+    assert "tiktoken" not in modules  # chunking is for indexing
+
+
+def collector_on_at_exit(tmp_path: Path, *args: str) -> bool:
+    """Whether the garbage collector is on when `kilde ARGS` (through its entry point, `main`) exits."""
+    code = (
+        "import atexit, gc, sys\natexit.register(lambda: print(gc.isenabled()))\n"
+        f"sys.argv = ['kilde', '--data-dir', {str(tmp_path)!r}, *{list(args)!r}]\n"
+        "from bot.cli.main import main\nmain()"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    return {"True": True, "False": False}[done.stdout.strip().splitlines()[-1]]
+
+
+def test_only_ask_keeps_the_garbage_collector_off(tmp_path: Path) -> None:
+    assert not collector_on_at_exit(tmp_path, "ask", " ")  # one question (here refused as empty), then exit
+    assert collector_on_at_exit(tmp_path, "ingest", "--help")  # every other command runs with it on
+    assert collector_on_at_exit(tmp_path, "chat", "--help")
 
 
 def test_the_listing_gives_each_lazy_command_its_own_short_help() -> None:

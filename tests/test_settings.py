@@ -59,3 +59,31 @@ def test_replace_copies_with_flat_names_and_marks_them_set(tmp_path: Path) -> No
     assert copy.telegram.open and not settings.telegram.open
     assert copy.data_dir == tmp_path / "a"
     assert "corpus_dir" in copy.model_fields_set  # a corpus set on purpose wins over the indexed one
+
+
+def test_a_dotenv_file_fills_what_the_environment_does_not_set(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    lines = "KILDE_TOP_K=3\nKILDE_LLM_MODEL=from-file\nkilde_history_turns=2\n"
+    (tmp_path / ".env").write_text(lines, encoding="utf-8")
+    monkeypatch.setenv("KILDE_LLM_MODEL", "from-env")
+
+    settings = Settings()
+
+    assert settings.top_k == 3
+    assert settings.history_turns == 2  # names in any case, as in the environment
+    assert settings.llm.model == "from-env"  # the environment wins over the file
+    assert "top_k" in settings.model_fields_set  # a value from outside is set on purpose
+
+
+def test_names_are_read_in_any_case_and_given_values_win(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("kilde_top_k", "5")
+    monkeypatch.setenv("KILDE_MAX_QUESTION_CHARS", "300")
+
+    settings = Settings(max_question_chars=400)
+
+    assert settings.top_k == 5
+    assert settings.max_question_chars == 400
+    monkeypatch.setenv("KILDE_TOP_K", "many")
+    with pytest.raises(ValidationError):
+        Settings()

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from retrieval.index import chunks as chunker
 from retrieval.index import lexical, store
 from retrieval.index.articles import load_articles
 from retrieval.index.chunks import chunk_article, sentence_records
@@ -58,7 +59,7 @@ def test_unchanged_articles_are_not_even_chunked(
     def boom(*_: Any) -> None:
         raise AssertionError("chunked an unchanged article")
 
-    monkeypatch.setattr(store, "chunk_article", boom)
+    monkeypatch.setattr(chunker, "chunk_article", boom)
     report, emb = run(fake_settings)
     assert len(report.skipped) == 5 and not report.changed and emb.texts == 0
 
@@ -83,9 +84,8 @@ def test_a_new_chunker_recompares_without_re_embedding(
     run(fake_settings)
     monkeypatch.setattr(store, "chunker_fingerprint", lambda: "another chunker")
     calls: list[str] = []
-    real_chunk = store.chunk_article
     monkeypatch.setattr(
-        store, "chunk_article", lambda a, *args: calls.append(a.doc_id) or real_chunk(a, *args)
+        chunker, "chunk_article", lambda a, *args: calls.append(a.doc_id) or chunk_article(a, *args)
     )
     report, emb = run(fake_settings)
     assert len(calls) == 5  # every article compared

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ def note(line: str) -> None:
 def run_ingest(settings: Settings, paths: list[Path], description: str = "Embedding") -> IngestReport:
     from bot.terminal.render import ingest_bar  # rich's progress bar: only when something is indexed
 
+    gc.enable()  # an ingest makes garbage in proportion to the articles (`kilde ask` starts with the collector off)
     bar, update, articles = ingest_bar(stderr_console(), description)
     with bar:
         report = _indexer(settings).ingest(paths, update, articles)

@@ -8,20 +8,21 @@ import hashlib
 import json
 import logging
 import math
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import bm25s
 import numpy as np
-import tqdm
 
 from retrieval.index.datadir import fresh_directory
 from retrieval.index.store import Index, fingerprint_of
 from retrieval.text import STOPWORDS, stem, words
 
-# bm25s opens a (hidden) tqdm bar on every search, and tqdm starts a monitor thread for the first one: a tenth of a
-# second of a cold `kilde ask` on a busy machine, for a bar that is never shown.
-tqdm.tqdm.monitor_interval = 0
+# bm25s draws its progress bars with tqdm, which kilde never shows: without its DISABLE_TQDM (read as bm25s loads)
+# it imports tqdm, and tqdm asyncio and its package metadata (~25 ms of a cold `kilde ask`), and every search opens
+# a hidden bar whose monitor thread cost a tenth of a second on a busy machine.
+os.environ.setdefault("DISABLE_TQDM", "1")
+import bm25s
 
 # Bump when tokenisation changes, so saved BM25 indexes are rebuilt.
 LEXICAL_VERSION = 4

@@ -23,7 +23,6 @@ import numpy as np
 
 from retrieval.errors import StoreError
 from retrieval.index.articles import Article, Problem
-from retrieval.index.chunks import Chunk, Sentence, chunk_article, sentence_records
 from retrieval.index.datadir import READ_ONLY, REBUILD, data_dir_errors, hint, is_writable
 from retrieval.secrets import protect, redact
 from retrieval.settings import Settings, default_data_dir
@@ -37,6 +36,7 @@ if TYPE_CHECKING:
     from langchain_chroma import Chroma
     from langchain_core.embeddings import Embeddings
 
+    from retrieval.index.chunks import Chunk, Sentence
     from retrieval.index.embeddings import Embedder
 
 LOG = logging.getLogger(__name__)
@@ -364,6 +364,8 @@ class Index:
     def _sync_group(
         self, group: Sequence[Article], plan: _Plan, report: IngestReport, writer: _Writer, docs_left: int
     ) -> None:
+        from retrieval.index.chunks import chunk_article, sentence_records  # tiktoken: not for answering
+
         docs = [a.doc_id for a in group]
         full = plan.full
         if full is None:
