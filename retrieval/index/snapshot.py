@@ -111,6 +111,7 @@ class SnapshotIndex:
         self.unit_vectors = chunk_vectors / np.where(norms > 0, norms, 1)
         self.chunk_languages = chunks.get("languages") or chunk_languages(self.chunk_texts, self.chunk_metas)
         self.language_shift = LanguageShift.fit(self.unit_vectors, self.chunk_languages)
+        self.chunk_language = dict(zip(self.chunk_ids, self.chunk_languages, strict=True))  # HybridSearch reads it
         self.chunk_row = {cid: i for i, cid in enumerate(self.chunk_ids)}
         self.chunk_rows_of = _rows_by_doc(self.chunk_metas)  # doc_parts runs on every question: no scan there
         self.sentence_rows_of = _rows_by_doc(self.sentence_metas)
