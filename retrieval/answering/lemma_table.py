@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
-import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import platformdirs
@@ -27,7 +28,7 @@ from simplemma.strategies.dictionaries.dictionary_factory import (
 )
 from simplemma.utils import normalize_token
 
-TABLE_FORMAT = 1  # bump when the file layout changes
+TABLE_FORMAT = 2  # bump when the file layout changes
 
 
 def default_cache_dir() -> Path:
@@ -35,34 +36,42 @@ def default_cache_dir() -> Path:
 
 
 class SortedTable(DecodedStrMapping):
-    """UTF-8 keys in byte order and their values, each as one blob with end offsets."""
+    """UTF-8 keys in byte order and their values, each as one blob with end offsets, and each key's first 8 bytes
+    as a number (`prefix`), which narrows a lookup to the keys that share them before comparing bytes."""
 
-    __slots__ = ("_key_ends", "_keys", "_value_ends", "_values")
+    __slots__ = ("_key_ends", "_keys", "_prefix", "_value_ends", "_values")
 
-    def __init__(self, keys: bytes, key_ends: np.ndarray, values: bytes, value_ends: np.ndarray) -> None:
-        self._keys = keys
-        self._key_ends = key_ends
-        self._values = values
-        self._value_ends = value_ends
+    def __init__(self, arrays: Mapping[str, Any]) -> None:
+        self._prefix = arrays["prefix"]
+        # memoryviews: slices are bytes and items Python ints, with no numpy scalar in between
+        self._keys, self._key_ends = memoryview(arrays["keys"]), memoryview(arrays["key_ends"])
+        self._values, self._value_ends = memoryview(arrays["values"]), memoryview(arrays["value_ends"])
 
     @classmethod
     def of(cls, entries: Mapping[str, str]) -> SortedTable:
         pairs = sorted((k.encode(), v.encode()) for k, v in entries.items())
-        keys = [k for k, _ in pairs]
-        values = [v for _, v in pairs]
-        key_ends = np.cumsum([len(k) for k in keys], dtype=np.int64)
-        value_ends = np.cumsum([len(v) for v in values], dtype=np.int64)
-        return cls(b"".join(keys), key_ends, b"".join(values), value_ends)
+        keys = b"".join(k for k, _ in pairs)
+        key_ends = np.cumsum([len(k) for k, _ in pairs], dtype=np.int64)
+        return cls(
+            {
+                "keys": np.frombuffer(keys, dtype=np.uint8),
+                "key_ends": key_ends,
+                "values": np.frombuffer(b"".join(v for _, v in pairs), dtype=np.uint8),
+                "value_ends": np.cumsum([len(v) for _, v in pairs], dtype=np.int64),
+                "prefix": np.array([_prefix(k) for k, _ in pairs], dtype=np.uint64),
+            }
+        )
 
     def _key(self, i: int) -> bytes:
-        return self._keys[int(self._key_ends[i - 1]) if i else 0 : int(self._key_ends[i])]
+        return bytes(self._keys[self._key_ends[i - 1] if i else 0 : self._key_ends[i]])
 
     def _value(self, i: int) -> bytes:
-        return self._values[int(self._value_ends[i - 1]) if i else 0 : int(self._value_ends[i])]
+        return bytes(self._values[self._value_ends[i - 1] if i else 0 : self._value_ends[i]])
 
     def _lookup(self, key: str) -> str | None:
         wanted = key.encode()
-        low, high = 0, len(self._key_ends)
+        first = np.uint64(_prefix(wanted))
+        low, high = int(self._prefix.searchsorted(first, "left")), int(self._prefix.searchsorted(first, "right"))
         while low < high:
             middle = (low + high) // 2
             if self._key(middle) < wanted:
@@ -80,30 +89,39 @@ class SortedTable(DecodedStrMapping):
         return len(self._key_ends)
 
     def save(self, path: Path) -> None:
-        """Written whole or not at all: a half-written table would give wrong lemmas, not an error."""
+        """Written whole or not at all (a directory renamed into place): a half-written table would give wrong
+        lemmas, not an error."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        fresh = Path(tempfile.mkdtemp(dir=path.parent, suffix=".tmp"))
         try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(
-                    fh,
-                    keys=np.frombuffer(self._keys, dtype=np.uint8),
-                    key_ends=self._key_ends,
-                    values=np.frombuffer(self._values, dtype=np.uint8),
-                    value_ends=self._value_ends,
-                )
-            os.replace(tmp, path)
+            for name in ARRAYS:
+                np.save(fresh / f"{name}.npy", np.asarray(getattr(self, f"_{name}")))
+            if path.exists():  # a damaged table
+                shutil.rmtree(path)
+            os.replace(fresh, path)
         except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            shutil.rmtree(fresh, ignore_errors=True)
             raise
 
     @classmethod
     def load(cls, path: Path) -> SortedTable:
-        with np.load(path) as saved:
-            return cls(
-                saved["keys"].tobytes(), saved["key_ends"], saved["values"].tobytes(), saved["value_ends"]
-            )
+        """The saved arrays, memory-mapped: a lookup reads the few pages it touches, not 30 MB."""
+        arrays = {name: np.load(path / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
+        n = len(arrays["prefix"])
+        if not (
+            len(arrays["key_ends"]) == len(arrays["value_ends"]) == n
+            and (n == 0 or (arrays["key_ends"][-1] == len(arrays["keys"]) and arrays["value_ends"][-1] == len(arrays["values"])))
+        ):
+            raise ValueError(f"{path}: arrays of different tables")
+        return cls(arrays)
+
+
+ARRAYS = ("keys", "key_ends", "values", "value_ends", "prefix")
+
+
+def _prefix(key: bytes) -> int:
+    """A key's first 8 bytes as a big-endian number (zero-padded): ordered as the keys are."""
+    return int.from_bytes(key[:8].ljust(8, b"\0"), "big")
 
 
 class CachedTableFactory(CachingDictionaryFactory):
@@ -117,11 +135,11 @@ class CachedTableFactory(CachingDictionaryFactory):
 
     def table_path(self, lang: str) -> Path:
         # The dictionaries ship inside the package, so its version names their content.
-        return self.cache_dir / f"simplemma-{simplemma.__version__}-{lang}-v{TABLE_FORMAT}.npz"
+        return self.cache_dir / f"simplemma-{simplemma.__version__}-{lang}-v{TABLE_FORMAT}"
 
     def _get_dictionary_uncached(self, lang: str) -> Mapping[str, str]:
         path = self.table_path(lang)
-        damaged = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
+        damaged = (OSError, ValueError)
         with contextlib.suppress(*damaged):  # damaged: decode anew
             return SortedTable.load(path)
         table = SortedTable.of(DEFAULT_DICTIONARY_FACTORY.get_dictionary(lang))

