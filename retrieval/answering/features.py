@@ -175,11 +175,14 @@ def _terms_for(q: Question, cand: Candidate) -> tuple[Sequence[str], AbstractSet
     return q.words, cand.words
 
 
-def _coverage(terms: Sequence[str], weights: dict[str, float], found: AbstractSet[str]) -> tuple[float, float]:
-    """Rarity-weighted share of `terms` found, and the largest weight missing (as a share of the largest)."""
+def _coverage(
+    terms: Sequence[str], weights: dict[str, float], found: AbstractSet[str], across: bool = False
+) -> tuple[float, float]:
+    """Rarity-weighted share of `terms` found, and the largest weight missing (as a share of the largest). Across
+    languages a word counts by how much it shares its spelling with one of the text's (project/projekt)."""
     if not terms:
         return 0.0, 0.0
-    hits = [part_match(t, found) for t in terms]
+    hits = [_cognate(t, found) if across else part_match(t, found) for t in terms]
     w = [weights.get(t, 1.0) for t in terms]
     missing = [wi for wi, h in zip(w, hits, strict=True) if h == 0.0]
     return sum(wi * h for wi, h in zip(w, hits, strict=True)) / (sum(w) or 1.0), max(missing, default=0.0) / (
@@ -232,8 +235,9 @@ def gather(  # noqa: PLR0917
         win = window(cands, i)
         q_terms, found = _terms_for(q, cand)
         win_found = set().union(*(_terms_for(q, cands[j])[1] for j in win))
-        coverage, _ = _coverage(q_terms, weights, found)
-        coverage_win, missing_win = _coverage(q_terms, weights, win_found)
+        across = q.language != cand.language
+        coverage, _ = _coverage(q_terms, weights, found, across)
+        coverage_win, missing_win = _coverage(q_terms, weights, win_found, across)
         win_values = set().union(*(v for j in win for v in cands[j].values.values()))
         first = cand.text.split(maxsplit=1)[0].lower().strip("\"'«»”-–") if cand.text.split() else ""
         rank = chunk_rank(cand)
@@ -331,3 +335,21 @@ def _share(keys: Sequence[str], found: AbstractSet[str]) -> float:
 def _novel(lemmas: AbstractSet[str], terms: Sequence[str]) -> float:
     """Share of the sentence's words the question does not use: room for an answer."""
     return sum(1 for t in lemmas if t not in terms) / len(lemmas) if lemmas else 0.0
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _trigrams(word: str) -> frozenset[str]:
+    padded = f"<{word}>"
+    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
+
+
+def _cognate(term: str, found: AbstractSet[str]) -> float:
+    """The best Dice overlap of letter trigrams between a word and a text's words, from 0.5 (else 0): 1 for the
+    same word; related words of Danish and English share much of theirs (project/projekt, university/universitet)."""
+    if term in found:
+        return 1.0
+    if len(term) < 4:
+        return 0.0
+    mine = _trigrams(term)
+    best = max((2 * len(mine & _trigrams(w)) / (len(mine) + len(_trigrams(w))) for w in found if len(w) >= 4), default=0.0)
+    return best if best >= 0.5 else 0.0
