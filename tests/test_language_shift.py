@@ -21,7 +21,9 @@ def vector(topic: int, language: np.ndarray) -> np.ndarray:
 
 def snapshot(rows: list[tuple[str, int, np.ndarray]], languages: bool = True) -> SnapshotIndex:
     ids = [f"{doc}-{topic}" for doc, topic, _ in rows]
-    metas: list[dict[str, Any]] = [{"doc_id": doc, "kind": "body", "start": 0, "end": 1} for doc, _, _ in rows]
+    metas: list[dict[str, Any]] = [
+        {"doc_id": doc, "kind": "body", "start": 0, "end": 1} for doc, _, _ in rows
+    ]
     chunks: dict[str, Any] = {"ids": ids, "texts": ["x"] * len(rows), "metadatas": metas}
     if languages:
         chunks["languages"] = [doc[:2] for doc, _, _ in rows]
@@ -34,46 +36,72 @@ def nearest(index: SnapshotIndex, query: np.ndarray) -> str:
 
 
 def test_a_question_finds_the_same_subject_in_the_other_language() -> None:
-    rows = [(f"da{t}", t, vector(t, DANISH)) for t in range(4)] + [(f"en{t}", t, vector(t, ENGLISH)) for t in (4, 5)]
+    rows = [(f"da{t}", t, vector(t, DANISH)) for t in range(4)] + [
+        (f"en{t}", t, vector(t, ENGLISH)) for t in (4, 5)
+    ]
     index = snapshot(rows)
     danish_question_about_4 = vector(4, DANISH)
     raw = np.stack([v for *_, v in rows]) @ danish_question_about_4
-    assert rows[int(np.argmax(raw))][0].startswith("da")  # unshifted, any Danish chunk beats the subject itself
+    assert rows[int(np.argmax(raw))][0].startswith(
+        "da"
+    )  # unshifted, any Danish chunk beats the subject itself
     assert nearest(index, danish_question_about_4) == "en4-4"
     assert nearest(index, vector(1, DANISH)) == "da1-1"  # within its own language the order stays
 
 
 def test_over_one_language_nothing_moves() -> None:
     rows = [(f"da{t}", t, vector(t, DANISH)) for t in range(6)]
-    shift = LanguageShift.fit(np.stack([v for *_, v in rows]), ["da"] * 6)
+    shift = LanguageShift.fit(np.stack([v for *_, v in rows]), ["da"] * 6, [doc for doc, *_ in rows])
     assert not shift.offsets(vector(3, ENGLISH)).any()
 
 
+def test_a_language_of_one_article_is_not_moved_away_from_its_own_subject() -> None:
+    rows = [(f"da{t}", t, vector(t, DANISH)) for t in range(4)] + [("en4", 4, vector(4, ENGLISH))] * 3
+    index = snapshot(rows)
+    assert not index.language_shift.shifts.any()
+    assert (
+        nearest(index, vector(4, ENGLISH)) == "en4-4"
+    )  # an English question still finds the English article
+
+
 def test_an_old_copy_without_languages_tells_them_from_the_text() -> None:
-    rows = [("a", 0, vector(0, DANISH)), ("b", 1, vector(1, ENGLISH))]
-    index = snapshot(rows, languages=False)
-    index_texts = SnapshotIndex(
-        {
-            "chunks": {
-                "ids": ["a", "b"],
-                "texts": ["Kommunen har købt en ny bygning til skolen i går.", "The council bought a new building."],
-                "metadatas": [{"doc_id": "a", "kind": "body"}, {"doc_id": "b", "kind": "body"}],
-            },
-            "sentences": {"ids": [], "texts": [], "metadatas": []},
-        },
-        np.stack([v for *_, v in rows]),
+    texts = [
+        "Kommunen har købt en ny bygning til skolen i går.",
+        "Byrådet mødes igen i næste måned for at tale om budgettet.",
+        "The council bought a new building for the school yesterday.",
+        "The students' union said most students answered its survey.",
+    ]
+    languages = [DANISH, DANISH, ENGLISH, ENGLISH]
+    vectors = np.stack([vector(t, lang) for t, lang in enumerate(languages)])
+    metas: list[dict[str, Any]] = [{"doc_id": f"doc{t}", "kind": "body"} for t in range(4)]
+    empty: dict[str, list[Any]] = {"ids": [], "texts": [], "metadatas": []}
+    told = SnapshotIndex(
+        {"chunks": {"ids": list("abcd"), "texts": texts, "metadatas": metas}, "sentences": empty},
+        vectors,
         np.zeros((0, DIMS)),
     )
-    assert not index.language_shift.shifts.any()  # "x" and "x": one language
-    assert index_texts.language_shift.shifts.any()
+    same = SnapshotIndex(
+        {"chunks": {"ids": list("abcd"), "texts": ["x"] * 4, "metadatas": metas}, "sentences": empty},
+        vectors,
+        np.zeros((0, DIMS)),
+    )
+    assert told.chunk_languages == ["da", "da", "en", "en"]
+    assert told.language_shift.shifts.any()
+    assert not same.language_shift.shifts.any()  # "x" four times: one language
 
 
 def test_the_answerer_gets_sentence_vectors_moved_the_same_way() -> None:
     def parts(docs: list[str]) -> np.ndarray:
-        rows = [(doc, t, vector(t, DANISH if doc.startswith("da") else ENGLISH)) for t, doc in enumerate(docs)]
+        rows = [
+            (doc, t, vector(t, DANISH if doc.startswith("da") else ENGLISH)) for t, doc in enumerate(docs)
+        ]
         index = snapshot(rows)
         sentence_metas = [{"doc_id": doc, "start": 0, "end": 1} for doc in docs]
-        index.sentence_metas, index.sentence_ids, index.sentence_texts = sentence_metas, docs, ["x"] * len(docs)
+        index.sentence_metas, index.sentence_ids, index.sentence_texts = (
+            sentence_metas,
+            docs,
+            ["x"] * len(docs),
+        )
         index.sentence_vectors = np.stack([v for *_, v in rows])
         index.sentence_rows_of = {doc: [i] for i, doc in enumerate(docs)}
         return np.asarray(index.doc_parts(docs)[1]["embeddings"])
