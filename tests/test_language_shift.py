@@ -3,6 +3,7 @@ language, not the chunks that merely share its language."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -19,16 +20,21 @@ def vector(topic: int, language: np.ndarray) -> np.ndarray:
     return np.asarray(v / np.linalg.norm(v))
 
 
-def snapshot(rows: list[tuple[str, int, np.ndarray]], languages: bool = True) -> SnapshotIndex:
+def snapshot(rows: list[tuple[str, int, np.ndarray]], sentences: bool = False) -> SnapshotIndex:
+    """Chunks (and, with `sentences`, one sentence each with the chunk's vector), as a saved copy before
+    language shifts were saved with it: the index works them out on load."""
     ids = [f"{doc}-{topic}" for doc, topic, _ in rows]
     metas: list[dict[str, Any]] = [
         {"doc_id": doc, "kind": "body", "start": 0, "end": 1} for doc, _, _ in rows
     ]
     chunks: dict[str, Any] = {"ids": ids, "texts": ["x"] * len(rows), "metadatas": metas}
-    if languages:
-        chunks["languages"] = [doc[:2] for doc, _, _ in rows]
-    meta = {"chunks": chunks, "sentences": {"ids": [], "texts": [], "metadatas": []}}
-    return SnapshotIndex(meta, np.stack([v for *_, v in rows]), np.zeros((0, DIMS)))
+    chunks["languages"] = [doc[:2] for doc, _, _ in rows]
+    vectors = np.stack([v for *_, v in rows])
+    said: dict[str, Any] = {"ids": [], "texts": [], "metadatas": []}
+    if sentences:
+        said = {"ids": [f"s{i}" for i in range(len(rows))], "texts": ["x"] * len(rows), "metadatas": metas}
+    meta = {"chunks": chunks, "sentences": said}
+    return SnapshotIndex(meta, vectors, vectors if sentences else np.zeros((0, DIMS)))
 
 
 def nearest(index: SnapshotIndex, query: np.ndarray) -> str:
@@ -52,7 +58,7 @@ def test_a_question_finds_the_same_subject_in_the_other_language() -> None:
 def test_over_one_language_nothing_moves() -> None:
     rows = [(f"da{t}", t, vector(t, DANISH)) for t in range(6)]
     shift = LanguageShift.fit(np.stack([v for *_, v in rows]), ["da"] * 6, [doc for doc, *_ in rows])
-    assert not shift.offsets(vector(3, ENGLISH)).any()
+    assert not shift.offsets(vector(3, ENGLISH), shift.rows(["da"] * 6)).any()
 
 
 def test_a_language_of_one_article_is_not_moved_away_from_its_own_subject() -> None:
@@ -95,19 +101,21 @@ def test_the_answerer_gets_sentence_vectors_moved_the_same_way() -> None:
         rows = [
             (doc, t, vector(t, DANISH if doc.startswith("da") else ENGLISH)) for t, doc in enumerate(docs)
         ]
-        index = snapshot(rows)
-        sentence_metas = [{"doc_id": doc, "start": 0, "end": 1} for doc in docs]
-        index.sentence_metas, index.sentence_ids, index.sentence_texts = (
-            sentence_metas,
-            docs,
-            ["x"] * len(docs),
-        )
-        index.sentence_vectors = np.stack([v for *_, v in rows])
-        index.sentence_rows_of = {doc: [i] for i, doc in enumerate(docs)}
-        return np.asarray(index.doc_parts(docs)[1]["embeddings"])
+        return np.asarray(snapshot(rows, sentences=True).doc_parts(docs)[1]["embeddings"])
 
     one_language = parts(["da0", "da1", "da2"])
     assert np.allclose(one_language, np.stack([vector(t, DANISH) for t in range(3)]))
     two = parts(["da0", "da1", "en2", "en3"])
     question = vector(2, DANISH)
     assert int(np.argmax(two @ question)) == 2  # the English sentence on the subject asked about
+
+
+def test_the_shifts_worked_out_at_ingest_are_the_ones_a_question_uses() -> None:
+    rows = [(f"da{t}", t, vector(t, DANISH)) for t in range(3)] + [
+        (f"en{t}", t, vector(t, ENGLISH)) for t in (3, 4)
+    ]
+    vectors = np.stack([v for *_, v in rows])
+    fitted = LanguageShift.fit(vectors, [d[:2] for d, *_ in rows], [d for d, *_ in rows])
+    saved = LanguageShift.from_json(json.loads(json.dumps(fitted.to_json())), DIMS)
+    assert saved.languages == ("da", "en") and np.allclose(saved.shifts, fitted.shifts)
+    assert np.allclose(snapshot(rows).language_shift.shifts, fitted.shifts)

@@ -11,7 +11,6 @@ that holds half of an update.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import shutil
@@ -56,16 +55,18 @@ def write(index: Index, data_dir: Path) -> dict[str, str]:
         fresh.mkdir()
         np.save(fresh / "chunk_vectors.npy", chunk_vectors)
         np.save(fresh / "sentence_vectors.npy", sentence_vectors)
+        languages = chunk_languages(chunk_texts, chunk_metas)
+        of_doc = _language_of_doc(chunk_metas, languages)
+        sentence_languages = [of_doc.get(m.get("doc_id"), "") for m in sentence_metas]
         meta = {
             "stamp": stamp,
             "embedder": index.embedder,
-            "chunks": {
-                "ids": chunk_ids,
-                "texts": chunk_texts,
-                "metadatas": chunk_metas,
-                "languages": chunk_languages(chunk_texts, chunk_metas),
-            },
+            "chunks": {"ids": chunk_ids, "texts": chunk_texts, "metadatas": chunk_metas, "languages": languages},
             "sentences": {"ids": sentence_ids, "texts": sentence_texts, "metadatas": sentence_metas},
+            "language_shift": {
+                "chunks": LanguageShift.fit(chunk_vectors, languages, _docs(chunk_metas)).to_json(),
+                "sentences": LanguageShift.fit(sentence_vectors, sentence_languages, _docs(sentence_metas)).to_json(),
+            },
         }
         (fresh / META_FILE).write_text(json.dumps(meta, ensure_ascii=False))
         fresh.rename(root / name)
@@ -115,7 +116,18 @@ class SnapshotIndex:
         norms = np.linalg.norm(chunk_vectors, axis=1, keepdims=True)
         self.unit_vectors = chunk_vectors / np.where(norms > 0, norms, 1)
         self.chunk_languages = chunks.get("languages") or chunk_languages(self.chunk_texts, self.chunk_metas)
-        self.language_shift = LanguageShift.fit(self.unit_vectors, self.chunk_languages, _docs(self.chunk_metas))
+        self.language_of_doc = _language_of_doc(self.chunk_metas, self.chunk_languages)
+        saved = meta.get("language_shift")
+        dims = self.unit_vectors.shape[1] if self.unit_vectors.ndim == 2 else 0
+        self.language_shift = (
+            LanguageShift.from_json(saved["chunks"], dims)
+            if saved
+            else LanguageShift.fit(self.unit_vectors, self.chunk_languages, _docs(self.chunk_metas))
+        )
+        self.chunk_shift_rows = self.language_shift.rows(self.chunk_languages)
+        self.sentence_shift = (
+            LanguageShift.from_json(saved["sentences"], dims) if saved else self._fit_sentence_shift()
+        )
         self.chunk_language = dict(zip(self.chunk_ids, self.chunk_languages, strict=True))  # HybridSearch reads it
         self.chunk_row = {cid: i for i, cid in enumerate(self.chunk_ids)}
         self.chunk_rows_of = _rows_by_doc(self.chunk_metas)  # doc_parts runs on every question: no scan there
@@ -167,7 +179,8 @@ class SnapshotIndex:
         query = np.asarray(vector, dtype=np.float32)
         query = query / (np.linalg.norm(query) or 1.0)
         similarity = self.unit_vectors @ query
-        top = np.argsort(-(similarity + self.language_shift.offsets(query)), kind="stable")[:k]
+        ranking = similarity + self.language_shift.offsets(query, self.chunk_shift_rows)
+        top = np.argsort(-ranking, kind="stable")[:k]
         return [
             (self.chunk_ids[i], self.chunk_texts[i], dict(self.chunk_metas[i]), float(similarity[i])) for i in top
         ]
@@ -195,17 +208,19 @@ class SnapshotIndex:
             "ids": [self.sentence_ids[i] for i in sentence_rows],
             "documents": [self.sentence_texts[i] for i in sentence_rows],
             "metadatas": [dict(self.sentence_metas[i]) for i in sentence_rows],
-            "embeddings": self.sentence_vectors[sentence_rows] + self.sentence_shift.moves(sentence_rows),
+            "embeddings": self.sentence_vectors[sentence_rows]
+            + self.sentence_shift.moves([self.language_of_doc.get(self.sentence_metas[i].get("doc_id"), "") for i in sentence_rows]),
         }
         return chunks, sentences
 
-    @functools.cached_property
-    def sentence_shift(self) -> LanguageShift:
-        """The answerer compares the question with sentences of up to three articles, maybe in both languages:
-        their vectors come moved the same way as the chunks' (`LanguageShift`)."""
-        language = {m.get("doc_id"): lang for m, lang in zip(self.chunk_metas, self.chunk_languages, strict=True)}
-        languages = [language.get(m.get("doc_id"), "") for m in self.sentence_metas]
-        return LanguageShift.fit(np.asarray(self.sentence_vectors), languages, _docs(self.sentence_metas))
+    def _fit_sentence_shift(self) -> LanguageShift:
+        """For a copy saved before shifts were (reads every sentence vector once)."""
+        languages = [self.language_of_doc.get(m.get("doc_id"), "") for m in self.sentence_metas]
+        return LanguageShift.fit(self.sentence_vectors, languages, _docs(self.sentence_metas))
+
+
+def _language_of_doc(metadatas: Sequence[dict[str, Any]], languages: Sequence[str]) -> dict[Any, str]:
+    return {m.get("doc_id"): lang for m, lang in zip(metadatas, languages, strict=True) if lang}
 
 
 def _docs(metadatas: Sequence[dict[str, Any]]) -> list[str]:
@@ -232,38 +247,63 @@ def chunk_languages(texts: Sequence[str], metadatas: Sequence[dict[str, Any]]) -
 @dataclass(frozen=True)
 class LanguageShift:
     """Where the articles are in two languages, a multilingual embedder puts a question closer to any text of its
-    own language than to the same content in the other. Moving each language's chunks so that their mean is the
-    mean of all chunks removes that pull (Libovický et al. 2020, "On the language neutrality of pre-trained
-    multilingual representations"); the ranking within one language is unchanged, and over articles in one
-    language nothing moves. On the training newsroom articles (tuning questions, 49 Danish and 11 English chunks)
-    the right article among the 5 nearest chunks rose from 0.72 to 0.95 of cross-language questions, same-language
-    ones unchanged."""
+    own language than to the same content in the other. Moving each language's vectors so that their mean is the
+    mean of all removes that pull (Libovický et al. 2020, "On the language neutrality of pre-trained multilingual
+    representations"); the ranking within one language is unchanged, and over articles in one language nothing
+    moves. On the training newsroom articles (tuning questions, 49 Danish and 11 English chunks) the right article
+    among the 5 nearest chunks rose from 0.72 to 0.95 of cross-language questions, same-language ones unchanged.
+    Worked out at ingest (`write`) and saved with the copy: a question never reads every vector."""
 
-    rows: np.ndarray  # per chunk, its language's row in `shifts`
-    shifts: np.ndarray  # per language, the mean of all chunks minus the mean of that language's chunks
+    languages: tuple[str, ...]
+    shifts: np.ndarray  # per language, the mean of all vectors minus the mean of that language's; none: no move
 
     @classmethod
-    def fit(cls, unit_vectors: np.ndarray, languages: Sequence[str], articles: Sequence[str]) -> LanguageShift:
+    def fit(cls, vectors: np.ndarray, languages: Sequence[str], articles: Sequence[str]) -> LanguageShift:
         """`languages` and `articles` per row; "" (an article with no body) is left where it is. Nothing moves
         unless every language has `MIN_ARTICLES` articles: one article's mean is as much its subject as its
         language, and moving it away from that takes its own readers' questions away from it."""
         names = sorted(set(languages) - {""})
-        dims = unit_vectors.shape[1] if unit_vectors.ndim == 2 else 0
-        if len(names) < 2 or not len(languages) == len(articles) == len(unit_vectors):
-            return cls(np.zeros(len(unit_vectors), dtype=np.intp), np.zeros((1, dims)))
+        dims = vectors.shape[1] if vectors.ndim == 2 else 0
+        none = cls((), np.zeros((0, dims)))
+        if len(names) < 2 or not len(languages) == len(articles) == len(vectors):
+            return none
         counts = {name: len({a for a, lang in zip(articles, languages, strict=True) if lang == name}) for name in names}
         if min(counts.values()) < MIN_ARTICLES:
-            return cls(np.zeros(len(unit_vectors), dtype=np.intp), np.zeros((1, dims)))
-        rows = np.asarray([names.index(lang) if lang else len(names) for lang in languages], dtype=np.intp)
-        known = rows < len(names)
-        mean = unit_vectors[known].mean(axis=0)
-        shifts = [mean - unit_vectors[rows == i].mean(axis=0) for i in range(len(names))]
-        return cls(rows, np.stack([*shifts, np.zeros(dims)]))
+            return none
+        index = {name: i for i, name in enumerate(names)}
+        rows = np.fromiter((index.get(lang, -1) for lang in languages), dtype=np.intp, count=len(languages))
+        sums, sizes = np.zeros((len(names), dims)), np.zeros(len(names))
+        for start in range(0, len(rows), 16384):  # a block at a time: the vectors may be a large file, mapped
+            block = np.asarray(vectors[start : start + 16384], dtype=np.float64)
+            block /= np.where((norms := np.linalg.norm(block, axis=1, keepdims=True)) > 0, norms, 1)
+            for i in range(len(names)):
+                here = rows[start : start + 16384] == i
+                sums[i] += block[here].sum(axis=0)
+                sizes[i] += here.sum()
+        return cls(tuple(names), sums.sum(axis=0) / sizes.sum() - sums / sizes[:, None])
 
-    def moves(self, rows: Sequence[int]) -> np.ndarray:
-        """What is added to the vectors of these rows."""
-        return np.asarray(self.shifts[self.rows[list(rows)]])
+    def to_json(self) -> dict[str, Any]:
+        return {"languages": list(self.languages), "shifts": self.shifts.tolist()}
 
-    def offsets(self, query: np.ndarray) -> np.ndarray:
-        """What each chunk's similarity to the (unit) query gains by the shift."""
-        return np.asarray((self.shifts @ query)[self.rows])
+    @classmethod
+    def from_json(cls, data: dict[str, Any], dims: int) -> LanguageShift:
+        if not data["languages"]:
+            return cls((), np.zeros((0, dims)))
+        shifts = np.asarray(data["shifts"], dtype=np.float64).reshape(-1, dims)
+        if len(shifts) != len(data["languages"]):
+            raise ValueError("a language shift of another shape")
+        return cls(tuple(data["languages"]), shifts)
+
+    def moves(self, languages: Sequence[str]) -> np.ndarray:
+        """What is added to vectors in these languages."""
+        padded = np.vstack([self.shifts, np.zeros((1, self.shifts.shape[1]))])
+        return np.asarray(padded[self.rows(languages)])
+
+    def rows(self, languages: Sequence[str]) -> np.ndarray:
+        """Each language's row in `shifts`, -1 (no move) for one it has none for."""
+        index = {name: i for i, name in enumerate(self.languages)}
+        return np.fromiter((index.get(lang, -1) for lang in languages), dtype=np.intp, count=len(languages))
+
+    def offsets(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """What the similarity to the (unit) query of vectors at `rows` (of `rows()`) gains by the move."""
+        return np.asarray(np.append(self.shifts @ query, 0.0)[rows])
