@@ -116,7 +116,7 @@ class SnapshotIndex:
         norms = np.linalg.norm(chunk_vectors, axis=1, keepdims=True)
         self.unit_vectors = chunk_vectors / np.where(norms > 0, norms, 1)
         self.chunk_languages = chunks.get("languages") or chunk_languages(self.chunk_texts, self.chunk_metas)
-        self.language_of_doc = _language_of_doc(self.chunk_metas, self.chunk_languages)
+        self.language_of_doc = _language_of_doc(self.chunk_metas, self.chunk_languages)  # HybridSearch reads it
         saved = meta.get("language_shift")
         dims = self.unit_vectors.shape[1] if self.unit_vectors.ndim == 2 else 0
         self.language_shift = (
@@ -128,7 +128,6 @@ class SnapshotIndex:
         self.sentence_shift = (
             LanguageShift.from_json(saved["sentences"], dims) if saved else self._fit_sentence_shift()
         )
-        self.chunk_language = dict(zip(self.chunk_ids, self.chunk_languages, strict=True))  # HybridSearch reads it
         self.chunk_row = {cid: i for i, cid in enumerate(self.chunk_ids)}
         self.chunk_rows_of = _rows_by_doc(self.chunk_metas)  # doc_parts runs on every question: no scan there
         self.sentence_rows_of = _rows_by_doc(self.sentence_metas)

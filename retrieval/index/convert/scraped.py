@@ -197,12 +197,7 @@ def clean_text(text: str) -> Cleaned:
             continue
         if _meta_line(line):
             keep[i] = False
-            dates = find_dates(line)
-            if dates:
-                facts.setdefault("date", dates[0][1].isoformat())
-            byline = _byline(line)
-            if byline:
-                facts.setdefault("author", byline)
+            _date_and_byline(line, facts)
             email = _EMAIL.search(line)
             if email:
                 facts.setdefault("site", email.group("domain"))
@@ -340,6 +335,16 @@ _LOOSE_BYLINE = re.compile(
 )
 
 
+def _date_and_byline(line: str, facts: dict[str, str]) -> None:
+    """The first date and the author a date or byline line gives, unless already found."""
+    dates = find_dates(line)
+    if dates:
+        facts.setdefault("date", dates[0][1].isoformat())
+    byline = _byline(line)
+    if byline:
+        facts.setdefault("author", byline)
+
+
 def _byline(line: str) -> str | None:
     # "Publicerad 3 mars 2021 av Johan Lindqvist": after a date, the byline word may be in lower case.
     match = (_LOOSE_BYLINE if find_dates(line) else _BYLINE).search(line)
@@ -444,12 +449,7 @@ def tidy_extracted(body: str, title: str | None) -> Cleaned:
         seen.add(norms[i])
         if _meta_line(line) and not _prose(line):
             keep[i] = False
-            dates = find_dates(line)
-            if dates:
-                facts.setdefault("date", dates[0][1].isoformat())
-            byline = _byline(line)
-            if byline:
-                facts.setdefault("author", byline)
+            _date_and_byline(line, facts)
     _drop_contained(plain, norms, keep)
     prose_rows = [i for i in range(len(plain)) if keep[i] and _prose(plain[i])]
     if prose_rows:
