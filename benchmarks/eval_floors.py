@@ -98,14 +98,14 @@ def rewrite(text: str, measured: dict[str, dict[str, float | None]], protected: 
 
 
 def record_reason(loosened: list[str], because: str) -> None:
-    """One line at the end of RESULTS.md's section on loosened limits (the section is made when missing)."""
+    """One line after the last of RESULTS.md's list of loosened limits (the section is made when missing)."""
     text = RESULTS.read_text(encoding="utf-8")
     if LOOSENED_HEADING not in text:
         text = text.rstrip("\n") + f"\n\n{LOOSENED_HEADING}\n\nWritten by benchmarks/eval_floors.py.\n"
     line = f"- {dt.date.today().isoformat()}: {'; '.join(loosened)}. Why: {because}\n"
     start = text.index(LOOSENED_HEADING) + len(LOOSENED_HEADING)
-    end = text.find("\n## ", start)
-    end = len(text) if end < 0 else end + 1
+    after = re.search(r"\n#{2,} ", text[start:])  # the list ends at the next heading, a subsection's too
+    end = len(text) if after is None else start + after.start() + 1
     section = text[:end].rstrip("\n") + "\n" + line
     RESULTS.write_text(section + ("\n" + text[end:] if end < len(text) else ""), encoding="utf-8")
 

@@ -86,3 +86,11 @@ def test_the_reason_goes_under_its_heading_even_when_another_section_follows(flo
     text = floors_script.RESULTS.read_text(encoding="utf-8")
     assert "- old line\n- " in text and text.index("a reason") < text.index("## Later")
     assert text.endswith("\n## Later\n\ntext\n")
+
+
+def test_the_reason_joins_the_list_before_a_subsection(floors_script: ModuleType) -> None:
+    heading = floors_script.LOOSENED_HEADING
+    floors_script.RESULTS.write_text(f"{heading}\n\n- old line\n\n### Other\n\ntext\n", encoding="utf-8")
+    floors_script.record_reason(["heldout min_overall 0.5 -> 0.4"], "a reason")
+    text = floors_script.RESULTS.read_text(encoding="utf-8")
+    assert "- old line\n- " in text and text.index("a reason") < text.index("### Other")
