@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -27,6 +28,7 @@ from retrieval.index.articles import load_articles
 from retrieval.index.chunks import chunk_article, sentence_records
 from retrieval.index.embeddings import FakeEmbeddings
 from retrieval.index.ingest import ingest
+from retrieval.index.snapshot import SnapshotIndex
 from retrieval.service import build_embeddings, open_index
 from retrieval.settings import PROJECT_ROOT, Settings
 from tests.conftest import CORPUS
@@ -274,3 +276,46 @@ def test_rebuild_on_a_server_deletes_and_rebuilds_the_collections(server_setting
     chunks, sentences = expected_ids(server_settings.corpus_dir)
     assert set(index.chunks.get(include=[])["ids"]) == chunks
     assert set(index.sentences.get(include=[])["ids"]) == sentences
+
+
+ARTICLES = {
+    "havn": ("da", "Kommunen vil bygge en ny havn ved fjorden. Byrådet har afsat 40 mio. kr. til arbejdet."),
+    "skole": ("da", "Skolen får nye lokaler til efteråret. Eleverne glæder sig, siger skolelederen."),
+    "bridge": ("en", "The council will build a new bridge over the river. It has set aside £4m for the work."),
+    "library": ("en", "The library opens new rooms in the autumn. Readers are pleased, said the head librarian."),
+}
+
+
+def test_a_server_index_ranks_across_languages_as_the_local_copy_does(chroma_url: str, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, (_, body) in ARTICLES.items():
+        (corpus / f"{name}.md").write_text(f"---\ntitle: {name}\n---\n\n{body} {body}\n", encoding="utf-8")
+    local = Settings(data_dir=tmp_path / "local", corpus_dir=corpus, embedder="fake")
+    server = Settings(
+        data_dir=tmp_path / "server", corpus_dir=corpus, embedder="fake", chroma_url=chroma_url,
+        collection=f"t{uuid.uuid4().hex[:12]}",
+    )
+    for settings in (local, server):
+        ingest(settings, [corpus], build_embeddings(settings))
+    copy = SnapshotIndex.load(local.data_dir, local.collection, local.embedder_id)
+    assert copy is not None and copy.language_shift.languages == ("da", "en")
+    index = open_index(server, FakeEmbeddings())
+    assert {m.get("language") for m in index.all_chunks()[2]} == {"da", "en"}
+    chunk_shift, sentence_shift = index.language_shifts()
+    assert np.allclose(chunk_shift.shifts, copy.language_shift.shifts)
+    assert np.allclose(sentence_shift.shifts, copy.sentence_shift.shifts)
+    embedder = FakeEmbeddings()
+    moved = 0
+    for question in ("Hvad koster havnen?", "Who is pleased with the library?", "Hvornår får skolen lokaler?"):
+        vector = embedder.embed_query(question)
+        here, there = copy.dense_chunks(vector, 4), index.dense_chunks(vector, 4)
+        assert [row[0] for row in there] == [row[0] for row in here]
+        assert np.allclose([row[3] for row in there], [row[3] for row in here], atol=1e-5)
+        unmoved = [row[0] for row in sorted(there, key=lambda row: -row[3])]
+        moved += unmoved != [row[0] for row in there]
+    assert moved  # the shifts changed some ranking: the comparison above is not of two unmoved lists
+    docs = list(ARTICLES)
+    here_parts, there_parts = copy.doc_parts(docs)[1], index.doc_parts(docs)[1]
+    by_id = dict(zip(there_parts["ids"], there_parts["embeddings"], strict=True))
+    assert np.allclose(np.stack([by_id[i] for i in here_parts["ids"]]), here_parts["embeddings"], atol=1e-5)

@@ -17,6 +17,7 @@ from retrieval.index.articles import Article, Problem, find_files, load_articles
 from retrieval.index.datadir import FULL, data_dir_errors, hint
 from retrieval.index.embeddings import Embedder
 from retrieval.index.store import (
+    SHIFTS_KEY,
     Index,
     IngestReport,
     Progress,
@@ -228,6 +229,8 @@ def ingest(
             previous = state.get(snapshot.STATE_KEY)
             if local:  # a server's index is always read from Chroma
                 state[snapshot.STATE_KEY] = snapshot.write(index, settings.data_dir)
+            elif report.changed or SHIFTS_KEY not in (index.chunk_rows.metadata or {}):
+                index.save_language_shifts()  # reads every vector once: not when nothing changed
             state.update(watched)
             state[RACY_FILES] = _still_racy(watched[RACY_FILES])
             state["paths"] = [str(p.resolve()) for p in paths]

@@ -16,22 +16,16 @@ import os
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from retrieval.index.languages import LanguageShift, chunk_languages, docs_of, language_of_doc
 from retrieval.index.store import Index, fingerprint_of, read_state
-from retrieval.langid import detect_language
 
 STATE_KEY = "read_snapshot"  # in state.json: {"collection", "stamp", "dir"} of the copy ingest last completed
 META_FILE = "snapshot.json"
-# The fewest articles a language needs before its vectors are moved (`LanguageShift`). Measured on the training
-# newsroom articles with one of their two English articles left out: English questions about the one left found
-# it first 1.00 -> 0.60 and 1.00 -> 0.44 of the time once moved; with both, 0.95 either way, and cross-language
-# questions gained (0.25 -> 0.58).
-MIN_ARTICLES = 2
 
 
 def snapshot_root(data_dir: Path, collection: str) -> Path:
@@ -56,7 +50,7 @@ def write(index: Index, data_dir: Path) -> dict[str, str]:
         np.save(fresh / "chunk_vectors.npy", chunk_vectors)
         np.save(fresh / "sentence_vectors.npy", sentence_vectors)
         languages = chunk_languages(chunk_texts, chunk_metas)
-        of_doc = _language_of_doc(chunk_metas, languages)
+        of_doc = language_of_doc(chunk_metas, languages)
         sentence_languages = [of_doc.get(m.get("doc_id"), "") for m in sentence_metas]
         meta = {
             "stamp": stamp,
@@ -64,8 +58,8 @@ def write(index: Index, data_dir: Path) -> dict[str, str]:
             "chunks": {"ids": chunk_ids, "texts": chunk_texts, "metadatas": chunk_metas, "languages": languages},
             "sentences": {"ids": sentence_ids, "texts": sentence_texts, "metadatas": sentence_metas},
             "language_shift": {
-                "chunks": LanguageShift.fit(chunk_vectors, languages, _docs(chunk_metas)).to_json(),
-                "sentences": LanguageShift.fit(sentence_vectors, sentence_languages, _docs(sentence_metas)).to_json(),
+                "chunks": LanguageShift.fit(chunk_vectors, languages, docs_of(chunk_metas)).to_json(),
+                "sentences": LanguageShift.fit(sentence_vectors, sentence_languages, docs_of(sentence_metas)).to_json(),
             },
         }
         (fresh / META_FILE).write_text(json.dumps(meta, ensure_ascii=False))
@@ -116,13 +110,13 @@ class SnapshotIndex:
         norms = np.linalg.norm(chunk_vectors, axis=1, keepdims=True)
         self.unit_vectors = chunk_vectors / np.where(norms > 0, norms, 1)
         self.chunk_languages = chunks.get("languages") or chunk_languages(self.chunk_texts, self.chunk_metas)
-        self.language_of_doc = _language_of_doc(self.chunk_metas, self.chunk_languages)  # HybridSearch reads it
+        self.language_of_doc = language_of_doc(self.chunk_metas, self.chunk_languages)  # HybridSearch reads it
         saved = meta.get("language_shift")
         dims = self.unit_vectors.shape[1] if self.unit_vectors.ndim == 2 else 0
         self.language_shift = (
             LanguageShift.from_json(saved["chunks"], dims)
             if saved
-            else LanguageShift.fit(self.unit_vectors, self.chunk_languages, _docs(self.chunk_metas))
+            else LanguageShift.fit(self.unit_vectors, self.chunk_languages, docs_of(self.chunk_metas))
         )
         self.chunk_shift_rows = self.language_shift.rows(self.chunk_languages)
         self.sentence_shift = (
@@ -215,15 +209,7 @@ class SnapshotIndex:
     def _fit_sentence_shift(self) -> LanguageShift:
         """For a copy saved before shifts were (reads every sentence vector once)."""
         languages = [self.language_of_doc.get(m.get("doc_id"), "") for m in self.sentence_metas]
-        return LanguageShift.fit(self.sentence_vectors, languages, _docs(self.sentence_metas))
-
-
-def _language_of_doc(metadatas: Sequence[dict[str, Any]], languages: Sequence[str]) -> dict[Any, str]:
-    return {m.get("doc_id"): lang for m, lang in zip(metadatas, languages, strict=True) if lang}
-
-
-def _docs(metadatas: Sequence[dict[str, Any]]) -> list[str]:
-    return [str(m.get("doc_id")) for m in metadatas]
+        return LanguageShift.fit(self.sentence_vectors, languages, docs_of(self.sentence_metas))
 
 
 def _rows_by_doc(metadatas: Sequence[dict[str, Any]]) -> dict[Any, list[int]]:
@@ -231,78 +217,3 @@ def _rows_by_doc(metadatas: Sequence[dict[str, Any]]) -> dict[Any, list[int]]:
     for i, meta in enumerate(metadatas):
         rows.setdefault(meta.get("doc_id"), []).append(i)
     return rows
-
-
-def chunk_languages(texts: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> list[str]:
-    """Each chunk's language: its article's, told from the start of the article's body."""
-    bodies: dict[Any, list[str]] = {}
-    for text, meta in zip(texts, metadatas, strict=True):
-        if meta.get("kind") == "body":
-            bodies.setdefault(meta.get("doc_id"), []).append(text)
-    language = {doc: str(detect_language(" ".join(parts)[:2000])) for doc, parts in bodies.items()}
-    return [language.get(meta.get("doc_id"), "") for meta in metadatas]
-
-
-@dataclass(frozen=True)
-class LanguageShift:
-    """Where the articles are in two languages, a multilingual embedder puts a question closer to any text of its
-    own language than to the same content in the other. Moving each language's vectors so that their mean is the
-    mean of all removes that pull (Libovický et al. 2020, "On the language neutrality of pre-trained multilingual
-    representations"); the ranking within one language is unchanged, and over articles in one language nothing
-    moves. On the training newsroom articles (tuning questions, 49 Danish and 11 English chunks) the right article
-    among the 5 nearest chunks rose from 0.72 to 0.95 of cross-language questions, same-language ones unchanged.
-    Worked out at ingest (`write`) and saved with the copy: a question never reads every vector."""
-
-    languages: tuple[str, ...]
-    shifts: np.ndarray  # per language, the mean of all vectors minus the mean of that language's; none: no move
-
-    @classmethod
-    def fit(cls, vectors: np.ndarray, languages: Sequence[str], articles: Sequence[str]) -> LanguageShift:
-        """`languages` and `articles` per row; "" (an article with no body) is left where it is. Nothing moves
-        unless every language has `MIN_ARTICLES` articles: one article's mean is as much its subject as its
-        language, and moving it away from that takes its own readers' questions away from it."""
-        names = sorted(set(languages) - {""})
-        dims = vectors.shape[1] if vectors.ndim == 2 else 0
-        none = cls((), np.zeros((0, dims)))
-        if len(names) < 2 or not len(languages) == len(articles) == len(vectors):
-            return none
-        counts = {name: len({a for a, lang in zip(articles, languages, strict=True) if lang == name}) for name in names}
-        if min(counts.values()) < MIN_ARTICLES:
-            return none
-        index = {name: i for i, name in enumerate(names)}
-        rows = np.fromiter((index.get(lang, -1) for lang in languages), dtype=np.intp, count=len(languages))
-        sums, sizes = np.zeros((len(names), dims)), np.zeros(len(names))
-        for start in range(0, len(rows), 16384):  # a block at a time: the vectors may be a large file, mapped
-            block = np.asarray(vectors[start : start + 16384], dtype=np.float64)
-            block /= np.where((norms := np.linalg.norm(block, axis=1, keepdims=True)) > 0, norms, 1)
-            for i in range(len(names)):
-                here = rows[start : start + 16384] == i
-                sums[i] += block[here].sum(axis=0)
-                sizes[i] += here.sum()
-        return cls(tuple(names), sums.sum(axis=0) / sizes.sum() - sums / sizes[:, None])
-
-    def to_json(self) -> dict[str, Any]:
-        return {"languages": list(self.languages), "shifts": self.shifts.tolist()}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], dims: int) -> LanguageShift:
-        if not data["languages"]:
-            return cls((), np.zeros((0, dims)))
-        shifts = np.asarray(data["shifts"], dtype=np.float64).reshape(-1, dims)
-        if len(shifts) != len(data["languages"]):
-            raise ValueError("a language shift of another shape")
-        return cls(tuple(data["languages"]), shifts)
-
-    def moves(self, languages: Sequence[str]) -> np.ndarray:
-        """What is added to vectors in these languages."""
-        padded = np.vstack([self.shifts, np.zeros((1, self.shifts.shape[1]))])
-        return np.asarray(padded[self.rows(languages)])
-
-    def rows(self, languages: Sequence[str]) -> np.ndarray:
-        """Each language's row in `shifts`, -1 (no move) for one it has none for."""
-        index = {name: i for i, name in enumerate(self.languages)}
-        return np.fromiter((index.get(lang, -1) for lang in languages), dtype=np.intp, count=len(languages))
-
-    def offsets(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """What the similarity to the (unit) query of vectors at `rows` (of `rows()`) gains by the move."""
-        return np.asarray(np.append(self.shifts @ query, 0.0)[rows])

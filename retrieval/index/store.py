@@ -24,6 +24,7 @@ import numpy as np
 from retrieval.errors import StoreError
 from retrieval.index.articles import Article, Problem
 from retrieval.index.datadir import READ_ONLY, REBUILD, data_dir_errors, hint, is_writable
+from retrieval.index.languages import LanguageShift, chunk_languages, docs_of, language_of_doc
 from retrieval.secrets import protect, redact
 from retrieval.settings import Settings, default_data_dir
 
@@ -45,6 +46,7 @@ ChunkVectors = Literal["embedded", "sentences"]
 BATCH = 64  # texts embedded and written per call
 PAGE = 5000  # rows read or deleted per call
 GROUP_DOCS = 200  # articles chunked and diffed together; memory scales with this, not the corpus
+SHIFTS_KEY = "language_shift"  # in the chunk collection's metadata: a server index's shifts, as JSON
 
 
 @dataclass
@@ -192,6 +194,7 @@ class Index:
         # Each LangChain wrapper (embeds on write) next to its Chroma collection (count, metadata, update).
         self.chunks, self.chunk_rows = self._open_collection(f"{self.name}_chunks")
         self.sentences, self.sentence_rows = self._open_collection(f"{self.name}_sentences")
+        self._shifts: tuple[LanguageShift, LanguageShift] | None = None
 
     def _open_collection(self, name: str) -> tuple[Chroma, Collection]:
         from langchain_chroma import Chroma
@@ -416,11 +419,81 @@ class Index:
         writer.mark(marks)  # last: an interrupted group leaves documents that are compared in full next time
 
     def dense_chunks(self, vector: list[float], k: int) -> list[tuple[str, str, dict[str, Any], float]]:
-        """(chunk id, text, metadata, cosine similarity) of the `k` nearest chunks."""
+        """(chunk id, text, metadata, cosine similarity) of the `k` nearest chunks, ranked across languages as
+        the saved copy of a local index ranks them (`LanguageShift`): the nearest of each language are asked for
+        apart, and each language's move is added to its chunks' similarity."""
+        shift = self.language_shifts()[0]
         with store_errors("cannot search the index"):
             found = self.chunks.similarity_search_by_vector_with_relevance_scores(vector, k)
+            for language in shift.languages:
+                found += self.chunks.similarity_search_by_vector_with_relevance_scores(
+                    vector, k, filter={"language": language}
+                )
         # The "relevance score" here is Chroma's cosine distance.
-        return [(str(doc.id), doc.page_content, dict(doc.metadata), 1.0 - float(dist)) for doc, dist in found]
+        rows = list({str(doc.id): (doc, 1.0 - float(dist)) for doc, dist in found}.values())
+        if shift.languages:
+            query = np.asarray(vector, dtype=np.float64)
+            offsets = shift.offsets(
+                query / (np.linalg.norm(query) or 1.0),
+                shift.rows([str(d.metadata.get("language", "")) for d, _ in rows]),
+            )
+            order = np.argsort(-(np.asarray([score for _, score in rows]) + offsets), kind="stable")
+            rows = [rows[i] for i in order]
+        return [(str(doc.id), doc.page_content, dict(doc.metadata), score) for doc, score in rows[:k]]
+
+    def language_shifts(self) -> tuple[LanguageShift, LanguageShift]:
+        """The chunk and sentence shifts the last ingest saved with the collections (none before)."""
+        if self._shifts is None:
+            none = LanguageShift((), np.zeros((0, 0)))
+            with store_errors("cannot read the index"):
+                saved = (self.chunk_rows.metadata or {}).get(SHIFTS_KEY)
+            try:
+                data = json.loads(saved) if isinstance(saved, str) else None
+                self._shifts = (
+                    (LanguageShift.from_json(data["chunks"]), LanguageShift.from_json(data["sentences"]))
+                    if data
+                    else (none, none)
+                )
+            except (ValueError, KeyError, TypeError):
+                self._shifts = (none, none)
+        return self._shifts
+
+    def save_language_shifts(self) -> None:
+        """For an index read from Chroma itself (a server's): record each chunk's article language in its metadata
+        and work out the shifts, a page of vectors at a time, into the chunk collection's metadata. A local index
+        keeps both in its saved copy instead (`snapshot.write`)."""
+        ids, texts, metas = self.all_chunks()
+        languages = chunk_languages(texts, metas)
+        stale = [
+            (cid, lang)
+            for cid, lang, meta in zip(ids, languages, metas, strict=True)
+            if meta.get("language") != lang
+        ]
+        with store_errors("cannot update the index"):
+            for i in range(0, len(stale), PAGE):
+                page = stale[i : i + PAGE]
+                self.chunk_rows.update(
+                    ids=[c for c, _ in page], metadatas=[{"language": lang} for _, lang in page]
+                )
+        of_doc = language_of_doc(metas, languages)
+
+        def blocks(store: Chroma) -> Iterator[tuple[np.ndarray, list[str], list[str]]]:
+            for got in _pages(store, include=["metadatas", "embeddings"]):
+                docs = docs_of([dict(m or {}) for m in got["metadatas"]])
+                yield np.asarray(got["embeddings"], dtype=np.float32), [of_doc.get(d, "") for d in docs], docs
+
+        with store_errors("cannot update the index"):
+            shifts = {
+                "chunks": LanguageShift.fit_blocks(blocks(self.chunks)).to_json(),
+                "sentences": LanguageShift.fit_blocks(blocks(self.sentences)).to_json(),
+            }
+            kept = {
+                key: value
+                for key, value in (self.chunk_rows.metadata or {}).items()
+                if not key.startswith("hnsw:")
+            }
+            self.chunk_rows.modify(metadata={**kept, SHIFTS_KEY: json.dumps(shifts)})
+        self._shifts = None
 
     def sample_text(self, n: int = 50) -> str:
         """Some article text, to tell the corpus language."""
@@ -469,11 +542,18 @@ class Index:
         return [dict(m or {}) for m in got["metadatas"]]
 
     def doc_parts(self, doc_ids: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-        """All chunks and all sentences (with vectors) of the given documents."""
+        """All chunks and all sentences (with vectors, moved by `language_shifts`) of the given documents."""
         where: Any = {"doc_id": {"$in": list(doc_ids)}}
         with store_errors("cannot read the index"):
             chunks = self.chunks.get(where=where, include=["documents", "metadatas"])
             sentences = self.sentences.get(where=where, include=["documents", "metadatas", "embeddings"])
+        shift = self.language_shifts()[1]
+        if shift.languages and len(sentences["ids"]):
+            of_doc = {m.get("doc_id"): m.get("language", "") for m in chunks["metadatas"] if m}
+            languages = [str(of_doc.get((m or {}).get("doc_id"), "")) for m in sentences["metadatas"]]
+            sentences["embeddings"] = np.asarray(sentences["embeddings"], dtype=np.float64) + shift.moves(
+                languages
+            )
         return chunks, sentences
 
 
