@@ -44,3 +44,17 @@ def test_sentences_point_into_the_article() -> None:
     article = load_articles([CORPUS])[0][0]
     for sentence in sentence_records(article):
         assert article.text[sentence.start : sentence.end] == sentence.text
+
+
+def test_a_crosshead_is_read_with_its_chunk_but_never_quoted_as_a_sentence(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text(
+        "# Havnen får 40 mio. kr.\n\nByrådet har vedtaget budgettet.\n\n## Naturen skal med\n\n"
+        "Det nye dige bliver 12 kilometer langt.\n",
+        encoding="utf-8",
+    )
+    [article], _ = load_articles([tmp_path])
+    said = [s.text for s in sentence_records(article)]
+    assert "Naturen skal med" not in said
+    assert "Havnen får 40 mio. kr." in said  # the title is the article's own claim
+    assert "Det nye dige bliver 12 kilometer langt." in said
+    assert any("Naturen skal med" in c.text for c in chunk_article(article, 160, 40) if c.kind == "body")

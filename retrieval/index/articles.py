@@ -32,6 +32,7 @@ __all__ = [
 SUFFIXES = (".md", ".markdown", ".txt")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _HEADING = re.compile(r"^#{1,6}[ \t]+", re.MULTILINE)
+_SUBHEADING = re.compile(r"^#{2,6}[ \t]+(.*)$", re.MULTILINE)  # "#" is the title, quotable; "##" a crosshead
 # A converted PDF marks where each page starts with a line "<!-- page 3 -->" (see retrieval.index.convert).
 _PAGE_MARKER = re.compile(r"^<!-- page (\d{1,5}) -->[ \t]*(?:\n+|\Z)", re.MULTILINE)
 MAX_ARTICLE_BYTES = 20_000_000
@@ -52,6 +53,7 @@ class Article:
     url: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
     pages: tuple[tuple[int, int], ...] = ()  # (offset in text, page number) where each page of a PDF starts
+    headings: frozenset[str] = frozenset()  # the text of its subheadings: read as context, never quoted as an answer
 
     def page_at(self, offset: int) -> int | None:
         """The page number of the text at `offset`, for an article converted from a PDF."""
@@ -103,6 +105,7 @@ def parse_article(path: Path, raw: bytes) -> Article:
         text = text[match.end() :]
     elif text.startswith("---\n"):
         raise ArticleError("front matter is not closed by a '---' line")
+    headings = frozenset(line.strip() for line in _SUBHEADING.findall(text)) - {""}
     body, pages = _page_starts(_HEADING.sub("", text).strip())
     if not body:
         raise ArticleError("no article text")
@@ -117,6 +120,7 @@ def parse_article(path: Path, raw: bytes) -> Article:
         author=_field(meta, "author"),
         url=_field(meta, "url"),
         pages=pages,
+        headings=headings,
     )
 
 

@@ -147,6 +147,7 @@ def sentence_records(article: Article) -> list[Sentence]:
             },
         )
         for span in article_sentences(article)
+        if span.text.strip() not in article.headings  # a crosshead is not an answer; its paragraph says it whole
     ]
 
 

@@ -606,6 +606,7 @@ def doc_hash(article: Article, chunk_tokens: int, overlap_tokens: int) -> str:
             article.doc_id,
             article.metadata(),
             article.text,
+            sorted(article.headings),
         ],
         ensure_ascii=False,
     )
