@@ -75,7 +75,15 @@ DATASETS = (
     Dataset(
         "newsroom", ROOT / "benchmarks/train/newsroom/corpus", (ROOT / "benchmarks/train/newsroom/questions.yaml",), True
     ),
+    Dataset(
+        "newsroom2", ROOT / "benchmarks/train/newsroom2/corpus", (ROOT / "benchmarks/train/newsroom2/questions.yaml",), True
+    ),
 )
+
+
+# The sets the shipped parameters are fitted on. squad-more is left out: with it SQuAD gained 0.006 and the news sets
+# lost 0.019 of right sentences first (benchmarks/RESULTS.md, issue 18 second round).
+FITTED_ON = ("squad", "danish", "newsroom", "newsroom2")
 
 
 @dataclass
@@ -273,7 +281,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--cv-only", action="store_true")
     parser.add_argument("--without", action="append", default=[], help="Leave this article out (repeatable).")
-    parser.add_argument("--sets", default=",".join(d.name for d in DATASETS), help="Data sets to use (comma-separated).")
+    parser.add_argument("--sets", default=",".join(FITTED_ON), help="Data sets to use (comma-separated).")
     parser.add_argument("--out", type=Path, default=ROOT / "retrieval/answering/answer_params.json")
     args = parser.parse_args(argv)
     chosen = [d for d in DATASETS if d.name in args.sets.split(",")]
@@ -316,7 +324,8 @@ def main(argv: list[str] | None = None) -> None:
         ranker, model, threshold, second_gap, code_fingerprint(),
         {
             "fitted": dt.date.today().isoformat(),
-            "command": "uv run --group fit python benchmarks/fit_answerer.py --work DIR",
+            "command": "uv run --group fit python benchmarks/fit_answerer.py --work DIR"
+            + ("" if args.sets == ",".join(FITTED_ON) else f" --sets {args.sets}"),
             "training": {_shown(p): hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in files},
             "cross_validated": figures,
             "max_words": MAX_WORDS,

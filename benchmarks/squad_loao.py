@@ -41,7 +41,7 @@ def never_refusing(params: Path, out: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--work", type=Path, required=True, help="Where fit_answerer.py keeps its indexes and cache.")
-    parser.add_argument("--sets", default="squad,danish,newsroom", help="fit_answerer.py's data sets (comma-separated).")
+    parser.add_argument("--sets", default="squad,danish,newsroom,newsroom2", help="fit_answerer.py's data sets (comma-separated).")
     args = parser.parse_args()
     cases = yaml.safe_load((SQUAD / "questions.yaml").read_text())["cases"]
     articles = sorted({t for c in cases for t in c["tags"] if t != "squad"})
