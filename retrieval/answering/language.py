@@ -10,18 +10,19 @@ import functools
 from collections.abc import Set as AbstractSet
 
 from retrieval.answering.lemma_table import Lemmatizer, default_cache_dir
+from retrieval.answering.lexicon import HAND_SET
 from retrieval.text import STOPWORDS, stem, words
 from retrieval.types import Language
 
-_MIN_PART = 4  # the shortest compound part that counts: "job" would match far too much
+_MIN_PART: int = HAND_SET["compound_part_min_chars"]
 # simplemma's answers, without decoding its dictionary every start
 _SIMPLEMMA = Lemmatizer(default_cache_dir())
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=int(HAND_SET["lemmas"]))
 def lemma(word: str, language: Language) -> str:
     """The dictionary form of one lower-cased word; an unknown Danish compound gets its known head's lemma."""
-    if word.isdigit() or len(word) < 3:
+    if word.isdigit() or len(word) < HAND_SET["lemma_min_chars"]:
         return word
     # Lower-cased: the dictionary gives names capitalised ("rudersdals" -> "Rudersdal"), the question's words are not.
     if _SIMPLEMMA.is_known(word, language):
@@ -44,23 +45,9 @@ def content_words(text: str) -> list[str]:
     return [w for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
 
 
-def in_lexicon(word: str, language: Language) -> bool:
-    """Is a lower-cased word (each part of a hyphenated one) in the language's dictionary? A word of an English
-    question that no English dictionary knows is a name or a borrowed term ("æbleskiver"), so it must be found in
-    the articles as written, even when they are in another language."""
-    return all(_SIMPLEMMA.is_known(part, language) for part in word.split("-") if part)
-
-
-def common_word(word: str, language: Language) -> bool:
-    """Is a word, capitalised or not, an ordinary word of the language ("Committee") rather than a proper name
-    ("Copenhagen")? The dictionary keeps proper names' lemmas capitalised."""
-    lowered = word.lower()
-    return _SIMPLEMMA.is_known(lowered, language) and _SIMPLEMMA.lemmatize(lowered, language).islower()
-
-
 def part_match(term: str, lemmas: AbstractSet[str]) -> float:
-    """How well a question lemma is found in a set of text lemmas: 1 exactly, 0.8 as the head or a part of a
-    compound ("middel" in "puljemiddel", "regel" in "regelforenkling") or the reverse, else 0."""
+    """How well a question lemma is found in a set of text lemmas: 1 exactly, less (`compound_part_match`) as the
+    head or a part of a compound ("middel" in "puljemiddel", "regel" in "regelforenkling") or the reverse, else 0."""
     if term in lemmas:
         return 1.0
     if len(term) < _MIN_PART:
@@ -68,10 +55,9 @@ def part_match(term: str, lemmas: AbstractSet[str]) -> float:
     for other in lemmas:
         if len(other) < _MIN_PART:
             continue
-        if other.endswith(term) or other.startswith(term) or term.endswith(other) or term.startswith(other):
-            return 0.8
-        if "-" in other and term in other.split("-"):
-            return 0.8
+        parts = other.endswith(term) or other.startswith(term) or term.endswith(other) or term.startswith(other)
+        if parts or ("-" in other and term in other.split("-")):
+            return float(HAND_SET["compound_part_match"])
     return 0.0
 
 

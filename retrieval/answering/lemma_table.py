@@ -9,6 +9,7 @@ one simplemma gives (tests/test_lemma_table.py compares them).
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import shutil
@@ -72,15 +73,8 @@ class SortedTable(DecodedStrMapping):
         wanted = key.encode()
         first = np.uint64(_prefix(wanted))
         low, high = int(self._prefix.searchsorted(first, "left")), int(self._prefix.searchsorted(first, "right"))
-        while low < high:
-            middle = (low + high) // 2
-            if self._key(middle) < wanted:
-                low = middle + 1
-            else:
-                high = middle
-        if low < len(self._key_ends) and self._key(low) == wanted:
-            return self._value(low).decode()
-        return None
+        i = bisect.bisect_left(range(high), wanted, low, high, key=self._key)
+        return self._value(i).decode() if i < high and self._key(i) == wanted else None
 
     def __iter__(self) -> Iterator[str]:
         return (self._key(i).decode() for i in range(len(self)))
@@ -120,8 +114,9 @@ ARRAYS = ("keys", "key_ends", "values", "value_ends", "prefix")
 
 
 def _prefix(key: bytes) -> int:
-    """A key's first 8 bytes as a big-endian number (zero-padded): ordered as the keys are."""
-    return int.from_bytes(key[:8].ljust(8, b"\0"), "big")
+    """A key's first bytes as a big-endian uint64 (zero-padded): ordered as the keys are."""
+    size = 8  # bytes of a uint64
+    return int.from_bytes(key[:size].ljust(size, b"\0"), "big")
 
 
 class CachedTableFactory(CachingDictionaryFactory):
