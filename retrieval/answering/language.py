@@ -8,15 +8,40 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Set as AbstractSet
+from pathlib import Path
 
-from retrieval.answering.lemma_table import Lemmatizer, default_cache_dir
+import platformdirs
+import simplemma
+from simplemma.strategies import DefaultStrategy, DictionaryLookupStrategy
+from simplemma.strategies.dictionaries.trie_dictionary_factory import TrieDictionaryFactory
+from simplemma.utils import normalize_token
+
 from retrieval.answering.lexicon import HAND_SET
 from retrieval.text import STOPWORDS, stem, words
 from retrieval.types import Language
 
 _MIN_PART: int = HAND_SET["compound_part_min_chars"]
-# simplemma's answers, without decoding its dictionary every start
-_SIMPLEMMA = Lemmatizer(default_cache_dir())
+
+
+class CachedSimplemma:
+    """`simplemma.is_known` and `simplemma.lemmatize` (their defaults) over simplemma's dictionaries cached on disk
+    as tries (its `TrieDictionaryFactory`): decoding a dictionary into a dict took 0.75 s on every cold start; the
+    trie holds the same entries and loads in milliseconds."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        # The dictionaries ship inside the package, so its version names their content.
+        tries = TrieDictionaryFactory(disk_cache_dir=str(cache_dir / f"simplemma-{simplemma.__version__}"))
+        self._lookup = DictionaryLookupStrategy(tries)
+        self._lemmatizer = simplemma.Lemmatizer(lemmatization_strategy=DefaultStrategy(dictionary_factory=tries))
+
+    def is_known(self, word: str, language: str) -> bool:
+        return self._lookup.get_lemma(normalize_token(word), language) is not None
+
+    def lemmatize(self, word: str, language: str) -> str:
+        return str(self._lemmatizer.lemmatize(word, language))
+
+
+_SIMPLEMMA = CachedSimplemma(Path(platformdirs.user_cache_dir("kilde", appauthor=False)))
 
 
 @functools.lru_cache(maxsize=int(HAND_SET["lemmas"]))
