@@ -1,10 +1,8 @@
 """What the fitted models see: each candidate sentence's features, and the question's answerability features.
 
-Nothing here knows a corpus or a prompt: every feature is a similarity, a rarity-weighted overlap, a rank or a
-check for a value of the kind asked for, computed the same way on any articles in either language. Words are
-matched as lemmas of the article's own language; across languages only words written the same way (names,
-numbers, borrowed terms) can match. `benchmarks/fit_answerer.py` fits the weights; `retrieval.answering.learned`
-applies them.
+Every feature is a similarity, a rarity-weighted overlap, a rank or a check for a value of the kind asked for,
+the same on any articles in either language. Words are matched as lemmas of the article's own language; across
+languages only words spelled alike (names, numbers, cognates) match.
 """
 
 from __future__ import annotations
@@ -26,43 +24,20 @@ from retrieval.langid import detect_language
 from retrieval.text import names_in, words
 from retrieval.types import Language
 
+# Grouped by what they tell; the order is the column order of the fitted weights.
 SENTENCE_FEATURES = (
-    "cos",
-    "cos_rel",
-    "cos_rank",
-    "cos_window",
-    "chunk_rank",
-    "doc_rank",
-    "coverage",
-    "coverage_rel",
-    "coverage_window",
-    "missing_window",
-    "names",
-    "values_given",
-    "has_kind",
-    "kind_window",
-    "list_like",
-    "length",
-    "lead",
-    "novel",
-    "speech",
-    "leans_back",
-    "cross_language",
+    "cos", "cos_rel", "cos_rank", "cos_window",  # closeness to the question: own, to the best's, rank, window's
+    "chunk_rank", "doc_rank",  # where the search ranked the chunk and the article that hold it
+    "coverage", "coverage_rel", "coverage_window", "missing_window",  # the question's words it holds
+    "names", "values_given", "has_kind", "kind_window", "list_like",  # names, numbers, the kind of value asked
+    "length", "lead", "novel", "speech", "leans_back", "cross_language",  # the sentence itself
 )
 ANSWERABILITY_FEATURES = (
-    "top_score",
-    "margin",
-    "cos_top",
-    "cos_max",
-    "coverage_window_top",
-    "missing_window_top",
-    "unknown_share",
-    "names_unknown",
-    "values_missing",
-    "kind_window_top",
-    "negation_mismatch",
-    "terms",
-    "cross_language",
+    "top_score", "margin", "cos_top", "cos_max",  # how sure the ranker and the search are
+    "coverage_window_top", "missing_window_top",  # the question's words around the best candidate
+    "unknown_share", "names_unknown",  # the question's words and names that no article uses
+    "values_missing", "kind_window_top", "negation_mismatch",  # its numbers, the kind asked, a negation
+    "terms", "cross_language",
 )
 COLUMN = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 
@@ -207,7 +182,8 @@ def _has_kind(q: Question, values: dict[str, set[str]], text_words: AbstractSet[
     if q.kind in ("person", "name", "place"):
         return float(any(set(words(n)) - set(q.names) for n in names_in(text)))
     if q.kind == "list":
-        return float(text.count(",") + sum(w in ("og", "and", "samt") for w in text_words) >= HAND_SET["list_items"])
+        separators = text.count(",") + sum(w in ("og", "and", "samt") for w in text_words)
+        return float(separators >= HAND_SET["list_items"])
     return 0.0
 
 
@@ -347,8 +323,8 @@ def _trigrams(word: str) -> frozenset[str]:
 
 
 def _cognate(term: str, found: AbstractSet[str]) -> float:
-    """The best Dice overlap of letter trigrams between a word and a text's words, from `cognate_min_dice` (else
-    0): 1 for the same word; related words of Danish and English share much of theirs (project/projekt,
+    """The best Dice overlap of letter trigrams between a word and a text's words, from `cognate_min_dice`
+    (else 0): 1 for the same word; related words of Danish and English share much of theirs (project/projekt,
     university/universitet)."""
     shortest = HAND_SET["cognate_min_chars"]
     if term in found:
@@ -356,6 +332,6 @@ def _cognate(term: str, found: AbstractSet[str]) -> float:
     if len(term) < shortest:
         return 0.0
     mine = _trigrams(term)
-    dice = (2 * len(mine & _trigrams(w)) / (len(mine) + len(_trigrams(w))) for w in found if len(w) >= shortest)
-    best = max(dice, default=0.0)
+    others = [_trigrams(w) for w in found if len(w) >= shortest]
+    best = max((2 * len(mine & theirs) / (len(mine) + len(theirs)) for theirs in others), default=0.0)
     return best if best >= HAND_SET["cognate_min_dice"] else 0.0
