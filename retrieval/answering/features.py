@@ -333,5 +333,6 @@ def _cognate(term: str, found: AbstractSet[str]) -> float:
         return 0.0
     mine = _trigrams(term)
     others = [_trigrams(w) for w in found if len(w) >= shortest]
-    best = max((2 * len(mine & theirs) / (len(mine) + len(theirs)) for theirs in others), default=0.0)
+    dice = (2 * len(mine & theirs) / (len(mine) + len(theirs)) for theirs in others)  # Dice's coefficient
+    best = max(dice, default=0.0)
     return best if best >= HAND_SET["cognate_min_dice"] else 0.0

@@ -76,12 +76,10 @@ class Linear:
         features = tuple(data["features"])
         if features != expected:
             raise ValueError(f"features {features} do not match the code's {expected}")
-        arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "coef")]
-        if any(a.shape != (len(features),) for a in arrays):
+        mean, scale, coef = (np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "coef"))
+        if any(a.shape != (len(features),) for a in (mean, scale, coef)):
             raise ValueError("mean, scale and coef must have one value per feature")
-        return cls(
-            features, arrays[0], np.where(arrays[1] > 0, arrays[1], 1.0), arrays[2], float(data["intercept"])
-        )
+        return cls(features, mean, np.where(scale > 0, scale, 1.0), coef, float(data["intercept"]))
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,9 @@ def compose(q: Question, quotes: list[Quote], chunks: dict[str, Any], docs: list
     pieces: list[str] = []
     for quote in quotes:
         holding = [
-            c for c in body if c[2]["doc_id"] == quote.doc_id and c[2]["start"] <= quote.start and quote.end <= c[2]["end"]
+            (cid, ctext, meta)
+            for cid, ctext, meta in body
+            if meta["doc_id"] == quote.doc_id and meta["start"] <= quote.start and quote.end <= meta["end"]
         ]
         if not holding:
             continue
