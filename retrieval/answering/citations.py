@@ -1,15 +1,8 @@
-"""Pure text logic around a generated answer: the source block sent to the model, and the checks on its reply.
+"""Pure text logic around a generated answer: the sources sent to the model, and the checks on its reply.
 
-Nothing here calls a model. A reply is judged on the text exactly as it will be shown (`safe_text`: words hidden
-in an escape sequence count for nothing). A sentence is kept only if it cites a given source ([n]) that supports
-it, by a lexical test (`supports`): every number (digits or "tre"/"three") and name of the sentence must be in the
-cited passages, each number by the same word ("1999 medlemmer" is unsupported where 1999 is the founding year); a
-negation or an opposite word ("flere"/"færre", support_words.json) must agree with the passage sentence it matches;
-and more than half of the sentence's content words that the question did not bring must be in the passages. An
-answer in another language than the passages (English about Danish articles) is judged by its names and numbers
-only. The kept sentences are renumbered 1..k; `quote_for` picks the passage of a chunk a claim was taken from
-(always a verbatim substring of the chunk). The same check runs on a stream as it arrives (complete sentences
-only) and on the finished reply.
+A reply is judged on the text exactly as it will be shown (`safe_text`). A sentence is kept only if it cites a
+given source ([n]) that supports it (`supports`), and the kept sentences are renumbered 1..k. The same check runs
+on a stream as it arrives (complete sentences only) and on the finished reply.
 """
 
 from __future__ import annotations
@@ -243,7 +236,10 @@ def check_answer(text: str, passages: Sequence[str], question: str, *, complete:
 
 @functools.lru_cache(maxsize=int(HAND_SET["supports"]))
 def supports(sentence: str, passages: tuple[str, ...], question: str) -> bool:
-    """Whether `passages` (the sources a sentence cites) say what the sentence says, by words and numbers."""
+    """Whether `passages` (the sources a sentence cites) say what it says: each of its numbers and names is there,
+    a number by the same word ("1999 medlemmer" is not where 1999 is the founding year); a negation or an opposite
+    word ("flere"/"færre") agrees; most content words the question did not bring are there. Across languages only
+    its names and numbers can be checked."""
     claim = strip_markers(safe_text(sentence))
     evidence = safe_text("\n".join(passages))
     language = guess_language(evidence)

@@ -1,12 +1,9 @@
 """The optional answerer backed by a language model behind an OpenAI-compatible endpoint.
 
-The model sees only the retrieved chunks, as numbered sources in a delimited block. Its reply is checked as it
-will be shown (`safe_text`) before anyone sees any of it: markers naming no given source are removed; a sentence
-without a valid marker, or not supported by the passage it cites, is dropped (`retrieval.answering.citations`); an
-answer with nothing left, or in the wrong language, is replaced by the extractive answer; a reply that IS the
-refusal marker becomes the project's refusal (one that merely contains it, like an echoed prompt, is not). While
-the model streams, only sentences that passed the same check are passed on. Any failure of the model is a
-`ModelError`, which the model step's LangChain fallback (`with_fallbacks`) answers with the extractive answer.
+The model sees only the retrieved chunks, as numbered sources. Its reply is checked as it will be shown before
+anyone sees any of it (`retrieval.answering.citations`): a sentence without a valid marker, or not supported by
+the passage it cites, is dropped; an answer with nothing left, or in the wrong language, is replaced by the
+extractive answer, as is any failure of the model (a `ModelError`, the cue of LangChain's `with_fallbacks`).
 """
 
 from __future__ import annotations
@@ -65,7 +62,7 @@ class _Incomplete(Exception):
 
 
 class _Deadline(TimeoutError):
-    pass
+    """No complete reply in time."""
 
 
 class _Never(Exception):
@@ -124,8 +121,6 @@ class LLMGenerator:
             exceptions_to_handle=(ModelError,),
         )
 
-    # -- the Generator protocol ----------------------------------------------------------------------------------
-
     def condense(self, question: str, history: list[Turn]) -> str | None:
         if not history or self._is_down():
             return None
@@ -180,8 +175,6 @@ class LLMGenerator:
             raise ModelError(f"the language model at {self.endpoint} failed: {reason}") from exc
         return self.verify(question, language, raw, docs, request["extractive"])
 
-    # -- checking the reply --------------------------------------------------------------------------------------
-
     def verify(
         self,
         question: str,
@@ -215,8 +208,6 @@ class LLMGenerator:
             question, checked.text, False, language, citations=citations, answerer="llm", repairs=repairs
         )
 
-    # -- calling the model ---------------------------------------------------------------------------------------
-
     def _call(self, messages: list[BaseMessage], gate: TokenGate | None) -> str:
         """The model's whole reply; streamed through `gate` when there is one."""
         if gate is None:
@@ -242,8 +233,6 @@ class LLMGenerator:
         if gate is not None:
             gate.feed("", complete=True)
         return text
-
-    # -- failures ------------------------------------------------------------------------------------------------
 
     def _is_down(self) -> bool:
         with self._lock:
