@@ -40,6 +40,7 @@ ANSWERABILITY_FEATURES = (
     "terms", "cross_language",
 )
 COLUMN = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
+Values = dict[str, set[str]]  # by kind, as `Lexicon.values` reads them
 
 
 @dataclass
@@ -55,7 +56,7 @@ class Candidate:
     position: int = 0  # its index among its article's sentences
     words: frozenset[str] = frozenset()
     lemmas: frozenset[str] = frozenset()  # with the person a pronoun stands for
-    values: dict[str, set[str]] = field(default_factory=dict)
+    values: Values = field(default_factory=dict)
 
     @property
     def n_words(self) -> int:
@@ -94,15 +95,11 @@ def _language(sample: str) -> Language:
 
 
 @functools.lru_cache(maxsize=int(HAND_SET["sentences"]))
-def _sentence(text: str, language: Language) -> tuple[frozenset[str], frozenset[str], tuple[str, ...]]:
-    """A sentence's words, lemmas, and the words of the last full name it gives."""
+def _sentence(text: str, language: Language) -> tuple[frozenset[str], frozenset[str], tuple[str, ...], Values]:
+    """A sentence's words, lemmas, the words of the last full name it gives, and its values."""
     full = [n for n in names_in(text) if len(n.split()) >= HAND_SET["full_name_words"]]
-    return frozenset(words(text)), frozenset(content_lemmas(text, language)), tuple(words(full[-1])) if full else ()
-
-
-@functools.lru_cache(maxsize=int(HAND_SET["sentences"]))
-def _values(text: str, language: Language) -> dict[str, set[str]]:
-    return lexicon(language).values(text)
+    named = tuple(words(full[-1])) if full else ()
+    return frozenset(words(text)), frozenset(content_lemmas(text, language)), named, lexicon(language).values(text)
 
 
 def candidates(sentences: dict[str, Any]) -> list[Candidate]:
@@ -127,7 +124,7 @@ def candidates(sentences: dict[str, Any]) -> list[Candidate]:
         position, person = (position + 1, person) if doc_id == doc else (0, ())
         doc = doc_id
         language = languages[doc_id]
-        said, lemmas, named = _sentence(body, language)
+        said, lemmas, named, values = _sentence(body, language)
         if person and lexicon(language).personal_pronouns & said and not set(person) & said:
             lemmas = lemmas | set(person)
             said = said | set(person)
@@ -135,7 +132,7 @@ def candidates(sentences: dict[str, Any]) -> list[Candidate]:
         out.append(
             Candidate(
                 doc_id, int(meta["start"]), int(meta["end"]), body, np.asarray(vector, dtype=np.float32),
-                language, position, said, lemmas, _values(body, language),
+                language, position, said, lemmas, values,
             )
         )
     return out
