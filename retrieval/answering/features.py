@@ -204,9 +204,7 @@ def gather(  # noqa: PLR0917
     terms = list(dict.fromkeys([*q.lemmas, *q.words]))
     weights = {t: idf(t) for t in terms}
     cos = closeness[pool]
-    order = np.argsort(-cos, kind="stable")
-    cos_rank = np.empty(len(pool))
-    cos_rank[order] = np.arange(len(pool))
+    cos_rank = np.argsort(np.argsort(-cos, kind="stable"))  # each candidate's place, closest first
     rows = []
     for k, i in enumerate(pool):
         cand = cands[i]

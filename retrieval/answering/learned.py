@@ -138,9 +138,10 @@ def _opens_quote(text: str, language: Language) -> bool:
 def _window(cand: Candidate, found: Evidence) -> Quote:
     """The `WINDOW_WORDS`-word stretch of a long sentence that holds the most question weight."""
     tokens = list(re.finditer(r"\S+", cand.text))
-    weight: Callable[[str], float] = lambda token: max(  # noqa: E731
-        (found.weights.get(t, 0.0) for t in content_lemmas(token, cand.language)), default=0.0
-    )
+
+    def weight(token: str) -> float:
+        return max((found.weights.get(t, 0.0) for t in content_lemmas(token, cand.language)), default=0.0)
+
     gains = [weight(t.group()) for t in tokens]
     starts = range(max(1, len(tokens) - WINDOW_WORDS + 1))
     s = max(starts, key=lambda k: (sum(gains[k : k + WINDOW_WORDS]), -k))

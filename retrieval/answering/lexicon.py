@@ -22,6 +22,7 @@ LEXICON_DIR = Path(__file__).with_name("lexicon")
 HAND_SET_FILE = Path(__file__).with_name("hand_set.yaml")
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[\wæøåÆØÅ]+\.?|[%£$€]")
 _YEAR = re.compile(r"^(1[5-9]|20)\d\d$")
+_HOW_CHOSEN = ("convention", "measured", "judgement")
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def read_hand_set(path: Path = HAND_SET_FILE) -> dict[str, dict[str, Any]]:
     for section, entries in _read_yaml(path).items():
         for name, entry in entries.items():
             value = entry.get("value")
-            if type(value) not in (int, float) or entry.get("how") not in ("convention", "measured", "judgement"):
+            if type(value) not in (int, float) or entry.get("how") not in _HOW_CHOSEN:
                 raise ValueError(f"{path}: {name} needs a number and how it was chosen")
             if not (entry.get("what") and entry.get("why")):
                 raise ValueError(f"{path}: {name} needs what it is and why")
