@@ -1,15 +1,8 @@
-"""Pure text logic around a generated answer: the source block sent to the model, and the checks on its reply.
+"""Pure text logic around a generated answer: the sources sent to the model, and the checks on its reply.
 
-Nothing here calls a model. A reply is judged on the text exactly as it will be shown (`safe_text`: words hidden
-in an escape sequence count for nothing). A sentence is kept only if it cites a given source ([n]) that supports
-it, by a lexical test (`supports`): every number (digits or "tre"/"three") and name of the sentence must be in the
-cited passages, each number by the same word ("1999 medlemmer" is unsupported where 1999 is the founding year); a
-negation or an opposite word ("flere"/"færre", support_words.json) must agree with the passage sentence it matches;
-and more than half of the sentence's content words that the question did not bring must be in the passages. An
-answer in another language than the passages (English about Danish articles) is judged by its names and numbers
-only. The kept sentences are renumbered 1..k; `quote_for` picks the passage of a chunk a claim was taken from
-(always a verbatim substring of the chunk). The same check runs on a stream as it arrives (complete sentences
-only) and on the finished reply.
+A reply is judged on the text exactly as it will be shown (`safe_text`). A sentence is kept only if it cites a
+given source ([n]) that supports it (`supports`), and the kept sentences are renumbered 1..k. The same check runs
+on a stream as it arrives (complete sentences only) and on the finished reply.
 """
 
 from __future__ import annotations
@@ -24,6 +17,7 @@ from typing import Any
 
 from langchain_core.documents import Document
 
+from retrieval.answering.lexicon import HAND_SET
 from retrieval.answering.replies import citation, unmark
 from retrieval.safe_text import safe_text
 from retrieval.text import content_terms, guess_language, names_in, split_sentences, stem, words
@@ -46,14 +40,14 @@ _LABEL = re.compile(
 )
 _QUOTED = re.compile(r"«[^»]*»|“[^”]*”|”[^”]*”|\"[^\"]*\"|„[^“”]*[“”]")
 
-SHARE_NEEDED = 0.5  # of the sentence's new content words found in the cited passages
-NEAR = 3  # words on either side of a number, or after a negation, that say what it is about
+NEAR: int = HAND_SET["near_words"]
 _WORDS = json.loads(Path(__file__).with_name("support_words.json").read_text(encoding="utf-8"))
 NEGATIONS: dict[str, frozenset[str]] = {lang: frozenset(ws) for lang, ws in _WORDS["negations"].items()}
 OPPOSITES: dict[str, set[str]] = {}
 for _a, _b in _WORDS["opposites"]:
     OPPOSITES.setdefault(_a, set()).add(_b)
     OPPOSITES.setdefault(_b, set()).add(_a)
+# the lists start at two ("one" is mostly an article)
 NUMBER_WORDS = {lang: {w: str(n) for n, w in enumerate(ws, 2)} for lang, ws in _WORDS["number_words"].items()}
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
@@ -82,10 +76,11 @@ def format_sources(docs: Sequence[Document]) -> str:
     return "\n".join(parts)
 
 
-def format_history(history: Sequence[Turn], turns: int = 3, max_chars: int = 400) -> str:
+def format_history(history: Sequence[Turn]) -> str:
     """The last turns as `User:` / `Assistant:` lines; old [n] markers go, since they name other sources."""
     lines = []
-    for turn in list(history)[-turns:]:
+    max_chars = HAND_SET["history_chars"]
+    for turn in list(history)[-HAND_SET["history_turns"] :]:
         lines.append(f"User: {neutralise(strip_markers(turn.question))}")
         answer = strip_markers(turn.answer.split("\n\n")[0])
         if len(answer) > max_chars:
@@ -116,7 +111,7 @@ def strip_markers(text: str) -> str:
 
 def cited(text: str) -> list[int]:
     """The numbers the markers of `text` name, in order, repeats and numbers naming no source included."""
-    return [int(n) for m in _MARKER.finditer(text) for n in re.findall(r"\d+", m.group(2))]
+    return [int(n) for m in _MARKER.finditer(text) for n in re.findall(r"\d+", m.group())]
 
 
 def answer_sentences(text: str, complete: bool = True) -> list[tuple[str, str]]:
@@ -179,7 +174,9 @@ def quote_for(chunk_text: str, claim_texts: Sequence[str]) -> str:
         scores = [len(wanted & t) for t in terms]
         best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
         # One shared term is enough for a short claim or a short line (a field of the article's facts).
-        required = 1 if len(wanted) <= 2 or len(terms[best]) <= 3 else 2
+        short_claim = len(wanted) <= HAND_SET["quote_short_claim_terms"]
+        short = short_claim or len(terms[best]) <= HAND_SET["quote_short_line_terms"]
+        required = 1 if short else HAND_SET["quote_shared_terms"]
         if wanted and scores[best] >= required:
             lo, hi = min(lo, sentences[best].start), max(hi, sentences[best].end)
     return chunk_text[lo:hi] if lo < hi else chunk_text.strip()
@@ -208,7 +205,7 @@ def answer_language(text: str) -> Language | None:
     for name in names_in(prose):
         prose = prose.replace(name, " ")
     kept = [w for w in words(prose) if not any(ch in w for ch in "æøå") and not w.isdigit()]
-    return guess_language(" ".join(kept)) if len(kept) >= 4 else None
+    return guess_language(" ".join(kept)) if len(kept) >= HAND_SET["answer_language_min_words"] else None
 
 
 # -- is it supported --------------------------------------------------------------------------------------------
@@ -237,9 +234,12 @@ def check_answer(text: str, passages: Sequence[str], question: str, *, complete:
     return Checked(fixed.text, fixed.sources, len(sentences) - len(kept))
 
 
-@functools.lru_cache(maxsize=1024)  # a stream re-checks the same sentences as it grows
+@functools.lru_cache(maxsize=int(HAND_SET["supports"]))
 def supports(sentence: str, passages: tuple[str, ...], question: str) -> bool:
-    """Whether `passages` (the sources a sentence cites) say what the sentence says, by words and numbers."""
+    """Whether `passages` (the sources a sentence cites) say what it says: each of its numbers and names is there,
+    a number by the same word ("1999 medlemmer" is not where 1999 is the founding year); a negation or an opposite
+    word ("flere"/"færre") agrees; most content words the question did not bring are there. Across languages only
+    its names and numbers can be checked."""
     claim = strip_markers(safe_text(sentence))
     evidence = safe_text("\n".join(passages))
     language = guess_language(evidence)
@@ -260,7 +260,7 @@ def supports(sentence: str, passages: tuple[str, ...], question: str) -> bool:
     new = [t for t in content_terms(claim, language) if t not in content_terms(question, language)]
     new = new or content_terms(claim, language)
     found = _terms(evidence, language)
-    return bool(new) and sum(t in found for t in new) > SHARE_NEEDED * len(new)
+    return bool(new) and sum(t in found for t in new) > HAND_SET["share_needed"] * len(new)
 
 
 def _tokens(text: str, language: Language) -> list[str]:
@@ -298,8 +298,9 @@ def _side(
 
 
 def _related(a: Iterable[str], b: Iterable[str]) -> bool:
-    """Whether two sets of stems share one, or two stems share their first 4 letters ("deltog"/"deltag")."""
-    return any(x == y or (min(len(x), len(y)) >= 4 and x[:4] == y[:4]) for x in a for y in b)
+    """Whether two sets of stems share one, or two stems share their first letters ("deltog"/"deltag")."""
+    n = HAND_SET["stem_prefix_chars"]
+    return any(x == y or (min(len(x), len(y)) >= n and x[:n] == y[:n]) for x in a for y in b)
 
 
 def _anchored(told: list[str], said: list[list[str]], names: Set[str], language: Language) -> bool:
@@ -311,7 +312,7 @@ def _anchored(told: list[str], said: list[list[str]], names: Set[str], language:
         places = [(s, j) for s in said for j, w in enumerate(s) if w == token]
         if not places or not (token.isdigit() or token in names):
             continue
-        after = _side(told, i, 1, 2, language, skip=names)
+        after = _side(told, i, 1, HAND_SET["unit_words"], language, skip=names)
         if token in names:
             wanted = after[:1]
             fits = [_related(wanted, _stems(s, language)) for s, _ in places]
@@ -338,7 +339,8 @@ def _in_place(
 
 
 def _around(tokens: list[str], j: int, language: Language) -> list[str]:
-    return _side(tokens, j, -1, NEAR + 2, language) + _side(tokens, j, 1, NEAR + 2, language)
+    reach = HAND_SET["around_words"]
+    return _side(tokens, j, -1, reach, language) + _side(tokens, j, 1, reach, language)
 
 
 def _same_polarity(told: list[str], said: list[list[str]], language: Language) -> bool:
@@ -356,6 +358,6 @@ def _same_polarity(told: list[str], said: list[list[str]], language: Language) -
     return not any(w not in best and OPPOSITES.get(w, set()) & set(best) for w in told)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=int(HAND_SET["terms"]))
 def _terms(text: str, language: Language) -> frozenset[str]:
     return frozenset(content_terms(text, language))

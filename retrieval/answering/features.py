@@ -1,10 +1,8 @@
 """What the fitted models see: each candidate sentence's features, and the question's answerability features.
 
-Nothing here knows a corpus or a prompt: every feature is a similarity, a rarity-weighted overlap, a rank or a
-check for a value of the kind asked for, computed the same way on any articles in either language. Words are
-matched as lemmas of the article's own language; across languages only words written the same way (names,
-numbers, borrowed terms) can match. `benchmarks/fit_answerer.py` fits the weights; `retrieval.answering.learned`
-applies them.
+Every feature is a similarity, a rarity-weighted overlap, a rank or a check for a value of the kind asked for,
+the same on any articles in either language. Words are matched as lemmas of the article's own language; across
+languages only words spelled alike (names, numbers, cognates) match.
 """
 
 from __future__ import annotations
@@ -20,51 +18,29 @@ import numpy as np
 from langchain_core.documents import Document
 
 from retrieval.answering.language import content_lemmas, part_match
-from retrieval.answering.lexicon import lexicon
+from retrieval.answering.lexicon import HAND_SET, lexicon
 from retrieval.answering.question import Question
 from retrieval.langid import detect_language
 from retrieval.text import names_in, words
 from retrieval.types import Language
 
+# Grouped by what they tell; the order is the column order of the fitted weights.
 SENTENCE_FEATURES = (
-    "cos",
-    "cos_rel",
-    "cos_rank",
-    "cos_window",
-    "chunk_rank",
-    "doc_rank",
-    "coverage",
-    "coverage_rel",
-    "coverage_window",
-    "missing_window",
-    "names",
-    "values_given",
-    "has_kind",
-    "kind_window",
-    "list_like",
-    "length",
-    "lead",
-    "novel",
-    "speech",
-    "leans_back",
-    "cross_language",
+    "cos", "cos_rel", "cos_rank", "cos_window",  # closeness to the question: own, to the best's, rank, window's
+    "chunk_rank", "doc_rank",  # where the search ranked the chunk and the article that hold it
+    "coverage", "coverage_rel", "coverage_window", "missing_window",  # the question's words it holds
+    "names", "values_given", "has_kind", "kind_window", "list_like",  # names, numbers, the kind of value asked
+    "length", "lead", "novel", "speech", "leans_back", "cross_language",  # the sentence itself
 )
 ANSWERABILITY_FEATURES = (
-    "top_score",
-    "margin",
-    "cos_top",
-    "cos_max",
-    "coverage_window_top",
-    "missing_window_top",
-    "unknown_share",
-    "names_unknown",
-    "values_missing",
-    "kind_window_top",
-    "negation_mismatch",
-    "terms",
-    "cross_language",
+    "top_score", "margin", "cos_top", "cos_max",  # how sure the ranker and the search are
+    "coverage_window_top", "missing_window_top",  # the question's words around the best candidate
+    "unknown_share", "names_unknown",  # the question's words and names that no article uses
+    "values_missing", "kind_window_top", "negation_mismatch",  # its numbers, the kind asked, a negation
+    "terms", "cross_language",
 )
-NEAREST = 10  # sentences of the retrieved articles closest to the question join those inside retrieved chunks
+COLUMN = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
+Values = dict[str, set[str]]  # by kind, as `Lexicon.values` reads them
 
 
 @dataclass
@@ -80,11 +56,15 @@ class Candidate:
     position: int = 0  # its index among its article's sentences
     words: frozenset[str] = frozenset()
     lemmas: frozenset[str] = frozenset()  # with the person a pronoun stands for
-    values: dict[str, set[str]] = field(default_factory=dict)
+    values: Values = field(default_factory=dict)
 
     @property
     def n_words(self) -> int:
         return len(self.text.split())
+
+    @property
+    def first_word(self) -> str:
+        return self.text.split(maxsplit=1)[0].lower().strip("\"'«»”-–") if self.text.split() else ""
 
 
 @dataclass
@@ -106,24 +86,20 @@ class Evidence:
 
 
 def article_language(sample: str) -> Language:
-    return _language(sample[:2000])
+    return _language(sample[: HAND_SET["language_sample_chars"]])
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=int(HAND_SET["languages"]))
 def _language(sample: str) -> Language:
     return detect_language(sample)
 
 
-@functools.lru_cache(maxsize=1 << 15)  # the same articles' sentences are read for question after question
-def _sentence(text: str, language: Language) -> tuple[frozenset[str], frozenset[str], tuple[str, ...]]:
-    """A sentence's words, lemmas, and the words of the last full name it gives."""
-    full = [n for n in names_in(text) if len(n.split()) >= 2]
-    return frozenset(words(text)), frozenset(content_lemmas(text, language)), tuple(words(full[-1])) if full else ()
-
-
-@functools.lru_cache(maxsize=1 << 15)
-def _values(text: str, language: Language) -> dict[str, set[str]]:
-    return lexicon(language).values(text)
+@functools.lru_cache(maxsize=int(HAND_SET["sentences"]))
+def _sentence(text: str, language: Language) -> tuple[frozenset[str], frozenset[str], tuple[str, ...], Values]:
+    """A sentence's words, lemmas, the words of the last full name it gives, and its values."""
+    full = [n for n in names_in(text) if len(n.split()) >= HAND_SET["full_name_words"]]
+    named = tuple(words(full[-1])) if full else ()
+    return frozenset(words(text)), frozenset(content_lemmas(text, language)), named, lexicon(language).values(text)
 
 
 def candidates(sentences: dict[str, Any]) -> list[Candidate]:
@@ -148,7 +124,7 @@ def candidates(sentences: dict[str, Any]) -> list[Candidate]:
         position, person = (position + 1, person) if doc_id == doc else (0, ())
         doc = doc_id
         language = languages[doc_id]
-        said, lemmas, named = _sentence(body, language)
+        said, lemmas, named, values = _sentence(body, language)
         if person and lexicon(language).personal_pronouns & said and not set(person) & said:
             lemmas = lemmas | set(person)
             said = said | set(person)
@@ -156,7 +132,7 @@ def candidates(sentences: dict[str, Any]) -> list[Candidate]:
         out.append(
             Candidate(
                 doc_id, int(meta["start"]), int(meta["end"]), body, np.asarray(vector, dtype=np.float32),
-                language, position, said, lemmas, _values(body, language),
+                language, position, said, lemmas, values,
             )
         )
     return out
@@ -203,7 +179,8 @@ def _has_kind(q: Question, values: dict[str, set[str]], text_words: AbstractSet[
     if q.kind in ("person", "name", "place"):
         return float(any(set(words(n)) - set(q.names) for n in names_in(text)))
     if q.kind == "list":
-        return float(text.count(",") + sum(w in ("og", "and", "samt") for w in text_words) >= 2)
+        separators = text.count(",") + sum(w in ("og", "and", "samt") for w in text_words)
+        return float(separators >= HAND_SET["list_items"])
     return 0.0
 
 
@@ -222,13 +199,12 @@ def gather(  # noqa: PLR0917
     closeness = np.stack([c.vector for c in cands]) @ np.asarray(query_vector, dtype=np.float32)
     chunk_rank, doc_rank = _ranks(docs)
     inside = {i for i, c in enumerate(cands) if chunk_rank(c) is not None}
-    pool = sorted(inside | {int(i) for i in np.argsort(-closeness, kind="stable")[:NEAREST]})
+    nearest = np.argsort(-closeness, kind="stable")[: HAND_SET["nearest_sentences"]]
+    pool = sorted(inside | {int(i) for i in nearest})
     terms = list(dict.fromkeys([*q.lemmas, *q.words]))
     weights = {t: idf(t) for t in terms}
     cos = closeness[pool]
-    order = np.argsort(-cos, kind="stable")
-    cos_rank = np.empty(len(pool))
-    cos_rank[order] = np.arange(len(pool))
+    cos_rank = np.argsort(np.argsort(-cos, kind="stable"))  # each candidate's place, closest first
     rows = []
     for k, i in enumerate(pool):
         cand = cands[i]
@@ -239,7 +215,6 @@ def gather(  # noqa: PLR0917
         coverage, _ = _coverage(q_terms, weights, found, across)
         coverage_win, missing_win = _coverage(q_terms, weights, win_found, across)
         win_values = set().union(*(v for j in win for v in cands[j].values.values()))
-        first = cand.text.split(maxsplit=1)[0].lower().strip("\"'«»”-–") if cand.text.split() else ""
         rank = chunk_rank(cand)
         rows.append(
             [
@@ -248,7 +223,7 @@ def gather(  # noqa: PLR0917
                 1.0 / (1.0 + cos_rank[k]),
                 float(max(closeness[j] for j in win)),
                 1.0 / (1.0 + rank) if rank is not None else 0.0,
-                1.0 / (1.0 + doc_rank.get(cand.doc_id, 9)),
+                1.0 / (1.0 + doc_rank.get(cand.doc_id, HAND_SET["unretrieved_doc_rank"])),
                 coverage,
                 0.0,  # coverage_rel, below
                 coverage_win,
@@ -257,18 +232,18 @@ def gather(  # noqa: PLR0917
                 _share(list(q.values), win_values),
                 _has_kind(q, cand.values, cand.words, cand.text),
                 max(_has_kind(q, cands[j].values, cands[j].words, cands[j].text) for j in win),
-                float(q.kind == "list") * min(3, cand.text.count(",")) / 3,
+                float(q.kind == "list") * min(1.0, cand.text.count(",") / HAND_SET["list_like_commas"]),
                 math.log1p(cand.n_words),
-                float(cand.position < 2),
+                float(cand.position < HAND_SET["lead_sentences"]),
                 _novel(cand.lemmas, q.lemmas),
                 float(bool(lexicon(cand.language).speech_verbs & cand.words) and _share(q.names, found) > 0),
-                float(first in lexicon(cand.language).leans_back),
+                float(cand.first_word in lexicon(cand.language).leans_back),
                 float(q.language != cand.language),
             ]
         )
     x = np.asarray(rows, dtype=np.float64).reshape(len(pool), len(SENTENCE_FEATURES))
-    x[:, 1] = x[:, 0] - x[:, 0].max()
-    x[:, 7] = x[:, 6] - x[:, 6].max()
+    for name in ("cos", "coverage"):  # relative to the best candidate's
+        x[:, COLUMN[f"{name}_rel"]] = x[:, COLUMN[name]] - x[:, COLUMN[name]].max()
     return Evidence(
         q, cands, pool, x, weights, {t: known(t) for t in terms}, {n: known(n) or _genitive_known(n, known) for n in q.names}
     )
@@ -276,12 +251,11 @@ def gather(  # noqa: PLR0917
 
 def _genitive_known(name: str, known: Callable[[str], bool]) -> bool:
     """ "KLs", "Jens Ives": a name in the genitive is the name the articles use."""
-    return len(name) > 2 and name.endswith("s") and known(name[:-1])
+    return len(name) > HAND_SET["genitive_min_chars"] and name.endswith("s") and known(name[:-1])
 
 
 def answerability(found: Evidence) -> np.ndarray:
     """One row of `ANSWERABILITY_FEATURES`: how well the best candidate holds what is asked."""
-    col = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
     q = found.question
     order = np.argsort(-found.scores, kind="stable")
     best = int(order[0])
@@ -295,17 +269,17 @@ def answerability(found: Evidence) -> np.ndarray:
         [
             float(found.scores[best]),
             float(found.scores[best]) - second,
-            float(found.x[best, col["cos"]]),
-            float(found.x[:, col["cos"]].max()),
-            float(found.x[best, col["coverage_window"]]),
-            float(found.x[best, col["missing_window"]]),
+            float(found.x[best, COLUMN["cos"]]),
+            float(found.x[:, COLUMN["cos"]].max()),
+            float(found.x[best, COLUMN["coverage_window"]]),
+            float(found.x[best, COLUMN["missing_window"]]),
             unknown,
             names_unknown,
-            1.0 - float(found.x[best, col["values_given"]]) if q.values else 0.0,
-            float(found.x[best, col["kind_window"]]),
+            1.0 - float(found.x[best, COLUMN["values_given"]]) if q.values else 0.0,
+            float(found.x[best, COLUMN["kind_window"]]),
             float(q.negated != bool(lexicon(found.cands[top].language).negations & seen)),
             math.log1p(len(found.weights)),
-            float(found.x[best, col["cross_language"]]),
+            float(found.x[best, COLUMN["cross_language"]]),
         ],
         dtype=np.float64,
     )
@@ -337,19 +311,23 @@ def _novel(lemmas: AbstractSet[str], terms: Sequence[str]) -> float:
     return sum(1 for t in lemmas if t not in terms) / len(lemmas) if lemmas else 0.0
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=int(HAND_SET["trigrams"]))
 def _trigrams(word: str) -> frozenset[str]:
-    padded = f"<{word}>"
-    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
+    padded, n = f"<{word}>", HAND_SET["cognate_ngram"]
+    return frozenset(padded[i : i + n] for i in range(len(padded) - n + 1))
 
 
 def _cognate(term: str, found: AbstractSet[str]) -> float:
-    """The best Dice overlap of letter trigrams between a word and a text's words, from 0.5 (else 0): 1 for the
-    same word; related words of Danish and English share much of theirs (project/projekt, university/universitet)."""
+    """The best Dice overlap of letter trigrams between a word and a text's words, from `cognate_min_dice`
+    (else 0): 1 for the same word; related words of Danish and English share much of theirs (project/projekt,
+    university/universitet)."""
+    shortest = HAND_SET["cognate_min_chars"]
     if term in found:
         return 1.0
-    if len(term) < 4:
+    if len(term) < shortest:
         return 0.0
     mine = _trigrams(term)
-    best = max((2 * len(mine & _trigrams(w)) / (len(mine) + len(_trigrams(w))) for w in found if len(w) >= 4), default=0.0)
-    return best if best >= 0.5 else 0.0
+    others = [_trigrams(w) for w in found if len(w) >= shortest]
+    dice = (2 * len(mine & theirs) / (len(mine) + len(theirs)) for theirs in others)  # Dice's coefficient
+    best = max(dice, default=0.0)
+    return best if best >= HAND_SET["cognate_min_dice"] else 0.0

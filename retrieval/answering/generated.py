@@ -1,12 +1,9 @@
 """The optional answerer backed by a language model behind an OpenAI-compatible endpoint.
 
-The model sees only the retrieved chunks, as numbered sources in a delimited block. Its reply is checked as it
-will be shown (`safe_text`) before anyone sees any of it: markers naming no given source are removed; a sentence
-without a valid marker, or not supported by the passage it cites, is dropped (`retrieval.answering.citations`); an
-answer with nothing left, or in the wrong language, is replaced by the extractive answer; a reply that IS the
-refusal marker becomes the project's refusal (one that merely contains it, like an echoed prompt, is not). While
-the model streams, only sentences that passed the same check are passed on. Any failure of the model is a
-`ModelError`, which the model step's LangChain fallback (`with_fallbacks`) answers with the extractive answer.
+The model sees only the retrieved chunks, as numbered sources. Its reply is checked as it will be shown before
+anyone sees any of it (`retrieval.answering.citations`): a sentence without a valid marker, or not supported by
+the passage it cites, is dropped; an answer with nothing left, or in the wrong language, is replaced by the
+extractive answer, as is any failure of the model (a `ModelError`, the cue of LangChain's `with_fallbacks`).
 """
 
 from __future__ import annotations
@@ -41,7 +38,7 @@ from retrieval.answering.citations import (
     strip_markers,
     strip_reasoning,
 )
-from retrieval.answering.lexicon import lexicon
+from retrieval.answering.lexicon import HAND_SET, lexicon
 from retrieval.answering.replies import REFUSAL
 from retrieval.errors import ModelError, UsageError
 from retrieval.safe_text import safe_text
@@ -57,9 +54,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_QUERY_CHARS = 300
-MAX_QUERY_TOKENS = 80  # a standalone question; a model that rambles on is cut off early
-QUERY_SHARE = 0.5  # of a condensed question's words that must come from the conversation
+MAX_QUERY_TOKENS: int = HAND_SET["max_query_tokens"]
 
 
 class _Incomplete(Exception):
@@ -67,7 +62,7 @@ class _Incomplete(Exception):
 
 
 class _Deadline(TimeoutError):
-    pass
+    """No complete reply in time."""
 
 
 class _Never(Exception):
@@ -104,10 +99,10 @@ class LLMGenerator:
         model: BaseChatModel,
         *,
         fallback: bool = True,
-        timeout: float = 60.0,
+        timeout: float = HAND_SET["timeout_s"],
         endpoint: str = "the language model",
         require_finish: bool = False,
-        cooldown: float = 30.0,
+        cooldown: float = HAND_SET["cooldown_s"],
         condense_model: Runnable[list[BaseMessage], BaseMessage] | None = None,
     ) -> None:
         self.model = model
@@ -125,8 +120,6 @@ class LLMGenerator:
             [RunnableLambda(lambda request: _fallback(request["extractive"], {"model_error": 1}))],
             exceptions_to_handle=(ModelError,),
         )
-
-    # -- the Generator protocol ----------------------------------------------------------------------------------
 
     def condense(self, question: str, history: list[Turn]) -> str | None:
         if not history or self._is_down():
@@ -182,8 +175,6 @@ class LLMGenerator:
             raise ModelError(f"the language model at {self.endpoint} failed: {reason}") from exc
         return self.verify(question, language, raw, docs, request["extractive"])
 
-    # -- checking the reply --------------------------------------------------------------------------------------
-
     def verify(
         self,
         question: str,
@@ -217,8 +208,6 @@ class LLMGenerator:
             question, checked.text, False, language, citations=citations, answerer="llm", repairs=repairs
         )
 
-    # -- calling the model ---------------------------------------------------------------------------------------
-
     def _call(self, messages: list[BaseMessage], gate: TokenGate | None) -> str:
         """The model's whole reply; streamed through `gate` when there is one."""
         if gate is None:
@@ -244,8 +233,6 @@ class LLMGenerator:
         if gate is not None:
             gate.feed("", complete=True)
         return text
-
-    # -- failures ------------------------------------------------------------------------------------------------
 
     def _is_down(self) -> bool:
         with self._lock:
@@ -284,14 +271,14 @@ class LLMGenerator:
         else:
             first = (str(exc).strip().splitlines() or [""])[0]
             reason = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-        return redact(reason)[:200]
+        return redact(reason)[: HAND_SET["reason_chars"]]
 
 
 def _caused_by(
     exc: BaseException | None, kinds: type[BaseException] | tuple[type[BaseException], ...]
 ) -> bool:
-    """Whether the exception, or one it was raised from (httpx under openai, at most 8 deep), is one of `kinds`."""
-    for _ in range(8):
+    """Whether the exception, or one it was raised from (httpx under openai), is one of `kinds`."""
+    for _ in range(HAND_SET["cause_depth"]):
         if exc is None or isinstance(exc, kinds):
             return exc is not None
         exc = exc.__cause__ or exc.__context__
@@ -356,7 +343,8 @@ def clean_query(reply: str, question: str, history: str = "") -> str | None:
     it, or with too few of its words taken from the conversation (a rewrite only borrows names and things)."""
     text = safe_text(clean_reply(reply))
     line = next((s.strip() for s in text.splitlines() if s.strip()), "").strip("\"'“”«»„ ").strip()
-    if not line or REFUSAL_MARKER in line or len(line) > min(MAX_QUERY_CHARS, 2 * len(question) + 100):
+    longest = HAND_SET["query_length_factor"] * len(question) + HAND_SET["query_length_slack"]
+    if not line or REFUSAL_MARKER in line or len(line) > min(HAND_SET["max_query_chars"], longest):
         return None
     if any(part in line.lower() for part in _prompt_lines("condense")):
         return None
@@ -365,7 +353,7 @@ def clean_query(reply: str, question: str, history: str = "") -> str | None:
         return None
     terms = content_terms(line, language)
     known = set(content_terms(f"{question}\n{history}", language))
-    return line if terms and sum(t in known for t in terms) >= QUERY_SHARE * len(terms) else None
+    return line if terms and sum(t in known for t in terms) >= HAND_SET["query_share"] * len(terms) else None
 
 
 @functools.cache
@@ -374,7 +362,7 @@ def _prompt_lines(name: str) -> tuple[str, ...]:
     parts = (
         p.strip().lower() for _, t in prompt_messages(name) for p in re.split(r"\{\w+\}|<[^>\n]*>|\n", t)
     )
-    return tuple(p for p in parts if len(p) >= 12)
+    return tuple(p for p in parts if len(p) >= HAND_SET["prompt_line_min_chars"])
 
 
 def public_url(url: str) -> str:

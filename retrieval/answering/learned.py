@@ -18,7 +18,7 @@ from langchain_core.documents import Document
 
 from retrieval.answering.features import Candidate, Evidence, answerability, gather
 from retrieval.answering.language import content_lemmas, in_vocabulary
-from retrieval.answering.lexicon import lexicon
+from retrieval.answering.lexicon import HAND_SET, lexicon
 from retrieval.answering.model import DEFAULT_PARAMS, AnswerParams, load_params
 from retrieval.answering.question import Question
 from retrieval.answering.replies import Quote, compose, metadata_answer, refuse
@@ -26,10 +26,9 @@ from retrieval.index.lexical import LexicalIndex
 from retrieval.text import stem
 from retrieval.types import Answer, Language
 
-ANSWER_DOCS = 3  # the articles of the best-ranked chunks whose sentences are read
-MAX_WORDS = 50  # the issue's "within ~50 words": a short passage, not a page
-WINDOW_WORDS = 40  # a longer sentence is cut to its stretch of this many words richest in the question's words
-SHORT_WORDS = 12  # a shorter sentence rarely stands alone: the next one joins it
+ANSWER_DOCS: int = HAND_SET["answer_docs"]
+MAX_WORDS: int = HAND_SET["max_words"]
+WINDOW_WORDS: int = HAND_SET["window_words"]
 
 
 class Answerer(Protocol):
@@ -58,26 +57,11 @@ class LearnedAnswerer:
     def idf(self, term: str) -> float:
         return self.lexical.idf(stem(term))
 
-    def known(self, term: str) -> bool:
-        return in_vocabulary(term, self._vocab)
-
-    def evidence(
-        self, q: Question, docs: list[Document], sentences: dict[str, Any], query_vector: list[float]
-    ) -> Evidence | None:
-        """The scored candidates of one question, and the probability that the best one answers it."""
-        found = self.candidates(q, docs, sentences, query_vector)
-        if found is not None:
-            found.scores = self.params.ranker.logit(found.x)
-        return found
-
     def candidates(
         self, q: Question, docs: list[Document], sentences: dict[str, Any], query_vector: list[float]
     ) -> Evidence | None:
         """The candidates and their features, not yet scored."""
-        return gather(q, docs, sentences, query_vector, self.idf, self.known)
-
-    def probability(self, found: Evidence) -> float:
-        return float(self.params.answerable.probability(answerability(found)[None, :])[0])
+        return gather(q, docs, sentences, query_vector, self.idf, lambda term: in_vocabulary(term, self._vocab))
 
     def answer(
         self,
@@ -92,13 +76,15 @@ class LearnedAnswerer:
         if question.meta_fields:
             idf = {t: self.idf(t) for t in question.subject()}
             return metadata_answer(question, docs, chunks, idf)
-        found = self.evidence(question, docs, sentences, query_vector)
+        found = self.candidates(question, docs, sentences, query_vector)
         if found is None:
             return refuse(question, "no sentences in the retrieved articles")
-        p = self.probability(found)
-        if p < self.params.threshold:
-            return refuse(question, f"answerability {p:.2f} < {self.params.threshold:.2f}")
-        return compose(question, passage(found, self.params.second_gap), chunks, docs)
+        params = self.params
+        found.scores = params.ranker.logit(found.x)
+        p = float(params.answerable.probability(answerability(found)[None, :])[0])
+        if p < params.threshold:
+            return refuse(question, f"answerability {p:.2f} < {params.threshold:.2f}")
+        return compose(question, passage(found, params.second_gap), chunks, docs)
 
 
 def passage(found: Evidence, second_gap: float) -> list[Quote]:
@@ -112,32 +98,30 @@ def passage(found: Evidence, second_gap: float) -> list[Quote]:
         return [_window(cands[best], found)]
     chosen = [best]
 
-    def add(i: int) -> None:
-        if not 0 <= i < len(cands) or i in chosen or cands[i].doc_id != cands[best].doc_id:
-            return
-        if sum(cands[j].n_words for j in chosen) + cands[i].n_words <= MAX_WORDS:
+    def fits(i: int) -> bool:
+        return i not in chosen and sum(cands[j].n_words for j in chosen) + cands[i].n_words <= MAX_WORDS
+
+    def add_neighbour(i: int) -> None:
+        if 0 <= i < len(cands) and cands[i].doc_id == cands[best].doc_id and fits(i):
             chosen.append(i)
 
     text = cands[best].text
-    first = text.split(maxsplit=1)[0].lower().strip("\"'«»”-–") if text.split() else ""
-    if first in lexicon(cands[best].language).leans_back and best > 0:
-        add(best - 1)
-    if cands[best].n_words < SHORT_WORDS or text.rstrip().endswith(":") or _opens_quote(text, cands[best].language):
-        add(best + 1)
+    if cands[best].first_word in lexicon(cands[best].language).leans_back and best > 0:
+        add_neighbour(best - 1)
+    short = cands[best].n_words < HAND_SET["short_words"]
+    if short or text.rstrip().endswith(":") or _opens_quote(text, cands[best].language):
+        add_neighbour(best + 1)
     # A question naming two subjects ("the dike in Ribe and the hall in Hanstholm") may need two sentences, often
     # from two articles: the best-ranked one naming what the quote does not yet name joins it.
     for i in ranked[1:]:
-        said = set().union(*(cands[j].words for j in chosen))
-        missing = set(found.question.names) - said
+        missing = set(found.question.names) - set().union(*(cands[j].words for j in chosen))
         if not missing:
             break
-        if missing & cands[i].words and sum(cands[j].n_words for j in chosen) + cands[i].n_words <= MAX_WORDS:
+        if missing & cands[i].words and fits(i):
             chosen.append(i)
     order = np.sort(found.scores)[::-1]
-    if len(ranked) > 1 and order[0] - order[1] < second_gap:
-        runner = ranked[1]
-        if sum(cands[j].n_words for j in chosen) + cands[runner].n_words <= MAX_WORDS and runner not in chosen:
-            chosen.append(runner)
+    if len(ranked) > 1 and order[0] - order[1] < second_gap and fits(ranked[1]):
+        chosen.append(ranked[1])
     return [
         Quote(cands[i].doc_id, cands[i].start, cands[i].end, cands[i].start, cands[i].end, cands[i].language)
         for i in sorted(chosen, key=lambda i: (i != best and cands[i].doc_id != cands[best].doc_id, i))
@@ -154,9 +138,10 @@ def _opens_quote(text: str, language: Language) -> bool:
 def _window(cand: Candidate, found: Evidence) -> Quote:
     """The `WINDOW_WORDS`-word stretch of a long sentence that holds the most question weight."""
     tokens = list(re.finditer(r"\S+", cand.text))
-    weight: Callable[[str], float] = lambda token: max(  # noqa: E731
-        (found.weights.get(t, 0.0) for t in content_lemmas(token, cand.language)), default=0.0
-    )
+
+    def weight(token: str) -> float:
+        return max((found.weights.get(t, 0.0) for t in content_lemmas(token, cand.language)), default=0.0)
+
     gains = [weight(t.group()) for t in tokens]
     starts = range(max(1, len(tokens) - WINDOW_WORDS + 1))
     s = max(starts, key=lambda k: (sum(gains[k : k + WINDOW_WORDS]), -k))

@@ -1,5 +1,6 @@
 """General vocabulary per language, read from `lexicon/<language>.yaml`: question cues, number words, units,
-months, pronouns, negations, the words of article-fact questions and the fixed phrases of replies.
+months, pronouns, negations, the words of article-fact questions and the fixed phrases of replies; and the
+answerer's hand-set numbers, read from `hand_set.yaml`.
 
 Values in text are read here too: "1,2 mio. kr.", "hver fjerde", "halvandet år", "£24m", "3. marts" all hold a
 value of some kind, which is one of the ranker's features.
@@ -18,9 +19,10 @@ import yaml
 from retrieval.types import Language
 
 LEXICON_DIR = Path(__file__).with_name("lexicon")
-_DIGITS = re.compile(r"(?<![\w])\d+(?:[.,]\d+)*(?![\w])")
+HAND_SET_FILE = Path(__file__).with_name("hand_set.yaml")
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[\wæøåÆØÅ]+\.?|[%£$€]")
 _YEAR = re.compile(r"^(1[5-9]|20)\d\d$")
+_HOW_CHOSEN = ("convention", "measured", "judgement")
 
 
 @dataclass(frozen=True)
@@ -110,10 +112,33 @@ def _format(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
+def _read_yaml(path: Path) -> Any:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the same data, 7 times as fast
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 (a safe loader, C or Python)
+
+
+def read_hand_set(path: Path = HAND_SET_FILE) -> dict[str, dict[str, Any]]:
+    """The values of a hand-set numbers file, by section and name; each entry must say what it is, how it was
+    chosen and why."""
+    sections: dict[str, dict[str, Any]] = {}
+    for section, entries in _read_yaml(path).items():
+        for name, entry in entries.items():
+            value = entry.get("value")
+            if type(value) not in (int, float) or entry.get("how") not in _HOW_CHOSEN:
+                raise ValueError(f"{path}: {name} needs a number and how it was chosen")
+            if not (entry.get("what") and entry.get("why")):
+                raise ValueError(f"{path}: {name} needs what it is and why")
+            sections.setdefault(section, {})[name] = value
+    return sections
+
+
+# By name across sections (the names are unique).
+HAND_SET: dict[str, Any] = {name: v for values in read_hand_set().values() for name, v in values.items()}
+
+
 @functools.cache
 def lexicon(language: Language) -> Lexicon:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the same data, 7 times as fast
-    data = yaml.load((LEXICON_DIR / f"{language}.yaml").read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 (a safe loader, C or Python)
+    data = _read_yaml(LEXICON_DIR / f"{language}.yaml")
 
     def words(key: str) -> frozenset[str]:
         return frozenset(str(w).lower() for w in data[key])
@@ -135,7 +160,3 @@ def lexicon(language: Language) -> Lexicon:
         phrases={k: data[k] for k in ("refusal", "frame", "language_names", "meta_phrases", "and")},
     )
 
-
-def digits_in(text: str) -> set[str]:
-    """The numbers written with digits, normalised as `Lexicon.values` does."""
-    return {v for v in (_number(t) for t in _DIGITS.findall(text)) if v is not None}

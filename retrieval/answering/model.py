@@ -18,12 +18,15 @@ from typing import Any
 import numpy as np
 
 from retrieval.answering.features import ANSWERABILITY_FEATURES, SENTENCE_FEATURES
+from retrieval.answering.lexicon import read_hand_set
 from retrieval.errors import KildeError
 
-PARAMS_VERSION = 2
+PARAMS_VERSION = 2  # of the file's layout
+DECIMALS = 6  # the fitted numbers are written rounded: far finer than the fit is sure of, and a readable diff
 DEFAULT_PARAMS = Path(__file__).with_name("answer_params.json")
 _HERE = Path(__file__).parent
-# The code and data that turn a question and its passages into features: fitted weights hold only for these.
+# The code and data that turn a question and its passages into features, and the hand-set numbers of the
+# sections `FITTED_WITH` of hand_set.yaml: fitted weights hold only for these.
 FEATURE_SOURCES = (
     _HERE / "features.py",
     _HERE / "question.py",
@@ -33,13 +36,16 @@ FEATURE_SOURCES = (
     _HERE / "lexicon" / "en.yaml",
     _HERE.parent / "text.py",
 )
+FITTED_WITH = ("features", "passage")
 
 
 def code_fingerprint() -> str:
     digest = hashlib.sha256()
     for path in FEATURE_SOURCES:
         digest.update(path.name.encode() + b"\0" + path.read_bytes().replace(b"\r\n", b"\n"))
-    return digest.hexdigest()[:16]
+    hand_set = read_hand_set()
+    digest.update(json.dumps({s: hand_set[s] for s in FITTED_WITH}, sort_keys=True).encode())
+    return digest.hexdigest()[:16]  # 64 bits tell code versions apart
 
 
 @dataclass(frozen=True)
@@ -61,8 +67,8 @@ class Linear:
     def to_dict(self) -> dict[str, Any]:
         return {
             "features": list(self.features),
-            **{k: [round(float(v), 6) for v in getattr(self, k)] for k in ("mean", "scale", "coef")},
-            "intercept": round(float(self.intercept), 6),
+            **{k: [round(float(v), DECIMALS) for v in getattr(self, k)] for k in ("mean", "scale", "coef")},
+            "intercept": round(float(self.intercept), DECIMALS),
         }
 
     @classmethod
@@ -70,12 +76,10 @@ class Linear:
         features = tuple(data["features"])
         if features != expected:
             raise ValueError(f"features {features} do not match the code's {expected}")
-        arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "coef")]
-        if any(a.shape != (len(features),) for a in arrays):
+        mean, scale, coef = (np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "coef"))
+        if any(a.shape != (len(features),) for a in (mean, scale, coef)):
             raise ValueError("mean, scale and coef must have one value per feature")
-        return cls(
-            features, arrays[0], np.where(arrays[1] > 0, arrays[1], 1.0), arrays[2], float(data["intercept"])
-        )
+        return cls(features, mean, np.where(scale > 0, scale, 1.0), coef, float(data["intercept"]))
 
 
 @dataclass(frozen=True)
@@ -93,8 +97,8 @@ class AnswerParams:
             "fingerprint": self.fingerprint,
             "ranker": self.ranker.to_dict(),
             "answerable": self.answerable.to_dict(),
-            "threshold": round(self.threshold, 6),
-            "second_gap": round(self.second_gap, 6),
+            "threshold": round(self.threshold, DECIMALS),
+            "second_gap": round(self.second_gap, DECIMALS),
             "provenance": self.provenance,
         }
         return json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False) + "\n"

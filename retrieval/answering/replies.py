@@ -12,7 +12,7 @@ from langchain_core.documents import Document
 
 from retrieval.answering.features import article_language
 from retrieval.answering.language import content_lemmas, part_match
-from retrieval.answering.lexicon import lexicon
+from retrieval.answering.lexicon import HAND_SET, lexicon
 from retrieval.answering.question import Question
 from retrieval.text import words
 from retrieval.types import Answer, Citation, Language, quote_page
@@ -20,8 +20,6 @@ from retrieval.types import Answer, Citation, Language, quote_page
 # Anything in a source that a model could copy as a marker: "[7]", "[ 3 ]", "[1, 2]", "[4;5]", "［7］", "【7】".
 _LOOKALIKE = re.compile(r"[\[［【]\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*[\]］】]")
 REFUSAL: dict[Language, str] = {lang: lexicon(lang).phrase("refusal") for lang in ("da", "en")}
-# At least half the weight of the subject a fact question names must be in the article it answers from.
-META_SUBJECT_COVERAGE = 0.5
 
 
 def unmark(text: str) -> str:
@@ -86,13 +84,15 @@ def compose(q: Question, quotes: list[Quote], chunks: dict[str, Any], docs: list
     pieces: list[str] = []
     for quote in quotes:
         holding = [
-            c for c in body if c[2]["doc_id"] == quote.doc_id and c[2]["start"] <= quote.start and quote.end <= c[2]["end"]
+            (cid, ctext, meta)
+            for cid, ctext, meta in body
+            if meta["doc_id"] == quote.doc_id and meta["start"] <= quote.start and quote.end <= meta["end"]
         ]
         if not holding:
             continue
         cid, ctext, meta = min(holding, key=lambda c: ranked.index(c[0]) if c[0] in ranked else len(ranked))
         n = numbers.setdefault(cid, len(numbers) + 1)
-        lo, hi = spans.get(cid, (quote.start, quote.end, ctext, meta))[:2]
+        lo, hi, _, _ = spans.get(cid, (quote.start, quote.end, ctext, meta))
         spans[cid] = (min(lo, quote.start), max(hi, quote.end), ctext, meta)
         offset = int(meta["start"])
         text = unmark(ctext[quote.start - offset : quote.end - offset])
@@ -133,7 +133,7 @@ def metadata_answer(q: Question, docs: list[Document], chunks: dict[str, Any], i
         coverage = sum(idf.get(t, 1.0) * part_match(t, found) for t in subject) / total if subject else 1.0
         scored.append((names_ok, coverage, -ranked.index(doc_id), doc_id))
     names_ok, coverage, _, top = max(scored)
-    if not names_ok or coverage < META_SUBJECT_COVERAGE:
+    if not names_ok or coverage < HAND_SET["meta_subject_coverage"]:
         return refuse(q, f"no article about that (subject found {coverage:.2f})")
     cid, text, meta = meta_chunks[top]
     values = {f: meta.get(f) for f in q.meta_fields}
@@ -152,7 +152,7 @@ def metadata_answer(q: Question, docs: list[Document], chunks: dict[str, Any], i
 
 def _human_date(value: str, language: Language) -> str:
     try:
-        day = dt.date.fromisoformat(value[:10])
+        day = dt.date.fromisoformat(value[:10])  # YYYY-MM-DD, of a date with a time or not
     except ValueError:
         return value
     names = lexicon(language).months
