@@ -3,6 +3,7 @@ passage that is the best sentence with the neighbour it leans on, within the wor
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -98,3 +99,18 @@ def test_a_question_naming_two_subjects_quotes_a_sentence_for_each() -> None:
     assert [q.start for q in passage(found, second_gap=0.0)] == [0, found.cands[2].start]
     one = _evidence(texts, [2.0, 1.5, 0.5], "Hvad koster den nye hal i Hanstholm?")
     assert [q.start for q in passage(one, second_gap=0.0)] == [0]
+
+
+def test_the_second_subject_comes_from_the_article_that_names_it_even_where_its_sentence_does_not() -> None:
+    texts = [
+        "Den nye hal i Hanstholm koster 58 mio. kr. og står klar til foråret.",  # article h
+        "Ribe er Danmarks ældste by.",  # article r, names Ribe, says nothing asked
+        "Vandet stod 4,8 meter over normalen under stormen i oktober.",  # article r
+        "Det nye dige kommer til at koste 310 mio. kr., skriver kommunen.",  # article r, never says "Ribe"
+        "Vejret har været godt hele ugen, og mange har været ude at sejle.",  # article w
+    ]
+    found = _evidence(texts, [3.0, 0.2, 0.1, 1.5, 2.5], "Hvad koster henholdsvis hallen i Hanstholm og diget ved Ribe?")
+    for i, doc in enumerate("hrrrw"):
+        found.cands[i] = dataclasses.replace(found.cands[i], doc_id=doc)
+    starts = [q.start for q in passage(found, second_gap=0.0)]
+    assert starts == [0, found.cands[3].start]  # not the weather (unrelated), not "Ribe er ..." (ranked lower)

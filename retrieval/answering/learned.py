@@ -112,13 +112,23 @@ def passage(found: Evidence, second_gap: float) -> list[Quote]:
     if short or text.rstrip().endswith(":") or _opens_quote(text, cands[best].language):
         add_neighbour(best + 1)
     # A question naming two subjects ("the dike in Ribe and the hall in Hanstholm") may need two sentences, often
-    # from two articles: the best-ranked one naming what the quote does not yet name joins it.
+    # from two articles: the best-ranked one naming what the quote does not yet name joins it. From another
+    # article, a sentence need not name it itself ("the brewery will employ 71"): its article naming it is enough,
+    # when the articles quoted never do.
+    article_words: dict[str, set[str]] = {}
+    for cand in cands:
+        article_words.setdefault(cand.doc_id, set()).update(cand.words)
+    named: set[str] = set()  # what a sentence joined for its article's sake answers for
     for i in ranked[1:]:
-        missing = set(found.question.names) - set().union(*(cands[j].words for j in chosen))
+        missing = set(found.question.names) - named - set().union(*(cands[j].words for j in chosen))
         if not missing:
             break
-        if missing & cands[i].words and fits(i):
+        quoted = {cands[j].doc_id for j in chosen}
+        unnamed = not missing & set().union(*(article_words[d] for d in quoted))
+        elsewhere = unnamed and cands[i].doc_id not in quoted and missing & article_words[cands[i].doc_id]
+        if (missing & cands[i].words or elsewhere) and fits(i):
             chosen.append(i)
+            named |= missing & article_words[cands[i].doc_id]
     order = np.sort(found.scores)[::-1]
     if len(ranked) > 1 and order[0] - order[1] < second_gap and fits(ranked[1]):
         chosen.append(ranked[1])
