@@ -42,6 +42,11 @@ class Lexicon:
     article_words: frozenset[str]
     phrases: dict[str, Any]
 
+    @property
+    def question_words(self) -> frozenset[str]:
+        """The words a question cue opens with ("hvornår", "how"): capitalised first in a question, never a name."""
+        return frozenset(cue.split()[0] for cue in self.question_kinds)
+
     def kind(self, question: str) -> tuple[str, str]:
         """(kind, cue) of a lower-cased question: the cue nearest the start, then the longest; ("any", "")."""
         found = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import get_args
 
 from retrieval.answering.language import content_lemmas, content_words
 from retrieval.answering.lexicon import lexicon
@@ -47,7 +48,7 @@ def analyse(text: str, language: Language | None = None) -> Question:
     fields = [f for f, cues in lex.meta_fields.items() if cues & asked] if lex.article_words & plain else []
     if "date" in fields and kind != "date":  # "Hvor blev artiklen udgivet?" asks for the outlet, not the day
         fields = [f for f in fields if f != "date"] or (["publisher"] if kind == "place" else [])
-    question_words = {"hvem", "hvad", "hvor", "hvilken", "hvilke", "who", "what", "where", "which", "when", "how"}
+    question_words = frozenset().union(*(lexicon(other).question_words for other in get_args(Language)))
     names = [w for n in names_in(text) for w in words(n) if w not in question_words and len(w) > 1]
     return Question(
         text=text,
