@@ -46,12 +46,11 @@ class LanguageShift:
     representations"); the ranking within one language is unchanged, and over articles in one language nothing
     moves. On the training newsroom articles (tuning questions, 49 Danish and 11 English chunks) the right article
     among the 5 nearest chunks rose from 0.72 to 0.95 of cross-language questions, same-language ones unchanged.
-    Worked out at ingest (`write`) and saved with the copy: a question never reads every vector."""
+    Worked out at ingest and saved with the index (`snapshot.write`, `store.Index.save_language_shifts`): a question
+    never reads every vector."""
 
     languages: tuple[str, ...]
-    shifts: (
-        np.ndarray
-    )  # per language, the mean of all vectors minus the mean of that language's; none: no move
+    shifts: np.ndarray  # per language, the mean of all vectors minus the mean of that language's; none: no move
 
     @classmethod
     def fit(cls, vectors: np.ndarray, languages: Sequence[str], articles: Sequence[str]) -> LanguageShift:
@@ -73,7 +72,7 @@ class LanguageShift:
         articles_of: dict[str, set[str]] = {}
         dims = 0
         for vectors, languages, articles in blocks:
-            block = np.asarray(vectors, dtype=np.float64)
+            block = np.array(vectors, dtype=np.float64)  # a copy: normalised in place below
             if block.ndim != 2 or not len(block):
                 continue
             dims = block.shape[1]
