@@ -104,7 +104,11 @@ def holds(text: str, case: Case) -> bool:
 def retrieve(dataset: Dataset, work: Path) -> tuple[Any, list[tuple[Case, Any, list[Any], dict[str, Any], list[float]]]]:
     service = open_service(dataset, work)
     cache = work / f"{dataset.name}.retrieved.pkl"
-    key = hashlib.sha256(b"".join(p.read_bytes() for p in dataset.prompts) + service.index.fingerprint().encode())
+    # Whatever decides what is retrieved: the questions, the index, and the answering code and settings
+    # (`answer_docs` says how many articles' sentences are read).
+    key = hashlib.sha256(
+        b"".join(p.read_bytes() for p in dataset.prompts) + (service.index.fingerprint() + code_fingerprint()).encode()
+    )
     try:
         stored_key, stored = pickle.loads(cache.read_bytes())
         if stored_key == key.hexdigest():
