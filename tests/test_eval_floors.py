@@ -79,18 +79,11 @@ def test_a_tuning_floor_may_follow_the_measurement(floors_script: ModuleType, tm
     assert floors_script.RESULTS.read_text(encoding="utf-8") == "# Results\n"
 
 
-def test_the_reason_goes_under_its_heading_even_when_another_section_follows(floors_script: ModuleType) -> None:
+@pytest.mark.parametrize("after", ["## Later", "### Other"])  # the next section, or a subsection of this one
+def test_the_reason_joins_the_list_before_whatever_follows_it(floors_script: ModuleType, after: str) -> None:
     heading = floors_script.LOOSENED_HEADING
-    floors_script.RESULTS.write_text(f"# Results\n\n{heading}\n\n- old line\n\n## Later\n\ntext\n", encoding="utf-8")
+    floors_script.RESULTS.write_text(f"# Results\n\n{heading}\n\n- old line\n\n{after}\n\ntext\n", encoding="utf-8")
     floors_script.record_reason(["judge-newsroom min_overall 0.5 -> 0.4"], "a reason")
     text = floors_script.RESULTS.read_text(encoding="utf-8")
-    assert "- old line\n- " in text and text.index("a reason") < text.index("## Later")
-    assert text.endswith("\n## Later\n\ntext\n")
-
-
-def test_the_reason_joins_the_list_before_a_subsection(floors_script: ModuleType) -> None:
-    heading = floors_script.LOOSENED_HEADING
-    floors_script.RESULTS.write_text(f"{heading}\n\n- old line\n\n### Other\n\ntext\n", encoding="utf-8")
-    floors_script.record_reason(["heldout min_overall 0.5 -> 0.4"], "a reason")
-    text = floors_script.RESULTS.read_text(encoding="utf-8")
-    assert "- old line\n- " in text and text.index("a reason") < text.index("### Other")
+    assert "- old line\n- " in text and text.index("a reason") < text.index(after)
+    assert text.endswith(f"\n{after}\n\ntext\n")

@@ -3,7 +3,6 @@ passage that is the best sentence with the neighbour it leans on, within the wor
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -45,11 +44,15 @@ def test_parameters_with_nan_are_refused(tmp_path: Path) -> None:
         load_params(bad)
 
 
-def _evidence(texts: list[str], scores: list[float], question: str = "Hvem bliver ny chef?") -> Evidence:
+def _evidence(
+    texts: list[str], scores: list[float], question: str = "Hvem bliver ny chef?", docs: str = ""
+) -> Evidence:
+    """Candidates of one article "d", or of the articles named one letter a sentence in `docs`."""
     cands, start = [], 0
-    for text in texts:
+    for i, text in enumerate(texts):
         vector = np.zeros(3, dtype=np.float32)
-        cands.append(Candidate("d", start, start + len(text), text, vector, "da", words=frozenset(words(text))))
+        doc = docs[i] if docs else "d"
+        cands.append(Candidate(doc, start, start + len(text), text, vector, "da", words=frozenset(words(text))))
         start += len(text) + 1
     pool = list(range(len(texts)))
     x = np.zeros((len(texts), len(SENTENCE_FEATURES)))
@@ -109,8 +112,7 @@ def test_the_second_subject_comes_from_the_article_that_names_it_even_where_its_
         "Det nye dige kommer til at koste 310 mio. kr., skriver kommunen.",  # article r, never says "Ribe"
         "Vejret har været godt hele ugen, og mange har været ude at sejle.",  # article w
     ]
-    found = _evidence(texts, [3.0, 0.2, 0.1, 1.5, 2.5], "Hvad koster henholdsvis hallen i Hanstholm og diget ved Ribe?")
-    for i, doc in enumerate("hrrrw"):
-        found.cands[i] = dataclasses.replace(found.cands[i], doc_id=doc)
+    question = "Hvad koster henholdsvis hallen i Hanstholm og diget ved Ribe?"
+    found = _evidence(texts, [3.0, 0.2, 0.1, 1.5, 2.5], question, docs="hrrrw")
     starts = [q.start for q in passage(found, second_gap=0.0)]
     assert starts == [0, found.cands[3].start]  # not the weather (unrelated), not "Ribe er ..." (ranked lower)

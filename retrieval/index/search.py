@@ -59,8 +59,11 @@ class HybridSearch:
         lexical_score = dict(lexical)
         scores = dict(rrf([[cid for cid, *_ in dense], [cid for cid, _ in lexical]]))
         asked = detect_language(query)
-        known: dict[Any, str] = getattr(self.index, "language_of_doc", {})  # the index copy records them
-        languages = [known.get(meta.get("doc_id")) or _language(text) for _, text, meta, _ in dense]
+        # Each article's language as ingest recorded it: in the index copy, or in a server index's chunk metadata.
+        known: dict[Any, str] = getattr(self.index, "language_of_doc", {})
+        languages = [
+            known.get(meta.get("doc_id")) or meta.get("language") or _language(text) for _, text, meta, _ in dense
+        ]
         if asked in languages:  # in articles all of the other language, words weigh the same for every chunk
             for rank, (cid, *_) in enumerate(dense):
                 if cid not in lexical_score and languages[rank] != asked:
