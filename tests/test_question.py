@@ -57,6 +57,22 @@ def test_names_numbers_and_number_words_of_a_question() -> None:
     assert analyse("What happened to the towns?").values == frozenset()  # ... not in English
 
 
+@pytest.mark.parametrize(
+    ("question", "items", "values", "lemmas"),
+    [
+        ("Hvilke fire kommuner er med i forsøget?", 4, set(), ("kommune", "forsøg")),
+        ("What are the three goals of the plan?", 3, set(), ("goal", "plan")),
+        ("Which two companies bid 5 million?", 2, {"5", "1000000"}, ("company", "bid", "5", "million")),
+        ("Hvilke kommuner er udvalgt?", 0, set(), ("kommune", "udvælge")),
+    ],
+)
+def test_the_count_a_list_question_asks_for_is_no_value_or_word_to_find(
+    question: str, items: int, values: set[str], lemmas: tuple[str, ...]
+) -> None:
+    q = analyse(question)
+    assert (q.items, set(q.values), q.lemmas) == (items, values, lemmas)
+
+
 def test_a_follow_up_takes_the_names_the_conversation_carried() -> None:
     q = with_context(analyse("Hvad sagde han om benchmarking?"), "Troels Lund Poulsen")
     assert {"troels", "lund", "poulsen"} <= set(q.names)
@@ -83,3 +99,16 @@ def test_values_in_text_with_units_and_number_words(language: str, text: str, ki
 def test_may_the_verb_is_no_date_but_may_the_month_is() -> None:
     assert "date" not in lexicon("en").values("It may rain.")
     assert "date" in lexicon("en").values("It rained in May.")
+
+
+def test_a_list_question_asking_for_four_wants_a_sentence_listing_four() -> None:
+    from retrieval.answering.features import _has_kind
+    from retrieval.text import words
+
+    def lists(question: str, text: str) -> float:
+        return _has_kind(analyse(question), lexicon("en").values(text), frozenset(words(text)), text)
+
+    three = "Hillerød, Greve and Silkeborg were chosen."
+    four = "Hillerød, Greve, Silkeborg and Aabenraa were chosen."
+    assert lists("Which municipalities were chosen?", three) == 1.0
+    assert (lists("Which four municipalities were chosen?", three), lists("Which four municipalities were chosen?", four)) == (0.0, 1.0)

@@ -180,7 +180,7 @@ def _has_kind(q: Question, values: dict[str, set[str]], text_words: AbstractSet[
         return float(any(set(words(n)) - set(q.names) for n in names_in(text)))
     if q.kind == "list":
         separators = text.count(",") + sum(w in ("og", "and", "samt") for w in text_words)
-        return float(separators >= HAND_SET["list_items"])
+        return float(separators >= max(HAND_SET["list_items"], q.items - 1))
     return 0.0
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import get_args
 
 from retrieval.answering.language import content_lemmas, content_words
-from retrieval.answering.lexicon import lexicon
+from retrieval.answering.lexicon import Lexicon, lexicon
 from retrieval.langid import detect_language
 from retrieval.text import names_in, words
 from retrieval.types import Language
@@ -28,6 +28,7 @@ class Question:
     values: frozenset[str]  # the numbers it gives, normalised (`Lexicon.values`)
     meta_fields: tuple[str, ...]  # "author", "date", "publisher", "url" when it asks for an article's facts
     negated: bool
+    items: int = 0  # how many things a list question asks for ("Hvilke fire kommuner ...?"), 0 when it says not
 
     def subject(self) -> tuple[str, ...]:
         """Its lemmas without the words that ask for an article's facts: what the article is about."""
@@ -42,6 +43,9 @@ def analyse(text: str, language: Language | None = None) -> Question:
     lowered = text.lower()
     kind, cue = lex.kind(lowered)
     framing = set(content_lemmas(cue, language)) if kind in _FRAMING_KINDS else set()
+    items = _items_asked(lowered, cue, lex) if kind == "list" else None
+    if items:
+        framing |= set(content_lemmas(items[1], language))
     lemmas = tuple(dict.fromkeys(t for t in content_lemmas(text, language) if t not in framing))
     plain = set(words(text))
     asked = set(lemmas) | plain
@@ -50,17 +54,31 @@ def analyse(text: str, language: Language | None = None) -> Question:
         fields = [f for f in fields if f != "date"] or (["publisher"] if kind == "place" else [])
     question_words = frozenset().union(*(lexicon(other).question_words for other in get_args(Language)))
     names = [w for n in names_in(text) for w in words(n) if w not in question_words and len(w) > 1]
+    values = lex.values(_without_names(text)).get("number", set()) - ({items[0]} if items else set())
     return Question(
         text=text,
         language=language,
         kind=kind,
         lemmas=lemmas,
-        words=tuple(dict.fromkeys(w for w in content_words(text) if w not in set(words(cue)))),
+        words=tuple(dict.fromkeys(w for w in content_words(text) if w not in {*words(cue), *(items or ())[1:]})),
         names=tuple(dict.fromkeys(names)),
-        values=frozenset(lex.values(_without_names(text)).get("number", set())),
+        values=frozenset(values),
         meta_fields=tuple(fields),
         negated=bool(lex.negations & plain),
+        items=int(float(items[0])) if items else 0,
     )
+
+
+def _items_asked(lowered: str, cue: str, lex: Lexicon) -> tuple[str, str] | None:
+    """The number just after a list question's cue ("which three", "what are the three", "hvilke fire"), and
+    its word: the count of things asked for, not a value the answer holds."""
+    # the count is the cue's next word, or the one after an article ("what are the three")
+    after = lowered.split(cue, 1)[1].split()[:2] if cue and cue in lowered else []
+    for word in after:
+        found = lex.values(word).get("number", set())
+        if len(found) == 1:
+            return next(iter(found)), word
+    return None
 
 
 def _without_names(text: str) -> str:
