@@ -45,7 +45,7 @@ def ingest_texts(corpus: Path) -> list[str]:
     texts: list[str] = []
     for article in articles:
         texts.append(metadata_text(article))
-        texts += [s.text for s in sentence_records(article)]
+        texts += [s.embedded for s in sentence_records(article)]
     return list(dict.fromkeys(texts))
 
 

@@ -154,7 +154,7 @@ def corpus_texts(paths: list[Path], chunk_limit: int | None = None, sentences: b
         cs = chunk_article(article, 160, 40)
         texts += [c.text for c in cs]
         if sentences:
-            texts += [s.text for s in sentence_records(article)]
+            texts += [s.embedded for s in sentence_records(article)]
         chunks += len(cs)
         if chunk_limit is not None and chunks >= chunk_limit:
             break

@@ -44,6 +44,7 @@ from retrieval.conversation import condense  # noqa: E402
 from retrieval.errors import UsageError  # noqa: E402
 from retrieval.evaluation.manifest import check_tuning_files, load_tuning_cases  # noqa: E402
 from retrieval.evaluation.runner import Case  # noqa: E402
+from retrieval.index.store import chunker_fingerprint  # noqa: E402
 from retrieval.types import Turn  # noqa: E402
 
 SHARED = next((p / "shared" / "eval" for p in ROOT.parents if (p / "shared" / "eval").is_dir()), ROOT.parent / "shared" / "eval")
@@ -104,10 +105,11 @@ def holds(text: str, case: Case) -> bool:
 def retrieve(dataset: Dataset, work: Path) -> tuple[Any, list[tuple[Case, Any, list[Any], dict[str, Any], list[float]]]]:
     service = open_service(dataset, work)
     cache = work / f"{dataset.name}.retrieved.pkl"
-    # Whatever decides what is retrieved: the questions, the index, and the answering code and settings
-    # (`answer_docs` says how many articles' sentences are read).
+    # Whatever decides what is retrieved: the questions, the index (its chunk ids, and the code that cuts and
+    # embeds its sentences), and the answering code and settings (`answer_docs` says how many articles are read).
     key = hashlib.sha256(
-        b"".join(p.read_bytes() for p in dataset.prompts) + (service.index.fingerprint() + code_fingerprint()).encode()
+        b"".join(p.read_bytes() for p in dataset.prompts)
+        + (service.index.fingerprint() + chunker_fingerprint() + code_fingerprint()).encode()
     )
     try:
         stored_key, stored = pickle.loads(cache.read_bytes())

@@ -23,12 +23,27 @@ def ask(service: Service, case: dict[str, Any]) -> Answer:
     return service.answer(case["question"], history)
 
 
-@pytest.mark.parametrize("case", [c for c in DEV if c.get("answerable", True)], ids=lambda c: c["id"])
-def test_answerable_dev_questions_cite_the_right_article(real_service: Service, case: dict[str, Any]) -> None:
-    answer = ask(real_service, case)
-    assert not answer.refused, answer.text
-    assert answer.citations
-    assert {c.doc_id for c in answer.citations} <= set(case["expected_sources"])
+ANSWERABLE = [c for c in DEV if c.get("answerable", True)]
+
+
+@pytest.fixture(scope="module")
+def dev_answers(real_service: Service) -> dict[str, Answer]:
+    return {c["id"]: ask(real_service, c) for c in ANSWERABLE}
+
+
+@pytest.mark.parametrize("case", ANSWERABLE, ids=lambda c: c["id"])
+def test_answered_dev_questions_cite_the_right_article(dev_answers: dict[str, Answer], case: dict[str, Any]) -> None:
+    answer = dev_answers[case["id"]]
+    if not answer.refused:
+        assert answer.citations
+        assert {c.doc_id for c in answer.citations} <= set(case["expected_sources"])
+
+
+def test_few_answerable_dev_questions_are_refused(dev_answers: dict[str, Answer]) -> None:
+    # The fitted threshold refuses some answerable questions by design (6 % of the tuning ones); the issue allows
+    # a tenth: here at most one of the eleven.
+    refused = [i for i, a in dev_answers.items() if a.refused]
+    assert len(refused) <= len(ANSWERABLE) // 10, refused
 
 
 # Off topic: the articles do not discuss it. (A near miss, "Hvad koster en billet til jobCAMP?", may be answered

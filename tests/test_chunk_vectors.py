@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from retrieval.index.articles import load_articles
-from retrieval.index.chunks import chunk_article, sentence_records
+from retrieval.index.chunks import chunk_article, embedded_sentence, sentence_records
 from retrieval.index.ingest import ingest
 from retrieval.index.snapshot import SnapshotIndex
 from retrieval.settings import Settings
@@ -37,7 +37,7 @@ def test_chunk_vectors_are_the_length_weighted_mean_of_their_sentences(fake_sett
     report = ingest(settings, [settings.corpus_dir], embedder)
     articles, _ = load_articles([settings.corpus_dir])
     bodies = {c.text for a in articles for c in chunk_article(a, 160, 40) if c.kind == "body"}
-    sentences = {s.text for a in articles for s in sentence_records(a)}
+    sentences = {s.embedded for a in articles for s in sentence_records(a)}
     assert not bodies & (set(embedder.seen) - sentences)  # no chunk embedded as a whole
     assert len(embedder.seen) == len(set(embedder.seen)) == report.texts_embedded
 
@@ -47,8 +47,9 @@ def test_chunk_vectors_are_the_length_weighted_mean_of_their_sentences(fake_sett
     for i, meta in enumerate(copy.chunk_metas):
         if meta["kind"] != "body":
             continue
-        own = [
-            t for t, m in zip(copy.sentence_texts, copy.sentence_metas, strict=True)
+        own = [  # each sentence as embedded: after its article's title
+            embedded_sentence(str(m["title"]), t)
+            for t, m in zip(copy.sentence_texts, copy.sentence_metas, strict=True)
             if m["doc_id"] == meta["doc_id"] and meta["start"] <= m["start"] and m["end"] <= meta["end"]
         ]
         mean = sum(len(t) * np.asarray(Recording.vector(t)) for t in own)

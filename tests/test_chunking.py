@@ -58,3 +58,21 @@ def test_a_crosshead_is_read_with_its_chunk_but_never_quoted_as_a_sentence(tmp_p
     assert "Havnen får 40 mio. kr." in said  # the title is the article's own claim
     assert "Det nye dige bliver 12 kilometer langt." in said
     assert any("Naturen skal med" in c.text for c in chunk_article(article, 160, 40) if c.kind == "body")
+
+
+def test_a_sentence_is_embedded_after_its_articles_title_and_its_id_names_that() -> None:
+    from pathlib import Path
+
+    from retrieval.index.articles import Article
+    from retrieval.index.chunks import _stable_id, sentence_records
+
+    def first(title: str) -> tuple[str, str, str]:
+        article = Article(doc_id="a", path=Path("a.md"), title=title, text="It covers 180 hectares.")
+        record = sentence_records(article)[0]
+        embedded_alone = _stable_id("a", article.metadata(), "s", record.start, record.text)  # the older id
+        return record.embedded, record.sentence_id, embedded_alone
+
+    embedded, new_id, old_id = first("Aldwater Reservoir")
+    assert embedded == "Aldwater Reservoir. It covers 180 hectares."
+    assert new_id != old_id  # an index whose sentences were embedded alone embeds them again
+    assert first("")[0] == "It covers 180 hectares."

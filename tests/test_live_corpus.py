@@ -246,3 +246,14 @@ def test_only_files_changed_within_a_tick_of_the_ingest_are_compared_by_content(
     old.write_text(LADDER.replace("42", "17"))
     os.utime(old, ns=(an_hour_ago, an_hour_ago))
     assert str(old) in _still_racy(hashed)
+
+
+def test_an_index_made_by_older_chunking_code_is_brought_up_to_date(
+    indexed: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retrieval.index import ingest as ingest_module
+    from retrieval.index.ingest import is_stale
+
+    assert not is_stale(indexed, [indexed.corpus_dir])
+    monkeypatch.setattr(ingest_module, "chunker_fingerprint", lambda: "a newer chunker")
+    assert is_stale(indexed, [indexed.corpus_dir])  # the next question syncs: sentences embedded anew

@@ -22,6 +22,7 @@ from retrieval.index.store import (
     IngestReport,
     Progress,
     check_writable,
+    chunker_fingerprint,
     open_client,
     read_state,
     write_lock,
@@ -38,7 +39,8 @@ RACY_NS = 2_000_000_000
 
 
 def corpus_fingerprint(paths: Sequence[Path], settings: Settings) -> str:
-    """Cheap: file names, sizes and modification times, plus the settings that shape chunks."""
+    """Cheap: file names, sizes and modification times, plus the settings and the code that shape chunks (an index
+    that older code made is brought up to date, re-embedding only what changed)."""
     return _corpus_stats(paths, settings)[0]
 
 
@@ -71,7 +73,9 @@ def _corpus_stats(paths: Sequence[Path], settings: Settings) -> tuple[str, dict[
                 else:
                     _stat_row(entry.path, rows, mtimes)
     rows.sort()
-    rows.insert(0, f"{settings.embedder_id}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}")
+    rows.insert(
+        0, f"{settings.embedder_id}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}|{chunker_fingerprint()}"
+    )
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16], mtimes
 
 

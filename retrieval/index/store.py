@@ -582,15 +582,14 @@ class DocState:
 
 @functools.cache
 def chunker_fingerprint() -> str:
-    """Changes when the code that cuts articles into chunks and sentences changes (so their ids may, too)."""
-    from retrieval import text
-    from retrieval.index import chunks as chunking
-    from retrieval.index import tokens
-
+    """Changes when the code that cuts articles into chunks and sentences (and says what of them is embedded)
+    changes, so their ids may, too. Read as files, not imported: every question checks it, and the chunker
+    imports tiktoken."""
+    here = Path(__file__).parent
     digest = hashlib.sha256()
-    for module in (chunking, text, tokens):
+    for path in (here / "chunks.py", here.parent / "text.py", here / "tokens.py"):
         try:
-            digest.update(Path(str(module.__file__)).read_bytes())
+            digest.update(path.read_bytes())
         except OSError:  # pragma: no cover - a frozen install without sources: never trust saved hashes
             digest.update(os.urandom(16))
     return digest.hexdigest()[:16]
@@ -647,9 +646,9 @@ def _pages(store: Chroma, include: list[str], where: dict[str, Any] | None = Non
 
 
 def sentences_of(chunks: Sequence[Chunk], sentences: Sequence[Sentence]) -> dict[str, list[str]]:
-    """The texts of the sentences each body chunk is made of (a chunk is whole sentences of one article)."""
+    """What is embedded of the sentences each body chunk is made of (a chunk is whole sentences of one article)."""
     return {
-        c.chunk_id: [s.text for s in sentences if c.start <= s.start and s.end <= c.end]
+        c.chunk_id: [s.embedded for s in sentences if c.start <= s.start and s.end <= c.end]
         for c in chunks
         if c.kind == "body"
     }
@@ -701,7 +700,7 @@ class _Writer:
         parts = parts or {}
         texts = list(
             dict.fromkeys(
-                [s.text for s in sentences] + [t for c in chunks for t in parts.get(c.chunk_id, [c.text])]
+                [s.embedded for s in sentences] + [t for c in chunks for t in parts.get(c.chunk_id, [c.text])]
             )
         )
         self.known += len(texts)
@@ -733,7 +732,7 @@ class _Writer:
                 sbatch = sentences[j : j + BATCH]
                 self.index.sentence_rows.upsert(
                     ids=[s.sentence_id for s in sbatch],
-                    embeddings=vectors[[row[s.text] for s in sbatch]],
+                    embeddings=vectors[[row[s.embedded] for s in sbatch]],
                     documents=[s.text for s in sbatch],
                     metadatas=[dict(s.metadata) for s in sbatch],  # type: ignore[misc]
                 )
