@@ -77,7 +77,7 @@ class Indexer:
         articles of the last complete index (finished, when those are gone), and `ingest` says which.
         """
         from retrieval.index.datadir import is_writable
-        from retrieval.index.ingest import is_stale, pending_update
+        from retrieval.index.ingest import is_stale, made_by_other_code, pending_update
         from retrieval.index.store import prepare_data_dir, read_state, update_in_progress
 
         settings = self.settings
@@ -116,7 +116,9 @@ class Indexer:
             note(f"indexing {shown} for the first time …")
             ingest(corpus.paths)
             return
-        if pending is None:
+        if pending is None and made_by_other_code(settings):
+            note("the index was made by another version of kilde; updating it …")
+        elif pending is None:
             note(f"{shown} changed since the last index; updating it …")
         self._update(note, ingest, corpus.paths)
 

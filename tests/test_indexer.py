@@ -49,3 +49,23 @@ def test_a_failed_update_keeps_answering_from_the_old_index(tmp_path: Path) -> N
 
     Indexer(settings).ensure(notes.append, full_disk)
     assert notes[-1] == "cannot write the index: disk full; answering from the last complete index"
+
+
+def test_an_index_made_by_another_version_is_updated_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retrieval.index import ingest as ingest_module
+
+    settings = settings_for(tmp_path)
+    Indexer(settings).ingest([settings.corpus_dir])
+    monkeypatch.setattr(ingest_module, "chunker_fingerprint", lambda: "another version's chunker")
+    notes: list[str] = []
+    asked: list[list[Path]] = []
+
+    def ingest(paths: list[Path]) -> IngestReport:
+        asked.append(paths)
+        return IngestReport()
+
+    Indexer(settings).ensure(notes.append, ingest)
+    assert asked == [[settings.corpus_dir]]
+    assert notes == ["the index was made by another version of kilde; updating it …"]

@@ -31,6 +31,7 @@ from retrieval.index.store import (
 from retrieval.settings import Settings
 
 LOW_SPACE_BYTES = 64 * 1024 * 1024
+CHUNKER = "chunker"  # in the data directory's state: the chunking code that made the index
 PENDING = "pending_update"  # in state.json while an ingest changes Chroma: {"paths": [...]}
 RACY_FILES = "racy_files"  # in state.json: {path: sha256} of files changed just before the last ingest read them
 # A file system keeps modification times only so finely (a kernel tick; FAT two seconds): a file changed again
@@ -101,7 +102,7 @@ def watch_state(paths: Sequence[Path], settings: Settings) -> dict[str, Any]:
     now = time.time_ns()
     fingerprint, mtimes = _corpus_stats(paths, settings)
     racy = {path: _content_hash(path) for path, mtime in mtimes.items() if mtime > now - RACY_NS}
-    return {"corpus_fingerprint": fingerprint, RACY_FILES: racy}
+    return {"corpus_fingerprint": fingerprint, RACY_FILES: racy, CHUNKER: chunker_fingerprint()}
 
 
 def _still_racy(racy: dict[str, str]) -> dict[str, str]:
@@ -255,6 +256,11 @@ def _disk_full_hint(data_dir: Path) -> Iterator[None]:
         if hint(str(exc)) is None and free is not None and free < LOW_SPACE_BYTES:
             raise StoreError(f"{exc}; the disk has only {free // 1024:,} KB free: {FULL}") from None
         raise
+
+
+def made_by_other_code(settings: Settings) -> bool:
+    """Whether the index was made by chunking code other than this (an older or newer kilde)."""
+    return read_state(settings.data_dir).get(CHUNKER) != chunker_fingerprint()
 
 
 def is_stale(settings: Settings, paths: Sequence[Path]) -> bool:
