@@ -18,8 +18,8 @@ def settings_for(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", corpus_dir=corpus, embedder="fake")
 
 
-def test_a_new_index_is_built_from_the_corpus_with_one_note(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path)
+def ensure(settings: Settings) -> tuple[list[str], list[list[Path]]]:
+    """The notes `Indexer.ensure` gives, and the paths it asked to ingest (nothing is indexed)."""
     notes: list[str] = []
     asked: list[list[Path]] = []
 
@@ -28,6 +28,12 @@ def test_a_new_index_is_built_from_the_corpus_with_one_note(tmp_path: Path) -> N
         return IngestReport()
 
     Indexer(settings).ensure(notes.append, ingest)
+    return notes, asked
+
+
+def test_a_new_index_is_built_from_the_corpus_with_one_note(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    notes, asked = ensure(settings)
     assert asked == [[settings.corpus_dir]]
     assert notes == [f"indexing {settings.corpus_dir} for the first time …"]
 
@@ -59,13 +65,6 @@ def test_an_index_made_by_another_version_is_updated_and_says_why(
     settings = settings_for(tmp_path)
     Indexer(settings).ingest([settings.corpus_dir])
     monkeypatch.setattr(ingest_module, "chunker_fingerprint", lambda: "another version's chunker")
-    notes: list[str] = []
-    asked: list[list[Path]] = []
-
-    def ingest(paths: list[Path]) -> IngestReport:
-        asked.append(paths)
-        return IngestReport()
-
-    Indexer(settings).ensure(notes.append, ingest)
+    notes, asked = ensure(settings)
     assert asked == [[settings.corpus_dir]]
     assert notes == ["the index was made by another version of kilde; updating it …"]
