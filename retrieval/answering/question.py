@@ -43,9 +43,8 @@ def analyse(text: str, language: Language | None = None) -> Question:
     lowered = text.lower()
     kind, cue = lex.kind(lowered)
     framing = set(content_lemmas(cue, language)) if kind in _FRAMING_KINDS else set()
-    items = _items_asked(lowered, cue, lex) if kind == "list" else None
-    if items:
-        framing |= set(content_lemmas(items[1], language))
+    count, count_word = (_items_asked(lowered, cue, lex) if kind == "list" else None) or ("", "")
+    framing |= set(content_lemmas(count_word, language))
     lemmas = tuple(dict.fromkeys(t for t in content_lemmas(text, language) if t not in framing))
     plain = set(words(text))
     asked = set(lemmas) | plain
@@ -54,18 +53,18 @@ def analyse(text: str, language: Language | None = None) -> Question:
         fields = [f for f in fields if f != "date"] or (["publisher"] if kind == "place" else [])
     question_words = frozenset().union(*(lexicon(other).question_words for other in get_args(Language)))
     names = [w for n in names_in(text) for w in words(n) if w not in question_words and len(w) > 1]
-    values = lex.values(_without_names(text)).get("number", set()) - ({items[0]} if items else set())
+    values = lex.values(_without_names(text)).get("number", set()) - {count}
     return Question(
         text=text,
         language=language,
         kind=kind,
         lemmas=lemmas,
-        words=tuple(dict.fromkeys(w for w in content_words(text) if w not in {*words(cue), *(items or ())[1:]})),
+        words=tuple(dict.fromkeys(w for w in content_words(text) if w not in {*words(cue), count_word})),
         names=tuple(dict.fromkeys(names)),
         values=frozenset(values),
         meta_fields=tuple(fields),
         negated=bool(lex.negations & plain),
-        items=int(float(items[0])) if items else 0,
+        items=int(float(count)) if count else 0,
     )
 
 

@@ -138,26 +138,30 @@ def chunk_article(article: Article, chunk_tokens: int, overlap_tokens: int) -> l
 def sentence_records(article: Article) -> list[Sentence]:
     """Each body sentence on its own, indexed so the answerer can find the single best sentence."""
     base = article.metadata()
-    return [
-        Sentence(
-            # the id names what is embedded, so a sentence embedded alone (an older index) is embedded again
-            sentence_id=_stable_id(article.doc_id, base, "s", span.start, embedded_sentence(article.title, span.text)),
-            doc_id=article.doc_id,
-            start=span.start,
-            end=span.end,
-            text=span.text,
-            embedded=embedded_sentence(article.title, span.text),
-            metadata={
-                **base,
-                "kind": "sentence",
-                "start": span.start,
-                "end": span.end,
-                **_page(article, span.start, span.end),
-            },
+    records = []
+    for span in article_sentences(article):
+        if span.text.strip() in article.headings:  # a crosshead is not an answer; its paragraph says it whole
+            continue
+        embedded = embedded_sentence(article.title, span.text)
+        records.append(
+            Sentence(
+                # the id names what is embedded, so a sentence embedded alone (an older index) is embedded again
+                sentence_id=_stable_id(article.doc_id, base, "s", span.start, embedded),
+                doc_id=article.doc_id,
+                start=span.start,
+                end=span.end,
+                text=span.text,
+                embedded=embedded,
+                metadata={
+                    **base,
+                    "kind": "sentence",
+                    "start": span.start,
+                    "end": span.end,
+                    **_page(article, span.start, span.end),
+                },
+            )
         )
-        for span in article_sentences(article)
-        if span.text.strip() not in article.headings  # a crosshead is not an answer; its paragraph says it whole
-    ]
+    return records
 
 
 def _page(article: Article, start: int, end: int) -> dict[str, str]:
