@@ -148,7 +148,7 @@ def open_service(dataset: Dataset, work: Path) -> Any:
 
 def gather(dataset: Dataset, work: Path) -> list[Record]:
     service, retrieved = retrieve(dataset, work)
-    answerer = LearnedAnswerer(service.lexical)
+    answerer = LearnedAnswerer(service.lexical, service.latent)
     records = []
     for case, query, docs, sentences, vector in retrieved:
         q = with_context(analyse(query.question), query.context_terms)
@@ -167,10 +167,26 @@ def gather(dataset: Dataset, work: Path) -> list[Record]:
     return records
 
 
+GENERIC = ROOT / "benchmarks/train/offtopic/questions.yaml"  # how-to, weather, trivia: asked of every corpus
+
+
 def off_topic(datasets: list[Dataset], work: Path, per_pair: int = 60) -> list[Record]:
-    """Questions asked of another data set's articles: unanswerable by construction, and off topic, which near
-    misses alone never teach the answerability model (SQuAD's unanswerable questions are all on topic)."""
+    """Questions asked of another data set's articles, and generic questions no article discusses (`GENERIC`):
+    unanswerable by construction, and off topic, which near misses alone never teach the answerability model
+    (SQuAD's unanswerable questions are all on topic)."""
     records = []
+    generic = load_tuning_cases([GENERIC])
+    for other in datasets:
+        service = open_service(other, work)
+        answerer = LearnedAnswerer(service.lexical, service.latent)
+        for case in generic:
+            query = condense(case.question, [])
+            vector = service.embed_query(query.text)
+            docs, sentences = search(service, query.text, vector)
+            q = with_context(analyse(query.question), query.context_terms)
+            found = answerer.candidates(q, docs, sentences, vector) if docs and not q.meta_fields else None
+            off = Case(f"{case.id}@{other.name}", case.question, "off-topic", answerable=False, tags=("off-topic",))
+            records.append(Record(off, f"offtopic:{case.id}", "off-topic", True, found, np.zeros(0, dtype=bool)))
     for asked in datasets:
         _, rows = retrieve(asked, work)
         chosen = [r for r in rows if r[0].answerable and not r[0].history][:: max(1, len(rows) // per_pair)][:per_pair]
@@ -178,7 +194,7 @@ def off_topic(datasets: list[Dataset], work: Path, per_pair: int = 60) -> list[R
             if other.corpus == asked.corpus:
                 continue
             service = open_service(other, work)
-            answerer = LearnedAnswerer(service.lexical)
+            answerer = LearnedAnswerer(service.lexical, service.latent)
             for case, query, _, _, vector in chosen:
                 docs, sentences = search(service, query.text, vector)
                 q = with_context(analyse(query.question), query.context_terms)
@@ -292,7 +308,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     chosen = [d for d in DATASETS if d.name in args.sets.split(",")]
     try:  # before any indexing: only tuning files, one line otherwise
-        check_tuning_files(p for d in chosen for p in d.prompts)
+        check_tuning_files([*(p for d in chosen for p in d.prompts), GENERIC])
     except UsageError as exc:
         sys.exit(f"fit_answerer.py: {exc}")
     args.work.mkdir(parents=True, exist_ok=True)
@@ -325,7 +341,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = [(answerability(r.evidence), r.case.answerable, r.source) for r in scored(records, ranker)
             if r.evidence is not None and r.refusal]
     model = fit_answerable(*(np.asarray(c) for c in zip(*rows, strict=True)))
-    files = [p for d in DATASETS if d.name in args.sets.split(",") for p in d.prompts]
+    files = [p for d in DATASETS if d.name in args.sets.split(",") for p in d.prompts] + [GENERIC]
     params = AnswerParams(
         ranker, model, threshold, second_gap, code_fingerprint(),
         {

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, TypedDict
 
 from langchain_core.documents import Document
 
-from retrieval.answering.learned import ANSWER_DOCS, ANSWERERS, Answerer
+from retrieval.answering.learned import ANSWER_DOCS, ANSWERERS, LATENT_TOP_K, Answerer
 from retrieval.answering.question import analyse, with_context
 from retrieval.conversation import Query, condense, trim
 from retrieval.errors import UsageError
 from retrieval.index.embeddings import Embedder, make_embeddings
+from retrieval.index.latent import make_latent
 from retrieval.index.lexical import LexicalIndex, lexical_key
 from retrieval.index.search import HybridSearch, ReadIndex
 from retrieval.index.snapshot import SnapshotIndex
@@ -83,7 +84,9 @@ class Service:
         key = lexical_key(index.fingerprint())
         self.lexical = self._load_lexical(key)
         self.search = HybridSearch(index=index, lexical=self.lexical, k=settings.top_k)
-        self.extractive: Answerer = ANSWERERS[settings.answerer](self.lexical, settings.answer_params)
+        cache = settings.data_dir / "latent_terms.sqlite3" if settings.data_dir.exists() else None
+        self.latent = make_latent(settings.embedder, LATENT_TOP_K, settings.embed_threads, cache)
+        self.extractive: Answerer = ANSWERERS[settings.answerer](self.lexical, self.latent, settings.answer_params)
         self._vectors: OrderedDict[str, list[float]] = OrderedDict()
         self._lock = threading.Lock()
 

@@ -20,6 +20,7 @@ from langchain_core.documents import Document
 from retrieval.answering.language import content_lemmas, part_match
 from retrieval.answering.lexicon import HAND_SET, lexicon
 from retrieval.answering.question import Question
+from retrieval.index.latent import LatentTerms, similarity
 from retrieval.langid import detect_language
 from retrieval.text import names_in, words
 from retrieval.types import Language
@@ -27,6 +28,7 @@ from retrieval.types import Language
 # Grouped by what they tell; the order is the column order of the fitted weights.
 SENTENCE_FEATURES = (
     "cos", "cos_rel", "cos_rank", "cos_window",  # closeness to the question: own, to the best's, rank, window's
+    "latent",  # the latent terms (concepts, across languages) it shares with the question
     "chunk_rank", "doc_rank",  # where the search ranked the chunk and the article that hold it
     "coverage", "coverage_rel", "coverage_window", "missing_window",  # the question's words it holds
     "names", "values_given", "has_kind", "kind_window", "list_like",  # names, numbers, the kind of value asked
@@ -191,6 +193,7 @@ def gather(  # noqa: PLR0917
     query_vector: Sequence[float],
     idf: Callable[[str], float],
     known: Callable[[str], bool],
+    latent: LatentTerms,
 ) -> Evidence | None:
     """The features of the candidate sentences (not yet scored); None when there are none."""
     cands = candidates(sentences)
@@ -205,6 +208,7 @@ def gather(  # noqa: PLR0917
     weights = {t: idf(t) for t in terms}
     cos = closeness[pool]
     cos_rank = np.argsort(np.argsort(-cos, kind="stable"))  # each candidate's place, closest first
+    asked, *said = latent.of([q.text, *(cands[i].text for i in pool)])
     rows = []
     for k, i in enumerate(pool):
         cand = cands[i]
@@ -222,6 +226,7 @@ def gather(  # noqa: PLR0917
                 0.0,  # cos_rel, below
                 1.0 / (1.0 + cos_rank[k]),
                 float(max(closeness[j] for j in win)),
+                similarity(asked, said[k]),
                 1.0 / (1.0 + rank) if rank is not None else 0.0,
                 1.0 / (1.0 + doc_rank.get(cand.doc_id, HAND_SET["unretrieved_doc_rank"])),
                 coverage,

@@ -22,6 +22,7 @@ from retrieval.answering.lexicon import HAND_SET, lexicon
 from retrieval.answering.model import DEFAULT_PARAMS, AnswerParams, load_params
 from retrieval.answering.question import Question
 from retrieval.answering.replies import Quote, compose, metadata_answer, refuse
+from retrieval.index.latent import LatentTerms
 from retrieval.index.lexical import LexicalIndex
 from retrieval.text import stem
 from retrieval.types import Answer, Language
@@ -29,6 +30,7 @@ from retrieval.types import Answer, Language
 ANSWER_DOCS: int = HAND_SET["answer_docs"]
 MAX_WORDS: int = HAND_SET["max_words"]
 WINDOW_WORDS: int = HAND_SET["window_words"]
+LATENT_TOP_K: int = HAND_SET["latent_top_k"]  # the latent terms the ranker was fitted on (`make_latent`)
 
 
 class Answerer(Protocol):
@@ -45,8 +47,9 @@ class Answerer(Protocol):
 
 
 class LearnedAnswerer:
-    def __init__(self, lexical: LexicalIndex, params_path: Path | None = None) -> None:
+    def __init__(self, lexical: LexicalIndex, latent: LatentTerms, params_path: Path | None = None) -> None:
         self.lexical = lexical
+        self.latent = latent
         self.params_path = params_path or DEFAULT_PARAMS
         self._vocab = set(lexical.doc_freq)
 
@@ -61,7 +64,9 @@ class LearnedAnswerer:
         self, q: Question, docs: list[Document], sentences: dict[str, Any], query_vector: list[float]
     ) -> Evidence | None:
         """The candidates and their features, not yet scored."""
-        return gather(q, docs, sentences, query_vector, self.idf, lambda term: in_vocabulary(term, self._vocab))
+        return gather(
+            q, docs, sentences, query_vector, self.idf, lambda term: in_vocabulary(term, self._vocab), self.latent
+        )
 
     def answer(
         self,
@@ -159,4 +164,4 @@ def _window(cand: Candidate, found: Evidence) -> Quote:
     return Quote(cand.doc_id, cand.start + tokens[s].start(), cand.start + last.end(), cand.start, cand.end, cand.language)
 
 
-ANSWERERS: dict[str, Callable[[LexicalIndex, Path | None], Answerer]] = {"learned": LearnedAnswerer}
+ANSWERERS: dict[str, Callable[[LexicalIndex, LatentTerms, Path | None], Answerer]] = {"learned": LearnedAnswerer}

@@ -62,7 +62,7 @@ class Linear:
         return np.asarray(((x - self.mean) / self.scale) @ self.coef + self.intercept)
 
     def probability(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(1.0 / (1.0 + np.exp(-self.logit(x))))
+        return np.asarray(np.exp(-np.logaddexp(0.0, -self.logit(x))))  # 1 / (1 + e^-z), without overflow
 
     def to_dict(self) -> dict[str, Any]:
         return {

