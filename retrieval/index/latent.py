@@ -2,8 +2,9 @@
 over e5's token states, max-pooled over the text). Unlike words, they match across Danish and English and across
 inflections ("borgmester" / "mayor"). The offline answerer ranks sentences with them; they are not used to search.
 
-They are worked out when a question first meets a sentence and kept on disk by text, so indexing costs nothing more
-and a sentence is encoded once. Tests (the `fake` embedder) get word hashes instead of the model.
+They are kept on disk by text: the product's ingest makes those of every sentence it indexes
+(`retrieval.service.prepare_answers`), and a question makes any still missing. Tests (the `fake` embedder) get word
+hashes instead of the model.
 """
 
 from __future__ import annotations
