@@ -175,18 +175,21 @@ def off_topic(datasets: list[Dataset], work: Path, per_pair: int = 60) -> list[R
     unanswerable by construction, and off topic, which near misses alone never teach the answerability model
     (SQuAD's unanswerable questions are all on topic)."""
     records = []
+
+    def ask(service: Any, case: Case, query: Any, vector: list[float], over: str, group: str) -> None:
+        docs, sentences = search(service, query.text, vector)
+        q = with_context(analyse(query.question), query.context_terms)
+        answerer = LearnedAnswerer(service.lexical, service.latent)
+        found = answerer.candidates(q, docs, sentences, vector) if docs and not q.meta_fields else None
+        off = Case(f"{case.id}@{over}", case.question, "off-topic", answerable=False, tags=("off-topic",))
+        records.append(Record(off, group, "off-topic", True, found, np.zeros(0, dtype=bool)))
+
     generic = load_tuning_cases([GENERIC])
     for other in datasets:
         service = open_service(other, work)
-        answerer = LearnedAnswerer(service.lexical, service.latent)
         for case in generic:
             query = condense(case.question, [])
-            vector = service.embed_query(query.text)
-            docs, sentences = search(service, query.text, vector)
-            q = with_context(analyse(query.question), query.context_terms)
-            found = answerer.candidates(q, docs, sentences, vector) if docs and not q.meta_fields else None
-            off = Case(f"{case.id}@{other.name}", case.question, "off-topic", answerable=False, tags=("off-topic",))
-            records.append(Record(off, f"offtopic:{case.id}", "off-topic", True, found, np.zeros(0, dtype=bool)))
+            ask(service, case, query, service.embed_query(query.text), other.name, f"offtopic:{case.id}")
     for asked in datasets:
         _, rows = retrieve(asked, work)
         chosen = [r for r in rows if r[0].answerable and not r[0].history][:: max(1, len(rows) // per_pair)][:per_pair]
@@ -194,13 +197,8 @@ def off_topic(datasets: list[Dataset], work: Path, per_pair: int = 60) -> list[R
             if other.corpus == asked.corpus:
                 continue
             service = open_service(other, work)
-            answerer = LearnedAnswerer(service.lexical, service.latent)
             for case, query, _, _, vector in chosen:
-                docs, sentences = search(service, query.text, vector)
-                q = with_context(analyse(query.question), query.context_terms)
-                found = answerer.candidates(q, docs, sentences, vector) if docs and not q.meta_fields else None
-                off = Case(f"{case.id}@{other.name}", case.question, "off-topic", answerable=False, tags=("off-topic",))
-                records.append(Record(off, f"offtopic:{asked.name}", "off-topic", True, found, np.zeros(0, dtype=bool)))
+                ask(service, case, query, vector, other.name, f"offtopic:{asked.name}")
     return records
 
 
