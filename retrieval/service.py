@@ -211,7 +211,7 @@ def prepare_answers(settings: Settings, embeddings: Embedder, report: IngestRepo
     ingest commands call this; `retrieval.index.ingest.ingest` alone does not (a benchmark of indexing times
     indexing only). A question makes any that are missing itself."""
     docs = [*report.added, *report.updated, *report.skipped]
-    if docs:
+    if docs and settings.data_dir.exists():  # without a data directory there is nowhere to keep them
         with contextlib.suppress(KildeError, OSError):  # the index is made; a question makes what is missing
             texts = open_read_index(settings, embeddings).doc_parts(docs)[1].get("documents") or []
             build_latent(settings).of([t or "" for t in texts])

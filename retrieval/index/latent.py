@@ -109,9 +109,10 @@ class CachedLatent:
         if missing:
             found.update(self._read(missing))
         missing = [k for k in missing if k not in found]
-        if missing:
-            text_of = dict(zip(keys, texts, strict=True))
-            made = dict(zip(missing, self.inner.of([text_of[k] for k in missing]), strict=True))
+        text_of = dict(zip(keys, texts, strict=True))
+        for i in range(0, len(missing), 64):  # kept as they come: an interrupted ingest keeps what it made
+            part = missing[i : i + 64]
+            made = dict(zip(part, self.inner.of([text_of[k] for k in part]), strict=True))
             self._write(made)
             found.update(made)
         with self._lock:
