@@ -212,9 +212,11 @@ def prepare_answers(settings: Settings, embeddings: Embedder, report: IngestRepo
     indexing only). A question makes any that are missing itself."""
     docs = [*report.added, *report.updated, *report.skipped]
     if docs and settings.data_dir.exists():  # without a data directory there is nowhere to keep them
+        started = time.perf_counter()
         with contextlib.suppress(KildeError, OSError):  # the index is made; a question makes what is missing
             texts = open_read_index(settings, embeddings).doc_parts(docs)[1].get("documents") or []
             build_latent(settings).of([t or "" for t in texts])
+        report.latent_seconds = time.perf_counter() - started
 
 
 def open_index(settings: Settings, embeddings: Embedder) -> Index:

@@ -73,5 +73,6 @@ def test_the_ingest_makes_every_sentences_terms_so_a_question_makes_only_its_own
 
     assert report.sentences_added > 0
     assert rows() == report.sentences_added  # every sentence of the corpus is distinct
+    assert report.latent_seconds > 0
     build_service(fake_settings).answer("Hvem er næstformand i HK Kommunal?")
     assert rows() == report.sentences_added + 1  # the question's own

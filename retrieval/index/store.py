@@ -65,6 +65,7 @@ class IngestReport:
     recovered: str = ""  # what became of an interrupted update this one found (see `ingest.interrupted_line`)
     seconds: float = 0.0  # the sync
     lexical_seconds: float = 0.0  # bringing the saved BM25 index up to date afterwards
+    latent_seconds: float = 0.0  # making the new sentences' latent terms (`retrieval.service.prepare_answers`)
 
     @property
     def changed(self) -> bool:
@@ -82,6 +83,7 @@ class IngestReport:
             f"{len(self.skipped)} unchanged; {self.texts_embedded} texts embedded "
             f"({self.chunks_added} chunks and {self.sentences_added} sentences written, {self.chunks_deleted} chunks "
             f"removed{', index rebuilt for a new embedder' if self.rebuilt else ''}) in {self.seconds:.1f} s{rate}"
+            + (f"; latent terms in {self.latent_seconds:.1f} s" if self.latent_seconds >= 0.05 else "")
         )
 
     def unsupported_lines(self) -> list[str]:
