@@ -52,15 +52,13 @@ class Indexer:
         self, paths: Sequence[Path], on_progress: Progress | None = None, on_articles: Progress | None = None
     ) -> IngestReport:
         """Index exactly these articles; re-running embeds only what changed."""
-        from retrieval.index.ingest import ingest
         from retrieval.index.store import prepare_data_dir
-        from retrieval.service import build_embeddings, prepare_answers
+        from retrieval.service import build_embeddings, ingest_articles
 
         prepare_data_dir(self.settings.data_dir)
-        embeddings = build_embeddings(self.settings)
-        report = ingest(self.settings, paths, embeddings, on_progress, on_articles=on_articles)
-        prepare_answers(self.settings, embeddings, report)
-        return report
+        return ingest_articles(
+            self.settings, paths, build_embeddings(self.settings), on_progress, on_articles=on_articles
+        )
 
     def rebuild(self) -> Path | None:
         """Set the index aside so the next ingest builds it anew; returns where it went (None: nothing moved)."""
@@ -296,13 +294,9 @@ def _has_index(settings: Settings) -> bool:
 
 
 def _ingest(settings: Settings, paths: Sequence[Path], embeddings: Embedder | None) -> IngestReport:
-    from retrieval.index.ingest import ingest
     from retrieval.index.store import prepare_data_dir
-    from retrieval.service import build_embeddings, prepare_answers
+    from retrieval.service import build_embeddings, ingest_articles
 
     if not settings.chroma.url:
         prepare_data_dir(settings.data_dir)
-    embeddings = embeddings or build_embeddings(settings)
-    report = ingest(settings, paths, embeddings)
-    prepare_answers(settings, embeddings, report)
-    return report
+    return ingest_articles(settings, paths, embeddings or build_embeddings(settings))

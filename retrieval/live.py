@@ -10,10 +10,10 @@ from retrieval.errors import KildeError
 from retrieval.index.corpus import indexed_corpus
 from retrieval.index.datadir import is_writable
 from retrieval.index.embeddings import Embedder
-from retrieval.index.ingest import corpus_fingerprint, ingest, is_stale, pending_update
+from retrieval.index.ingest import corpus_fingerprint, is_stale, pending_update
 from retrieval.index.snapshot import STATE_KEY as READ_SNAPSHOT
 from retrieval.index.store import IngestReport, read_state, update_in_progress
-from retrieval.service import Service, build_embeddings, build_generator, build_service, prepare_answers
+from retrieval.service import Service, build_embeddings, build_generator, build_service, ingest_articles
 from retrieval.settings import Settings
 from retrieval.types import Answer, DocumentInfo, Generator, Turn
 
@@ -142,12 +142,6 @@ def build_live_service(
     return LiveService(
         settings,
         build=lambda: build_service(settings, embeddings, generator),
-        sync=lambda paths: _sync(settings, paths, embeddings),
+        sync=lambda paths: ingest_articles(settings, paths, embeddings),
         notify=notify,
     )
-
-
-def _sync(settings: Settings, paths: Sequence[Path], embeddings: Embedder) -> IngestReport:
-    report = ingest(settings, paths, embeddings)
-    prepare_answers(settings, embeddings, report)
-    return report

@@ -8,7 +8,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
@@ -23,7 +23,7 @@ from retrieval.index.latent import CachedLatent, make_latent
 from retrieval.index.lexical import LexicalIndex, lexical_key
 from retrieval.index.search import HybridSearch, ReadIndex
 from retrieval.index.snapshot import SnapshotIndex
-from retrieval.index.store import Index, IngestReport, open_client
+from retrieval.index.store import Index, IngestReport, Progress, open_client
 from retrieval.settings import Settings
 from retrieval.types import Answer, DocumentInfo, Generator, Retrieved, Turn
 
@@ -206,17 +206,29 @@ def build_latent(settings: Settings) -> CachedLatent:
     return make_latent(settings.embedder, LATENT_TOP_K, settings.embed_threads, cache)
 
 
-def prepare_answers(settings: Settings, embeddings: Embedder, report: IngestReport) -> None:
-    """Make the latent terms of the sentences an ingest added, so that no question waits for them. The product's
-    ingest commands call this; `retrieval.index.ingest.ingest` alone does not (a benchmark of indexing times
-    indexing only). A question makes any that are missing itself."""
-    docs = [*report.added, *report.updated, *report.skipped]
+def ingest_articles(
+    settings: Settings,
+    paths: Sequence[Path],
+    embeddings: Embedder,
+    progress: Progress | None = None,
+    *,
+    on_articles: Progress | None = None,
+) -> IngestReport:
+    """What the product's ingest commands run (`kilde ingest`, the chat's and the bot's updates, `/add`): index
+    exactly these articles (`retrieval.index.ingest.ingest`), then make the latent terms of the sentences of the
+    articles it added or changed, so that no question waits for them. A question makes any still missing; the
+    low-level ingest alone makes none, so a benchmark of indexing times indexing only."""
+    from retrieval.index.ingest import ingest  # not on the question path
+
+    report = ingest(settings, paths, embeddings, progress, on_articles=on_articles)
+    docs = [*report.added, *report.updated]
     if docs and settings.data_dir.exists():  # without a data directory there is nowhere to keep them
         started = time.perf_counter()
         with contextlib.suppress(KildeError, OSError):  # the index is made; a question makes what is missing
             texts = open_read_index(settings, embeddings).doc_parts(docs)[1].get("documents") or []
             build_latent(settings).of([t or "" for t in texts])
         report.latent_seconds = time.perf_counter() - started
+    return report
 
 
 def open_index(settings: Settings, embeddings: Embedder) -> Index:

@@ -3,7 +3,7 @@ over e5's token states, max-pooled over the text). Unlike words, they match acro
 inflections ("borgmester" / "mayor"). The offline answerer ranks sentences with them; they are not used to search.
 
 They are kept on disk by text: the product's ingest makes those of every sentence it indexes
-(`retrieval.service.prepare_answers`), and a question makes any still missing. Tests (the `fake` embedder) get word
+(`retrieval.service.ingest_articles`), and a question makes any still missing. Tests (the `fake` embedder) get word
 hashes instead of the model.
 """
 

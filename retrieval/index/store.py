@@ -65,7 +65,7 @@ class IngestReport:
     recovered: str = ""  # what became of an interrupted update this one found (see `ingest.interrupted_line`)
     seconds: float = 0.0  # the sync
     lexical_seconds: float = 0.0  # bringing the saved BM25 index up to date afterwards
-    latent_seconds: float = 0.0  # making the new sentences' latent terms (`retrieval.service.prepare_answers`)
+    latent_seconds: float = 0.0  # making the new sentences' latent terms (`retrieval.service.ingest_articles`)
 
     @property
     def changed(self) -> bool:
