@@ -27,12 +27,12 @@ from retrieval.types import Language
 
 # Grouped by what they tell; the order is the column order of the fitted weights.
 SENTENCE_FEATURES = (
-    "cos", "cos_rel", "cos_rank", "cos_window",  # closeness to the question: own, to the best's, rank, window's
+    "cos", "cos_rank", "cos_window",  # closeness to the question: own, rank, window's
     "latent",  # the latent terms (concepts, across languages) it shares with the question
-    "chunk_rank", "doc_rank",  # where the search ranked the chunk and the article that hold it
-    "coverage", "coverage_rel", "coverage_window", "missing_window",  # the question's words it holds
-    "names", "values_given", "has_kind", "kind_window", "list_like",  # names, numbers, the kind of value asked
-    "length", "lead", "novel", "speech", "leans_back", "cross_language",  # the sentence itself
+    "chunk_rank",  # where the search ranked the chunk that holds it
+    "coverage", "coverage_window", "missing_window",  # the question's words it holds
+    "values_given", "has_kind", "kind_window", "list_like",  # numbers, the kind of value asked
+    "novel", "speech", "leans_back",  # the sentence itself
 )
 ANSWERABILITY_FEATURES = (
     "top_score", "margin", "cos_top", "cos_max",  # how sure the ranker and the search are
@@ -55,7 +55,6 @@ class Candidate:
     text: str
     vector: np.ndarray
     language: Language
-    position: int = 0  # its index among its article's sentences
     words: frozenset[str] = frozenset()
     lemmas: frozenset[str] = frozenset()  # with the person a pronoun stands for
     values: Values = field(default_factory=dict)
@@ -119,11 +118,11 @@ def candidates(sentences: dict[str, Any]) -> list[Candidate]:
         texts.setdefault(str(meta["doc_id"]), []).append(text or "")
     languages = {doc: article_language(" ".join(parts)) for doc, parts in texts.items()}
     out: list[Candidate] = []
-    doc, position, person = "", 0, tuple[str, ...]()
+    doc, person = "", tuple[str, ...]()
     for text, meta, vector in rows:
         body = text or ""
         doc_id = str(meta["doc_id"])
-        position, person = (position + 1, person) if doc_id == doc else (0, ())
+        person = person if doc_id == doc else ()
         doc = doc_id
         language = languages[doc_id]
         said, lemmas, named, values = _sentence(body, language)
@@ -134,7 +133,7 @@ def candidates(sentences: dict[str, Any]) -> list[Candidate]:
         out.append(
             Candidate(
                 doc_id, int(meta["start"]), int(meta["end"]), body, np.asarray(vector, dtype=np.float32),
-                language, position, said, lemmas, values,
+                language, said, lemmas, values,
             )
         )
     return out
@@ -200,7 +199,7 @@ def gather(  # noqa: PLR0917
     if not cands:
         return None
     closeness = np.stack([c.vector for c in cands]) @ np.asarray(query_vector, dtype=np.float32)
-    chunk_rank, doc_rank = _ranks(docs)
+    chunk_rank = _chunk_ranks(docs)
     inside = {i for i, c in enumerate(cands) if chunk_rank(c) is not None}
     nearest = np.argsort(-closeness, kind="stable")[: HAND_SET["nearest_sentences"]]
     pool = sorted(inside | {int(i) for i in nearest})
@@ -223,32 +222,23 @@ def gather(  # noqa: PLR0917
         rows.append(
             [
                 float(cos[k]),
-                0.0,  # cos_rel, below
                 1.0 / (1.0 + cos_rank[k]),
                 float(max(closeness[j] for j in win)),
                 similarity(asked, said[k]),
                 1.0 / (1.0 + rank) if rank is not None else 0.0,
-                1.0 / (1.0 + doc_rank.get(cand.doc_id, HAND_SET["unretrieved_doc_rank"])),
                 coverage,
-                0.0,  # coverage_rel, below
                 coverage_win,
                 missing_win,
-                _share(q.names, win_found),
                 _share(list(q.values), win_values),
                 _has_kind(q, cand.values, cand.words, cand.text),
                 max(_has_kind(q, cands[j].values, cands[j].words, cands[j].text) for j in win),
                 float(q.kind == "list") * min(1.0, cand.text.count(",") / HAND_SET["list_like_commas"]),
-                math.log1p(cand.n_words),
-                float(cand.position < HAND_SET["lead_sentences"]),
                 _novel(cand.lemmas, q.lemmas),
                 float(bool(lexicon(cand.language).speech_verbs & cand.words) and _share(q.names, found) > 0),
                 float(cand.first_word in lexicon(cand.language).leans_back),
-                float(q.language != cand.language),
             ]
         )
     x = np.asarray(rows, dtype=np.float64).reshape(len(pool), len(SENTENCE_FEATURES))
-    for name in ("cos", "coverage"):  # relative to the best candidate's
-        x[:, COLUMN[f"{name}_rel"]] = x[:, COLUMN[name]] - x[:, COLUMN[name]].max()
     return Evidence(
         q, cands, pool, x, weights, {t: known(t) for t in terms}, {n: known(n) or _genitive_known(n, known) for n in q.names}
     )
@@ -284,27 +274,25 @@ def answerability(found: Evidence) -> np.ndarray:
             float(found.x[best, COLUMN["kind_window"]]),
             float(q.negated != bool(lexicon(found.cands[top].language).negations & seen)),
             math.log1p(len(found.weights)),
-            float(found.x[best, COLUMN["cross_language"]]),
+            float(q.language != found.cands[top].language),
         ],
         dtype=np.float64,
     )
 
 
-def _ranks(docs: list[Document]) -> tuple[Callable[[Candidate], int | None], dict[str, int]]:
-    """The rank of the best retrieved body chunk holding a sentence, and each article's best rank."""
+def _chunk_ranks(docs: list[Document]) -> Callable[[Candidate], int | None]:
+    """The rank of the best retrieved body chunk holding a sentence."""
     spans: dict[str, list[tuple[int, int, int]]] = {}
-    doc_rank: dict[str, int] = {}
     for rank, d in enumerate(docs):
-        doc = str(d.metadata.get("doc_id"))
-        doc_rank.setdefault(doc, len(doc_rank))
         if d.metadata.get("kind") == "body":
-            spans.setdefault(doc, []).append((int(d.metadata["start"]), int(d.metadata["end"]), rank))
+            span = (int(d.metadata["start"]), int(d.metadata["end"]), rank)
+            spans.setdefault(str(d.metadata.get("doc_id")), []).append(span)
 
     def chunk_rank(cand: Candidate) -> int | None:
         ranks = [r for s, e, r in spans.get(cand.doc_id, []) if s <= cand.start and cand.end <= e]
         return min(ranks) if ranks else None
 
-    return chunk_rank, doc_rank
+    return chunk_rank
 
 
 def _share(keys: Sequence[str], found: AbstractSet[str]) -> float:
