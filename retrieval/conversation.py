@@ -6,46 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import get_args
 
+from retrieval.answering.lexicon import HAND_SET, lexicon
 from retrieval.answering.question import analyse
 from retrieval.text import names_in
-from retrieval.types import Answer, AnswerService, Turn
-
-_PRONOUNS = frozenset(
-    [
-        "han",
-        "hun",
-        "de",
-        "den",
-        "det",
-        "ham",
-        "hende",
-        "dem",
-        "hans",
-        "hendes",
-        "deres",
-        "sin",
-        "sit",
-        "sine",
-        "dens",
-        "dets",
-        "he",
-        "she",
-        "they",
-        "him",
-        "her",
-        "them",
-        "his",
-        "hers",
-        "their",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-    ]
-)
+from retrieval.types import Answer, AnswerService, Language, Turn
 
 
 @dataclass(frozen=True)
@@ -58,21 +24,23 @@ class Query:
 
 
 def needs_history(question: str) -> bool:
+    """Short questions, and those that point back ("han", "it"), in either language."""
     tokens = re.findall(r"[\wæøå]+", question.lower())
-    return any(t in _PRONOUNS for t in tokens) or len(tokens) <= 4
+    refers_back = frozenset().union(*(lexicon(language).refers_back for language in get_args(Language)))
+    return len(tokens) <= HAND_SET["short_follow_up_words"] or any(t in refers_back for t in tokens)
 
 
 def condense(question: str, history: list[Turn] | None) -> Query:
     """A standalone retrieval query, without a language model: a follow-up carries what the last turn asked
-    about. A who-question that names nobody asks about the person its answer names first ("Hvem er formand ...?" then "Hvad
-    mener han ...?"); any other question's are the names it gives itself, never the organisations its answer
+    about. A who-question that names nobody asks about the person its answer names first ("Hvem er formand ...?" then
+    "Hvad mener han ...?"); any other question's are the names it gives itself, never the organisations its answer
     happens to mention; without names, its whole text."""
     if not history or not needs_history(question):
         return Query(question, question)
     last = history[-1]
     carried = names_in(last.question)
-    if analyse(last.question).kind == "person" and not any(len(n.split()) >= 2 for n in carried):
-        people = [n for n in names_in(last.answer.split("\n\n")[0]) if len(n.split()) >= 2]
+    if analyse(last.question).kind == "person" and not any(len(n.split()) >= HAND_SET["full_name_words"] for n in carried):
+        people = [n for n in names_in(last.answer.split("\n\n")[0]) if len(n.split()) >= HAND_SET["full_name_words"]]
         carried = people[:1] or carried
     carried = [n for n in dict.fromkeys(carried) if n.lower() not in question.lower()]
     carried_text = " ".join(carried) if carried else last.question

@@ -35,6 +35,7 @@ class Lexicon:
     months_capitalised: bool
     date_words: frozenset[str]
     leans_back: frozenset[str]
+    refers_back: frozenset[str]
     personal_pronouns: frozenset[str]
     negations: frozenset[str]
     speech_verbs: frozenset[str]
@@ -157,6 +158,7 @@ def lexicon(language: Language) -> Lexicon:
         months_capitalised=bool(data.get("months_capitalised", False)),
         date_words=words("date_words"),
         leans_back=words("leans_back"),
+        refers_back=words("refers_back"),
         personal_pronouns=words("personal_pronouns"),
         negations=words("negations"),
         speech_verbs=words("speech_verbs"),
