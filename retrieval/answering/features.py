@@ -35,11 +35,9 @@ SENTENCE_FEATURES = (
     "novel", "speech", "leans_back",  # the sentence itself
 )
 ANSWERABILITY_FEATURES = (
-    "top_score", "margin", "cos_top", "cos_max",  # how sure the ranker and the search are
-    "coverage_window_top", "missing_window_top",  # the question's words around the best candidate
-    "unknown_share", "names_unknown",  # the question's words and names that no article uses
-    "values_missing", "kind_window_top", "negation_mismatch",  # its numbers, the kind asked, a negation
-    "terms", "cross_language",
+    "margin", "cos_max",  # how sure the ranker and the search are
+    "unknown_share", "values_missing",  # the question's words no article uses, its numbers the best lacks
+    "terms", "cross_language",  # how much it says, and whether the best sentence is in its language
 )
 COLUMN = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 Values = dict[str, set[str]]  # by kind, as `Lexicon.values` reads them
@@ -78,7 +76,6 @@ class Evidence:
     x: np.ndarray
     weights: dict[str, float]  # question term -> rarity
     known: dict[str, bool]  # question term -> found anywhere in the corpus
-    names_known: dict[str, bool]
     scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def ranked(self) -> list[int]:
@@ -240,13 +237,8 @@ def gather(  # noqa: PLR0917
         )
     x = np.asarray(rows, dtype=np.float64).reshape(len(pool), len(SENTENCE_FEATURES))
     return Evidence(
-        q, cands, pool, x, weights, {t: known(t) for t in terms}, {n: known(n) or _genitive_known(n, known) for n in q.names}
+        q, cands, pool, x, weights, {t: known(t) for t in terms}
     )
-
-
-def _genitive_known(name: str, known: Callable[[str], bool]) -> bool:
-    """ "KLs", "Jens Ives": a name in the genitive is the name the articles use."""
-    return len(name) > HAND_SET["genitive_min_chars"] and name.endswith("s") and known(name[:-1])
 
 
 def answerability(found: Evidence) -> np.ndarray:
@@ -255,26 +247,16 @@ def answerability(found: Evidence) -> np.ndarray:
     order = np.argsort(-found.scores, kind="stable")
     best = int(order[0])
     second = float(found.scores[order[1]]) if len(order) > 1 else float(found.scores[best]) - 1.0
-    top = found.pool[best]
-    seen = set().union(*(found.cands[j].words for j in window(found.cands, top)))
     total = sum(found.weights.values()) or 1.0
     unknown = sum(w for t, w in found.weights.items() if not found.known.get(t, True)) / total
-    names_unknown = _share(list(found.names_known), {n for n, ok in found.names_known.items() if not ok})
     return np.asarray(
         [
-            float(found.scores[best]),
             float(found.scores[best]) - second,
-            float(found.x[best, COLUMN["cos"]]),
             float(found.x[:, COLUMN["cos"]].max()),
-            float(found.x[best, COLUMN["coverage_window"]]),
-            float(found.x[best, COLUMN["missing_window"]]),
             unknown,
-            names_unknown,
             1.0 - float(found.x[best, COLUMN["values_given"]]) if q.values else 0.0,
-            float(found.x[best, COLUMN["kind_window"]]),
-            float(q.negated != bool(lexicon(found.cands[top].language).negations & seen)),
             math.log1p(len(found.weights)),
-            float(q.language != found.cands[top].language),
+            float(q.language != found.cands[found.pool[best]].language),
         ],
         dtype=np.float64,
     )

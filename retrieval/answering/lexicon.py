@@ -1,5 +1,5 @@
 """General vocabulary per language, read from `lexicon/<language>.yaml`: question cues, number words, units,
-months, pronouns, negations, the words of article-fact questions and the fixed phrases of replies; and the
+months, pronouns, the words of article-fact questions and the fixed phrases of replies; and the
 answerer's hand-set numbers, read from `hand_set.yaml`.
 
 Values in text are read here too: "1,2 mio. kr.", "hver fjerde", "halvandet år", "£24m", "3. marts" all hold a
@@ -37,7 +37,6 @@ class Lexicon:
     leans_back: frozenset[str]
     refers_back: frozenset[str]
     personal_pronouns: frozenset[str]
-    negations: frozenset[str]
     speech_verbs: frozenset[str]
     meta_fields: dict[str, frozenset[str]]
     article_words: frozenset[str]
@@ -160,7 +159,6 @@ def lexicon(language: Language) -> Lexicon:
         leans_back=words("leans_back"),
         refers_back=words("refers_back"),
         personal_pronouns=words("personal_pronouns"),
-        negations=words("negations"),
         speech_verbs=words("speech_verbs"),
         meta_fields={k: frozenset(v) for k, v in data["meta_fields"].items()},
         article_words=words("article_words"),

@@ -27,7 +27,6 @@ class Question:
     names: tuple[str, ...]  # the lower-cased words of the names it gives
     values: frozenset[str]  # the numbers it gives, normalised (`Lexicon.values`)
     meta_fields: tuple[str, ...]  # "author", "date", "publisher", "url" when it asks for an article's facts
-    negated: bool
     items: int = 0  # how many things a list question asks for ("Hvilke fire kommuner ...?"), 0 when it says not
 
     def subject(self) -> tuple[str, ...]:
@@ -63,7 +62,6 @@ def analyse(text: str, language: Language | None = None) -> Question:
         names=tuple(dict.fromkeys(names)),
         values=frozenset(values),
         meta_fields=tuple(fields),
-        negated=bool(lex.negations & plain),
         items=int(float(count)) if count else 0,
     )
 
