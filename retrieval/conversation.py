@@ -8,9 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import get_args
 
+from retrieval.answering.language import content_words
 from retrieval.answering.lexicon import HAND_SET, lexicon
 from retrieval.answering.question import analyse
-from retrieval.text import names_in
+from retrieval.text import names_in, words
 from retrieval.types import Answer, AnswerService, Language, Turn
 
 
@@ -24,10 +25,17 @@ class Query:
 
 
 def needs_history(question: str) -> bool:
-    """Short questions, and those that point back ("han", "it"), in either language."""
+    """A question that points back ("Hvad mener han?", "When did it open?"), or a short one that says nothing of
+    its own but names and numbers ("Og i 2019?", "Hvad med Greve?"). A short question with a subject of its own
+    ("Hvem betaler for diget?") stands alone."""
     tokens = re.findall(r"[\wæøå]+", question.lower())
-    refers_back = frozenset().union(*(lexicon(language).refers_back for language in get_args(Language)))
-    return len(tokens) <= HAND_SET["short_follow_up_words"] or any(t in refers_back for t in tokens)
+    lexicons = [lexicon(language) for language in get_args(Language)]
+    if any(t in lex.refers_back for lex in lexicons for t in tokens):
+        return True
+    named = {w for name in names_in(question) for w in words(name)}
+    asked = {w for lex in lexicons for w in lex.question_words}
+    own = [w for w in content_words(question) if w not in named and w not in asked and not w.isdigit()]
+    return len(tokens) <= HAND_SET["short_follow_up_words"] and not own
 
 
 def condense(question: str, history: list[Turn] | None) -> Query:

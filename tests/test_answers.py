@@ -88,6 +88,26 @@ def test_a_follow_up_borrows_names_from_the_last_turn() -> None:
     assert standalone.text == standalone.question
 
 
+@pytest.mark.parametrize(
+    ("question", "follows_up"),
+    [
+        ("Og i 2019?", True),  # only a number: it asks the last question again
+        ("Hvad med Greve?", True),  # only a name
+        ("How old is he?", True),  # points back
+        ("Hvordan laver man æbleskiver?", False),  # short, but with a subject of its own
+        ("Which judge sentenced him?", True),
+        ("Which judge sentenced Whitlock?", False),
+    ],
+)
+def test_a_short_question_borrows_from_the_last_turn_only_when_it_says_nothing_of_its_own(
+    question: str, follows_up: bool
+) -> None:
+    from retrieval.conversation import condense
+
+    query = condense(question, [Turn("Hvad sagde Troels Lund Poulsen om reglerne?", "Reglerne skal ryddes op [1].")])
+    assert ("Troels Lund Poulsen" in query.text) == follows_up
+
+
 def test_every_citation_quotes_its_own_chunk(real_service: Service) -> None:
     for case in DEV:
         answer = ask(real_service, case)
