@@ -259,7 +259,7 @@ def test_corpus_with_unknown_sources_exits_2(tmp_path: Path, monkeypatch: pytest
     assert "doc-a" in got.stderr and "owl-facts" in got.stderr
 
 
-def test_the_ci_floors_cover_every_bundled_prompt_file_and_the_judge() -> None:
+def test_the_ci_floors_cover_every_bundled_prompt_file_and_the_judges() -> None:
     from retrieval.evaluation.manifest import load_manifest, select_for_scoring
     from retrieval.evaluation.runner import load_cases
     from retrieval.settings import PROJECT_ROOT
@@ -268,11 +268,11 @@ def test_the_ci_floors_cover_every_bundled_prompt_file_and_the_judge() -> None:
     path = PROJECT_ROOT / ".ci" / "eval-floors.yaml"
     limits = load_floors(path)
     manifest = load_manifest()
-    judge = PROJECT_ROOT / "benchmarks" / "judge" / "newsroom" / "questions.yaml"
-    for run in ([PROMPTS], [judge]):  # the two runs of .ci/run, each with the manifest's labels
+    judges = [PROJECT_ROOT / "benchmarks" / "judge" / name / "questions.yaml" for name in ("newsroom", "newsroom-b")]
+    for run in ([PROMPTS], *([j] for j in judges)):  # the runs of .ci/run, each with the manifest's labels
         labels = {c.file for c in select_for_scoring(load_cases(run), manifest).cases}
         check_scopes(limits, labels, str(path), manifest.labels())
-    assert {"judge-newsroom", "paraphrase", "heldout2"} <= {t.scope for t in limits}
+    assert {"judge-newsroom", "judge-newsroom-b", "paraphrase", "heldout2"} <= {t.scope for t in limits}
 
 
 def test_the_terminal_lists_only_missed_limits_when_there_are_many() -> None:
