@@ -45,6 +45,7 @@ from retrieval.errors import UsageError  # noqa: E402
 from retrieval.evaluation.manifest import check_tuning_files, load_tuning_cases  # noqa: E402
 from retrieval.evaluation.runner import Case  # noqa: E402
 from retrieval.index.store import chunker_fingerprint  # noqa: E402
+from retrieval.text import names_in  # noqa: E402
 from retrieval.types import Turn  # noqa: E402
 
 SHARED = next((p / "shared" / "eval" for p in ROOT.parents if (p / "shared" / "eval").is_dir()), ROOT.parent / "shared" / "eval")
@@ -92,7 +93,7 @@ class Record:
     case: Case
     group: str  # the article, for leave-one-article-out
     source: str  # the data set
-    refusal: bool
+    refusal: bool  # trains the answerability model (else only scored)
     evidence: Evidence | None
     labels: np.ndarray  # per pool row: the sentence (or with its neighbours) holds every expected fact
 
@@ -160,10 +161,46 @@ def gather(dataset: Dataset, work: Path) -> list[Record]:
                 labels = np.asarray(
                     [holds(" ".join(found.cands[j].text for j in window(found.cands, i)), case) for i in found.pool]
                 )
-        # the article the question is about, for leaving it out: a tag naming one (SQuAD), else its source
-        articles = [t for t in case.tags if (dataset.corpus / f"{t}.md").exists()] + list(case.expected_sources)
-        group = articles[0] if articles else f"{dataset.name}:unanswerable"
-        records.append(Record(case, group, dataset.name, dataset.refusal, found, labels))
+        records.append(Record(case, article_of(dataset, case), dataset.name, dataset.refusal, found, labels))
+    return records
+
+
+def article_of(dataset: Dataset, case: Case) -> str:
+    """The article a question is about, for leaving it out: a tag naming one (SQuAD), else its source."""
+    articles = [t for t in case.tags if (dataset.corpus / f"{t}.md").exists()] + list(case.expected_sources)
+    return articles[0] if articles else f"{dataset.name}:unanswerable"
+
+
+def strangers(datasets: list[Dataset], work: Path, per_set: int = 40) -> list[Record]:
+    """Questions about someone no article names: a set's answerable questions that give a full name its articles
+    use, with that name swapped for one from another set's questions. Unanswerable by construction. The issue asks
+    the bot to refuse "a name no article has"; these check that it does. They are scored, never trained on: made
+    by swapping names, they are not questions anyone wrote (trained on, they cost the written sets more than they
+    gave: benchmarks/RESULTS.md, sixth round)."""
+    asked = {d.name: [case for case, *_ in retrieve(d, work)[1]] for d in datasets}
+
+    def full_names(text: str) -> list[str]:
+        return [n for n in names_in(text) if len(n.split()) >= 2]
+
+    records = []
+    for dataset in datasets:
+        own = " ".join(p.read_text(encoding="utf-8") for p in sorted(dataset.corpus.glob("*.md"))).lower()
+        foreign = list(dict.fromkeys(
+            n for other in datasets if other is not dataset for case in asked[other.name]
+            for n in full_names(case.question) if not any(w in own for w in n.lower().split())
+        ))
+        named = [(case, n) for case in asked[dataset.name] if case.answerable and not case.history
+                 for n in full_names(case.question)[:1] if n.lower() in own]
+        service = open_service(dataset, work)
+        answerer = LearnedAnswerer(service.lexical, service.latent)
+        for k, (case, name) in enumerate(named[:: max(1, len(named) // per_set)][:per_set]):
+            text = case.question.replace(name, foreign[k % len(foreign)])
+            vector = service.embed_query(text)
+            docs, sentences = search(service, text, vector)
+            q = analyse(text)
+            found = answerer.candidates(q, docs, sentences, vector) if docs and not q.meta_fields else None
+            stranger = Case(f"{case.id}~stranger", text, "unknown-name", answerable=False, tags=("unknown-name",))
+            records.append(Record(stranger, article_of(dataset, case), "unknown-name", False, found, np.zeros(0, dtype=bool)))
     return records
 
 
@@ -312,6 +349,7 @@ def main(argv: list[str] | None = None) -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     records = [r for d in chosen for r in gather(d, args.work) if r.group not in args.without]
     records += off_topic([d for d in chosen if d.refusal], args.work)
+    records += strangers([d for d in chosen if d.refusal], args.work)
     print(f"{len(records)} questions: " + ", ".join(f"{s} {sum(r.source == s for r in records)}" for s in
                                                   dict.fromkeys(r.source for r in records)), file=sys.stderr)
     prob, top_right = out_of_fold(records)

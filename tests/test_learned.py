@@ -56,7 +56,7 @@ def _evidence(
         start += len(text) + 1
     pool = list(range(len(texts)))
     x = np.zeros((len(texts), len(SENTENCE_FEATURES)))
-    return Evidence(analyse(question), cands, pool, x, {}, {}, scores=np.asarray(scores, dtype=float))
+    return Evidence(analyse(question), cands, pool, x, {}, {}, {}, scores=np.asarray(scores, dtype=float))
 
 
 def test_a_sentence_that_leans_on_the_one_before_is_quoted_with_it() -> None:

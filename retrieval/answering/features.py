@@ -36,7 +36,8 @@ SENTENCE_FEATURES = (
 )
 ANSWERABILITY_FEATURES = (
     "margin", "cos_max",  # how sure the ranker and the search are
-    "unknown_share", "values_missing",  # the question's words no article uses, its numbers the best lacks
+    "unknown_share", "names_unknown",  # the question's words and names that no article uses
+    "values_missing",  # its numbers the best sentence lacks
     "terms", "cross_language",  # how much it says, and whether the best sentence is in its language
 )
 COLUMN = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
@@ -76,6 +77,7 @@ class Evidence:
     x: np.ndarray
     weights: dict[str, float]  # question term -> rarity
     known: dict[str, bool]  # question term -> found anywhere in the corpus
+    names_known: dict[str, bool]  # the question's names -> found anywhere in the corpus
     scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def ranked(self) -> list[int]:
@@ -237,8 +239,13 @@ def gather(  # noqa: PLR0917
         )
     x = np.asarray(rows, dtype=np.float64).reshape(len(pool), len(SENTENCE_FEATURES))
     return Evidence(
-        q, cands, pool, x, weights, {t: known(t) for t in terms}
+        q, cands, pool, x, weights, {t: known(t) for t in terms}, {n: known(n) or _genitive_known(n, known) for n in q.names}
     )
+
+
+def _genitive_known(name: str, known: Callable[[str], bool]) -> bool:
+    """ "KLs", "Jens Ives": a name in the genitive is the name the articles use."""
+    return len(name) > HAND_SET["genitive_min_chars"] and name.endswith("s") and known(name[:-1])
 
 
 def answerability(found: Evidence) -> np.ndarray:
@@ -249,11 +256,13 @@ def answerability(found: Evidence) -> np.ndarray:
     second = float(found.scores[order[1]]) if len(order) > 1 else float(found.scores[best]) - 1.0
     total = sum(found.weights.values()) or 1.0
     unknown = sum(w for t, w in found.weights.items() if not found.known.get(t, True)) / total
+    names_unknown = _share(list(found.names_known), {n for n, ok in found.names_known.items() if not ok})
     return np.asarray(
         [
             float(found.scores[best]) - second,
             float(found.x[:, COLUMN["cos"]].max()),
             unknown,
+            names_unknown,
             1.0 - float(found.x[best, COLUMN["values_given"]]) if q.values else 0.0,
             math.log1p(len(found.weights)),
             float(q.language != found.cands[found.pool[best]].language),
