@@ -67,6 +67,16 @@ def test_refusal_speaks_the_question_language(real_service: Service) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["Hvad mener Mette Frederiksen om velfærdskommunerne?", "What does Boris Johnson think of the jobcentres?"],
+)
+def test_a_question_about_someone_no_article_names_is_refused(real_service: Service, question: str) -> None:
+    # on the subject of the articles, but about a person none of them names
+    answer = real_service.answer(question)
+    assert answer.refused and answer.citations == []
+
+
 def test_follow_up_uses_the_chat_history(real_service: Service) -> None:
     answer = ask(real_service, BY_ID["d13"])
     assert not answer.refused
