@@ -112,3 +112,20 @@ def test_a_list_question_asking_for_four_wants_a_sentence_listing_four() -> None
     four = "Hillerød, Greve, Silkeborg and Aabenraa were chosen."
     assert lists("Which municipalities were chosen?", three) == 1.0
     assert (lists("Which four municipalities were chosen?", three), lists("Which four municipalities were chosen?", four)) == (0.0, 1.0)
+
+
+def test_every_word_in_the_lexicon_files_is_read_as_a_word() -> None:
+    # YAML reads a bare no, yes, on or off as a boolean: "no" in a word list would silently be False
+    from retrieval.answering.lexicon import LEXICON_DIR, _read_yaml
+
+    def not_words(value: object) -> list[object]:
+        if isinstance(value, dict):
+            return [bad for v in value.values() for bad in not_words(v)]
+        if isinstance(value, list):
+            return [v for v in value if not isinstance(v, str)]
+        return []
+
+    for path in sorted(LEXICON_DIR.glob("*.yaml")):
+        data = _read_yaml(path)
+        lists = {k: v for k, v in data.items() if isinstance(v, list | dict) and k not in ("number_words",)}
+        assert not_words(lists) == [], path.name
