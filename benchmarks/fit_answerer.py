@@ -191,6 +191,8 @@ def strangers(datasets: list[Dataset], work: Path, per_set: int = 40) -> list[Re
         ))
         named = [(case, n) for case in asked[dataset.name] if case.answerable and not case.history
                  for n in full_names(case.question)[:1] if n.lower() in own]
+        if not foreign:
+            continue
         service = open_service(dataset, work)
         answerer = LearnedAnswerer(service.lexical, service.latent)
         for k, (case, name) in enumerate(named[:: max(1, len(named) // per_set)][:per_set]):

@@ -27,7 +27,7 @@ class Query:
 def needs_history(question: str) -> bool:
     """A question that points back ("Hvad mener han?", "When did it open?"), or a short one that says nothing of
     its own but names and numbers ("Og i 2019?", "Hvad med Greve?"). A short question with a subject of its own
-    ("Hvem betaler for diget?") stands alone."""
+    ("Hvem betaler for broen?") stands alone."""
     tokens = re.findall(r"[\wæøå]+", question.lower())
     lexicons = [lexicon(language) for language in get_args(Language)]
     if any(t in lex.refers_back for lex in lexicons for t in tokens):
